@@ -1,0 +1,43 @@
+"""Checks for frames where they enter the engine (never per pixel in the hot loop)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import FrameShapeError, FrameTypeError
+
+BGR = npt.NDArray[np.uint8]
+"""An HxWx3 uint8 BGR image (OpenCV's order)."""
+
+
+def check_bgr(frame: Any, *, size: tuple[int, int] | None = None, what: str = "frame") -> BGR:
+    """Return ``frame`` if it is an HxWx3 uint8 array (of ``size`` = (width, height) if given).
+
+    Raises FrameTypeError / FrameShapeError with a message that says what was received and
+    what was expected.
+    """
+    if not isinstance(frame, np.ndarray):
+        raise FrameTypeError(
+            f"{what} must be a numpy array (HxWx3 uint8 BGR), got {type(frame).__name__}"
+        )
+    if frame.dtype != np.uint8:
+        raise FrameTypeError(
+            f"{what} must have dtype uint8 (8-bit BGR), got {frame.dtype}; "
+            "convert with frame.astype(numpy.uint8) after scaling to 0-255"
+        )
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise FrameShapeError(
+            f"{what} must be HxWx3 (BGR), got shape {tuple(frame.shape)}; "
+            "convert grey or BGRA input with cv2.cvtColor first"
+        )
+    if frame.shape[0] < 8 or frame.shape[1] < 8:
+        raise FrameShapeError(f"{what} is too small ({frame.shape[1]}x{frame.shape[0]}); need 8x8 or more")
+    if size is not None and (frame.shape[1], frame.shape[0]) != size:
+        raise FrameShapeError(
+            f"{what} is {frame.shape[1]}x{frame.shape[0]} but the background plate is "
+            f"{size[0]}x{size[1]}; recapture the background at this camera size"
+        )
+    return frame
