@@ -75,6 +75,8 @@ class Settings:
     """The mask is computed at this width (height keeps the aspect); 0 = full resolution."""
     plate_frames: int = 30
     """Frames averaged into a background plate (about one second)."""
+    show_mask: bool = False
+    """Output the mask (white = foreground) instead of the composite, for tuning."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -92,7 +94,7 @@ class Settings:
             )
         if not isinstance(self.plate_frames, int) or not 1 <= self.plate_frames <= 600:
             raise SettingsError(f"plate_frames must be 1-600, got {self.plate_frames!r}")
-        for name in ("cleanup", "shadows", "adapt", "temporal"):
+        for name in ("cleanup", "shadows", "adapt", "temporal", "show_mask"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name} must be true or false, got {getattr(self, name)!r}")
 

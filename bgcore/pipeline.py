@@ -1,0 +1,259 @@
+"""BackgroundReplacer: the engine's front object (plate -> mask -> alpha -> composite).
+
+Threading: not thread-safe. One thread (the CLI loop, the preview loop, or the OBS source's
+worker thread) calls every method. Lifetime: create, feed frames, ``close()`` (idempotent)
+closes the background (a video decoder, a screen grabber).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from . import cleanup, composite, mask
+from .errors import PlateError
+from .frames import BGR, check_bgr
+from .plate import Plate, PlateBuilder, work_size
+from .settings import CLASSIC_THRESHOLD, Settings
+
+if TYPE_CHECKING:
+    from .backgrounds import Background
+
+U8 = npt.NDArray[np.uint8]
+F32 = npt.NDArray[np.float32]
+Bool = npt.NDArray[np.bool_]
+
+# Auto threshold in noise sigmas (on the channel-averaged squared score): a pixel becomes
+# foreground above HIGH and stays/extends at above LOW. For pure noise, a 3-channel average of
+# squared unit normals exceeds 4.0^2 with probability ~1e-10 and 2.5^2 with ~1e-4.
+AUTO_SIGMA_HIGH = 4.0
+AUTO_SIGMA_LOW = 2.5
+# Holes smaller than this fraction of the frame are filled whatever they look like.
+SMALL_HOLE_FRACTION = 0.0015
+
+
+def _open_background(spec: str | Background) -> Background:
+    if not isinstance(spec, str):
+        return spec
+    from .backgrounds import open_background
+
+    return open_background(spec)
+
+
+class BackgroundReplacer:
+    """Replaces the background of live frames using a captured plate.
+
+    ``background`` takes the CLI's syntax (``color:#00b140``, ``blur``, ``transparent``,
+    ``screen:1``, an image or video path) or a Background object. Settings come as a
+    :class:`Settings` and/or keyword overrides of its fields.
+    """
+
+    def __init__(
+        self,
+        background: str | Background = "transparent",
+        *,
+        settings: Settings | None = None,
+        **overrides: Any,
+    ) -> None:
+        base = settings or Settings()
+        self.settings = base.replace(**overrides) if overrides else base
+        self._background: Background = _open_background(background)
+        self._plate: Plate | None = None
+        self._builder: PlateBuilder | None = None
+        self.capture_error: str | None = None
+        self._out: npt.NDArray[np.uint8] | None = None
+        self._state: _MaskState | None = None
+        self._mask_work: U8 | None = None
+        self._mask_full: U8 | None = None
+        self._frame_size: tuple[int, int] | None = None
+        self._closed = False
+
+    # -- plate -----------------------------------------------------------------------------
+    @property
+    def plate(self) -> Plate | None:
+        return self._plate
+
+    def set_plate(self, frames: Iterable[BGR] | Plate) -> Plate:
+        """Use ``frames`` of the empty scene (or a ready Plate); PlateError if unusable."""
+        plate = frames if isinstance(frames, Plate) else Plate.from_frames(frames, work_width=self.settings.work_width)
+        self._plate = plate
+        self._state = None
+        self._builder = None
+        self.capture_error = None
+        return plate
+
+    def start_capture(self, n: int | None = None) -> None:
+        """Build a new plate from the next ``n`` (default settings.plate_frames) processed
+        frames; meanwhile process() passes the camera through. The old plate stays in use
+        if the capture is refused (see capture_error)."""
+        self._builder = PlateBuilder(n or self.settings.plate_frames, work_width=self.settings.work_width)
+        self.capture_error = None
+
+    def cancel_capture(self) -> None:
+        self._builder = None
+
+    @property
+    def capture_progress(self) -> tuple[int, int] | None:
+        """(frames captured, frames wanted) while a capture runs, else None."""
+        return None if self._builder is None else self._builder.progress
+
+    # -- settings ----------------------------------------------------------------------------
+    def update(self, settings: Settings | None = None, background: str | Background | None = None) -> None:
+        """Apply new settings and/or background; rebuilds only what they change."""
+        if settings is not None and settings != self.settings:
+            old = self.settings
+            self.settings = settings
+            if settings.work_width != old.work_width:
+                self._state = None
+        if background is not None:
+            new_bg = _open_background(background)
+            old_bg, self._background = self._background, new_bg
+            if old_bg is not new_bg:
+                old_bg.close()
+
+    # -- frames ------------------------------------------------------------------------------
+    @property
+    def mask(self) -> U8:
+        """HxW uint8 foreground mask of the last processed frame (255 = foreground)."""
+        if self._mask_full is None:
+            if self._frame_size is None:
+                raise RuntimeError("no frame processed yet")
+            w, h = self._frame_size
+            if self._mask_work is None:
+                self._mask_full = np.zeros((h, w), np.uint8)
+            elif self._mask_work.shape == (h, w):
+                self._mask_full = self._mask_work
+            else:
+                up = cv2.resize(self._mask_work, (w, h), interpolation=cv2.INTER_LINEAR)
+                self._mask_full = np.where(up >= 128, np.uint8(255), np.uint8(0)).astype(np.uint8)
+        return self._mask_full
+
+    def process(self, frame: BGR, *, t: float | None = None) -> npt.NDArray[np.uint8]:
+        """Composite one HxWx3 BGR frame; returns HxWx4 BGRA (a buffer reused by the next call).
+
+        Without a plate (or with a plate of another size) the frame passes through opaque.
+        """
+        check_bgr(frame)
+        h, w = frame.shape[:2]
+        if self._out is None or self._out.shape[:2] != (h, w):
+            self._out = np.empty((h, w, 4), np.uint8)
+        self._frame_size = (w, h)
+        self._mask_full = None
+        when = time.monotonic() if t is None else t
+
+        if self._builder is not None:
+            self._feed_capture(frame)
+            self._mask_work = None
+            return composite.passthrough(frame, out=self._out)
+        plate = self._plate
+        if plate is None or plate.size != (w, h):
+            self._mask_work = None
+            return composite.passthrough(frame, out=self._out)
+
+        s = self.settings
+        bg = self._background.render(w, h, t=when, plate=plate.image)
+        if s.mode == "classic":
+            thr = CLASSIC_THRESHOLD if s.threshold is None else s.threshold
+            fg = mask.classic_mask(frame, plate.reference, thr)
+            self._mask_work = fg
+            if s.show_mask:
+                return composite.mask_view(fg, out=self._out)
+            return composite.classic_composite(frame, fg, bg, out=self._out)
+
+        if self._state is None or self._state.plate is not plate:
+            self._state = _MaskState(plate, s)
+        m = self._state.step(frame, s)
+        self._mask_work = m
+        if s.show_mask:
+            return composite.mask_view(self.mask, out=self._out)
+        alpha = composite.upscale(composite.feather_alpha(m, s.feather), (w, h))
+        return composite.composite(frame, alpha, bg, out=self._out)
+
+    def _feed_capture(self, frame: BGR) -> None:
+        builder = self._builder
+        assert builder is not None
+        if builder.count and (frame.shape[1], frame.shape[0]) != builder._size:
+            builder = self._builder = PlateBuilder(builder.target, work_width=self.settings.work_width)
+        builder.add(frame)
+        if builder.done:
+            self._builder = None
+            try:
+                self.set_plate(builder.finish())
+            except PlateError as exc:
+                self.capture_error = str(exc)
+
+    def close(self) -> None:
+        """Release the background (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._background.close()
+
+    def __enter__(self) -> BackgroundReplacer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _MaskState:
+    """Per-plate working state of the default mode: the adapted plate and last mask."""
+
+    def __init__(self, plate: Plate, settings: Settings) -> None:
+        self.plate = plate
+        w, h = plate.size
+        self.size = work_size(w, h, settings.work_width)
+        self.mean = plate.mean_at(self.size)
+        self.sigma = plate.sigma_at(self.size)
+        self.prev: Bool | None = None
+        self.area = self.size[0] * self.size[1]
+
+    def step(self, frame: BGR, s: Settings) -> U8:
+        small = frame if (frame.shape[1], frame.shape[0]) == self.size else cv2.resize(
+            frame, self.size, interpolation=cv2.INTER_AREA
+        )
+        f = small.astype(np.float32)
+        confident_bg: Bool | None = None
+        if self.prev is not None:
+            confident_bg = cv2.dilate(self.prev.view(np.uint8), None, iterations=3) == 0
+        if s.adapt:
+            gains = mask.channel_gains(f, self.mean, confident_bg)
+            _, lit = mask.light_consistency(f, self.mean * gains, self.sigma, z_limit=AUTO_SIGMA_LOW**2)
+            if confident_bg is not None:
+                lit &= confident_bg
+            field = mask.gain_field(f, self.mean, gains, lit)
+        else:
+            field = np.ones_like(self.mean)
+        expected = self.mean * field
+
+        if s.threshold is None:
+            score = mask.noise_score(f, expected, self.sigma)
+            k = 1.0 / s.sensitivity
+            high, low = (AUTO_SIGMA_HIGH * k) ** 2, (AUTO_SIGMA_LOW * k) ** 2
+        else:
+            score = mask.level_score(f, expected)
+            high, low = float(s.threshold), 0.6 * s.threshold
+        shadow: Bool | None = None
+        if s.shadows:
+            shadow = mask.shadow_candidates(f, expected, self.sigma, z_limit=AUTO_SIGMA_LOW**2)
+            score = np.where(shadow, 0.0, score).astype(np.float32)
+        min_area = max(1, round(s.min_blob * self.area)) if s.cleanup else 1
+        keep = self.prev if s.temporal else None
+        m = mask.hysteresis(score, low, high, min_area=min_area, keep=keep)
+        if s.cleanup:
+            m = cleanup.close_cracks(m)
+            suspicious = score > 0.25 * low
+            if shadow is not None:
+                suspicious |= shadow
+            m = cleanup.fill_holes(m, max_area=round(SMALL_HOLE_FRACTION * self.area), suspicious=suspicious)
+        fg = m > 0
+        self.prev = fg
+        if s.adapt and s.adapt_rate > 0:
+            calm = cv2.dilate(m, None, iterations=4) == 0
+            calm &= score < low
+            cv2.accumulateWeighted(f / field, self.mean, s.adapt_rate, mask=calm.view(np.uint8))
+        return m

@@ -1,0 +1,260 @@
+"""The background plate: a per-pixel model of the empty scene.
+
+A plate is built from N frames of the empty scene (default about one second). It keeps
+
+* the exact per-pixel sum of the frames (so the mean is exact and a saved plate reloads
+  bit-identically),
+* the first frame (``reference``: what the tutorial's ``classic`` mode differences against),
+* a per-pixel, per-channel noise estimate ``sigma`` at the working resolution, measured from
+  the frames themselves (shrunk towards the frame's global noise where few frames were given).
+
+Lifetime: a :class:`Plate` is immutable once built; the engine keeps its own adapted copy of
+the mean for slow light changes. :class:`PlateBuilder` is fed from one thread.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .errors import PlateError
+from .frames import BGR, check_bgr
+
+F32 = npt.NDArray[np.float32]
+
+PLATE_FORMAT_VERSION = 1
+
+# A pixel "moved" during capture when it differs from the capture's median frame by more than
+# this many noise sigmas (and at least MOTION_MIN_LEVELS grey levels): far beyond sensor noise.
+MOTION_SIGMAS = 6.0
+MOTION_MIN_LEVELS = 18.0
+# Refuse the plate when this fraction of the picture moved in some frame: a person walking
+# through covers far more; flickering monitors or leaves cover less.
+MOTION_MAX_FRACTION = 0.01
+# The noise floor in grey levels: quantisation (1/sqrt(12)) plus compression residue.
+SIGMA_FLOOR = 0.6
+
+
+def work_size(width: int, height: int, work_width: int) -> tuple[int, int]:
+    """The (w, h) at which masks are computed: ``work_width`` wide, aspect kept, never upscaled."""
+    if work_width <= 0 or work_width >= width:
+        return width, height
+    return work_width, max(8, round(height * work_width / width))
+
+
+def estimate_noise(image: BGR) -> float:
+    """Global noise sigma (grey levels) of one image (Immerkaer 1996, fast noise variance).
+
+    Used when a plate has too few frames to measure noise over time.
+    """
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+    resp = cv2.filter2D(gray, cv2.CV_32F, kernel)[1:-1, 1:-1]
+    h, w = resp.shape
+    return float(np.sqrt(np.pi / 2.0) * np.abs(resp).sum() / (6.0 * w * h))
+
+
+@dataclass(frozen=True, eq=False)
+class Plate:
+    """An immutable background plate. See module docstring."""
+
+    frame_sum: npt.NDArray[np.uint32]
+    """HxWx3 exact sum of the plate frames at full resolution."""
+    n_frames: int
+    reference: BGR
+    """The first plate frame (the tutorial's single reference frame)."""
+    sigma: F32
+    """hxwx3 per-pixel noise sigma (grey levels) at the working size ``sigma_size``."""
+    _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the frames this plate was captured from."""
+        return int(self.frame_sum.shape[1]), int(self.frame_sum.shape[0])
+
+    @property
+    def sigma_size(self) -> tuple[int, int]:
+        return int(self.sigma.shape[1]), int(self.sigma.shape[0])
+
+    @property
+    def mean(self) -> F32:
+        """HxWx3 float32 mean at full resolution (cached, read-only)."""
+        cached = self._cache.get("mean")
+        if cached is None:
+            m = (self.frame_sum.astype(np.float32) / np.float32(self.n_frames)).astype(np.float32)
+            m.flags.writeable = False
+            self._cache["mean"] = cached = m
+        return cached  # type: ignore[return-value]
+
+    @property
+    def image(self) -> BGR:
+        """The mean as a uint8 BGR picture (for the blur background and previews)."""
+        cached = self._cache.get("image")
+        if cached is None:
+            img = np.clip(np.rint(self.mean), 0, 255).astype(np.uint8)
+            img.flags.writeable = False
+            self._cache["image"] = cached = img
+        return cached  # type: ignore[return-value]
+
+    def mean_at(self, size: tuple[int, int]) -> F32:
+        """The mean resized (area average) to ``size`` = (w, h)."""
+        if size == self.size:
+            return self.mean.copy()
+        return cv2.resize(self.mean, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    def sigma_at(self, size: tuple[int, int]) -> F32:
+        """Noise sigma at ``size``. Resampling averages k x k pixels, which divides independent
+        noise by k; camera noise is partly correlated, so we divide by sqrt(k) as a middle."""
+        if size == self.sigma_size:
+            return self.sigma.copy()
+        k = self.sigma_size[0] / size[0]
+        resized = cv2.resize(self.sigma, size, interpolation=cv2.INTER_AREA)
+        return np.maximum(resized / np.float32(np.sqrt(k)), SIGMA_FLOOR).astype(np.float32)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the plate to ``path`` (.npz) atomically: an old file is replaced only once the
+        new one is complete, so a crash never leaves a broken plate."""
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".plate-", suffix=".npz", dir=target.parent)
+            with os.fdopen(fd, "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    version=np.int32(PLATE_FORMAT_VERSION),
+                    frame_sum=self.frame_sum,
+                    n_frames=np.int32(self.n_frames),
+                    reference=self.reference,
+                    sigma=self.sigma.astype(np.float16),
+                )
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise PlateError(f"cannot save the background plate to {target}: {exc.strerror or exc}") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Plate:
+        """Read a plate written by :meth:`save`; PlateError with a clear message otherwise."""
+        p = Path(path)
+        try:
+            with np.load(p, allow_pickle=False) as data:
+                version = int(data["version"])
+                if version != PLATE_FORMAT_VERSION:
+                    raise PlateError(f"{p} is a plate of format {version}; recapture the background")
+                frame_sum = data["frame_sum"].astype(np.uint32)
+                n = int(data["n_frames"])
+                reference = np.ascontiguousarray(data["reference"], dtype=np.uint8)
+                sigma = data["sigma"].astype(np.float32)
+        except FileNotFoundError:
+            raise PlateError(f"no background plate at {p}; capture one first") from None
+        except PlateError:
+            raise
+        except (OSError, KeyError, ValueError, EOFError) as exc:
+            raise PlateError(f"{p} is not a readable background plate ({exc}); recapture the background") from None
+        if frame_sum.ndim != 3 or frame_sum.shape[2] != 3 or n < 1 or reference.shape != frame_sum.shape:
+            raise PlateError(f"{p} is damaged (inconsistent shapes); recapture the background")
+        return cls(frame_sum=frame_sum, n_frames=n, reference=reference, sigma=sigma)
+
+    @classmethod
+    def from_frames(cls, frames: Iterable[BGR], *, work_width: int = 480) -> Plate:
+        """Build a plate from all ``frames`` (raises PlateError if something moved)."""
+        builder = PlateBuilder(None, work_width=work_width)
+        for frame in frames:
+            builder.add(frame)
+        return builder.finish()
+
+
+class PlateBuilder:
+    """Accumulates plate frames; :meth:`finish` checks for motion and builds the :class:`Plate`.
+
+    ``target`` frames (None = as many as are added). Not thread-safe: feed from one thread.
+    Memory: the full-resolution sum plus a small working-resolution copy of each frame.
+    """
+
+    def __init__(self, target: int | None, *, work_width: int = 480) -> None:
+        self.target = target
+        self.work_width = work_width
+        self._sum: npt.NDArray[np.uint32] | None = None
+        self._reference: BGR | None = None
+        self._small: list[BGR] = []
+        self._size: tuple[int, int] | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self._small)
+
+    @property
+    def done(self) -> bool:
+        return self.target is not None and self.count >= self.target
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        return self.count, self.target if self.target is not None else self.count
+
+    def add(self, frame: BGR) -> None:
+        """Add one frame of the empty scene (same size as the first)."""
+        check_bgr(frame, size=self._size, what="plate frame")
+        if self._sum is None:
+            self._size = (frame.shape[1], frame.shape[0])
+            self._sum = np.zeros(frame.shape, np.uint32)
+            self._reference = frame.copy()
+        self._sum += frame
+        w, h = work_size(frame.shape[1], frame.shape[0], self.work_width)
+        small = frame if (w, h) == self._size else cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+        self._small.append(np.array(small, copy=True))
+
+    def finish(self) -> Plate:
+        """Build the plate; PlateError if there were no frames or something moved."""
+        if self._sum is None or self._reference is None or not self._small:
+            raise PlateError("no frames for the background plate; is the camera delivering pictures?")
+        stack = np.stack(self._small).astype(np.float32)  # n x h x w x 3
+        n = stack.shape[0]
+        global_noise = max(estimate_noise(self._small[0]), SIGMA_FLOOR)
+        if n >= 3:
+            median = np.median(stack, axis=0)
+            # Auto-exposure may still settle during capture: a global per-channel gain is not
+            # motion, so compare each frame to the median after matching its gain.
+            gains = _channel_gains(stack, median)
+            normalised = stack / gains[:, None, None, :]
+            dev = np.abs(normalised - median)
+            mad_sigma = 1.4826 * float(np.median(dev)) + 1e-3
+            limit = max(MOTION_SIGMAS * max(mad_sigma, global_noise), MOTION_MIN_LEVELS)
+            moved = (dev.max(axis=3) > limit).mean(axis=(1, 2))
+            worst = int(np.argmax(moved))
+            if moved[worst] > MOTION_MAX_FRACTION:
+                raise PlateError(
+                    f"something moved during background capture ({moved[worst]:.0%} of the picture "
+                    f"changed in frame {worst + 1} of {n}): step out of frame, keep the camera still "
+                    "and recapture"
+                )
+            var = normalised.var(axis=0, ddof=1)
+            # Shrink the per-pixel variance (n-1 degrees of freedom) towards the global noise,
+            # weighted as if the global estimate were worth 4 frames: few frames are noisy.
+            prior = 4.0
+            var = ((n - 1) * var + prior * global_noise**2) / (n - 1 + prior)
+            sigma = np.sqrt(cv2.blur(var, (3, 3)))
+        else:
+            sigma = np.full(stack.shape[1:], global_noise, np.float32)
+        sigma = np.maximum(sigma, SIGMA_FLOOR).astype(np.float16).astype(np.float32)
+        return Plate(frame_sum=self._sum, n_frames=n, reference=self._reference, sigma=sigma)
+
+
+def _channel_gains(stack: F32, median: F32) -> F32:
+    """Per-frame, per-channel gain of each frame against the median frame (n x 3)."""
+    valid = median > 20.0
+    gains = np.ones((stack.shape[0], 3), np.float32)
+    for c in range(3):
+        sel = valid[..., c]
+        if sel.sum() < 100:
+            continue
+        ref = median[..., c][sel]
+        for i in range(stack.shape[0]):
+            gains[i, c] = float(np.median(stack[i, ..., c][sel] / ref))
+    return np.clip(gains, 0.2, 5.0)
