@@ -28,7 +28,8 @@ def feather_alpha(mask: U8, feather: float) -> U8:
         return mask.copy()
     blurred = cv2.GaussianBlur(mask, (0, 0), feather)
     scale = 1.0 / (ALPHA_HI - ALPHA_LO)
-    alpha: U8 = cv2.convertScaleAbs(blurred, alpha=scale, beta=-255.0 * ALPHA_LO * scale)
+    # addWeighted saturates to 0-255 (convertScaleAbs would fold negatives back up).
+    alpha: U8 = cv2.addWeighted(blurred, scale, blurred, 0.0, -255.0 * ALPHA_LO * scale)
     # Thin parts (a finger narrower than the blur) must not vanish: where the mask is set,
     # alpha is at least half.
     return np.maximum(alpha, mask >> 1)

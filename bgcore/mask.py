@@ -63,7 +63,7 @@ def light_consistency(frame: F32, expected: F32, sigma: F32, *, z_limit: float) 
     """Where ``frame`` is ``expected`` under different light: returns (r, consistent).
 
     r is the luma ratio frame/expected. A pixel is consistent when all channels match
-    r * expected within the noise (same chromaticity) and r is locally smooth in 5x5 (the
+    r * expected within the noise (same chromaticity) and r is locally smooth in 7x7 (the
     texture is kept: light scales the wall, a person in front of it replaces the texture).
     A flat cloth in front of a textured wall makes r follow the wall's texture and fails.
     """
@@ -74,8 +74,8 @@ def light_consistency(frame: F32, expected: F32, sigma: F32, *, z_limit: float) 
     resid = frame - r[..., None] * expected
     tol = sigma * np.maximum(r, 0.25)[..., None] + 0.03 * expected + 0.5
     chroma_ok = ((resid / tol) ** 2).sum(axis=2) / 3.0 < z_limit
-    mean_r = cv2.blur(r, (5, 5))
-    var_r = np.maximum(cv2.blur(r * r, (5, 5)) - mean_r * mean_r, 0.0)
+    mean_r = cv2.blur(r, (7, 7))
+    var_r = np.maximum(cv2.blur(r * r, (7, 7)) - mean_r * mean_r, 0.0)
     sig_y = np.maximum(sigma @ LUMA_BGR, 0.5)
     noise_r = sig_y / y_e * np.maximum(r, 0.25)
     smooth = var_r < (0.02 + 2.0 * noise_r) ** 2

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from bgcore import cleanup, composite
+
+
+def _ring(size: int = 100, hole: int = 10) -> np.ndarray:
+    m = np.zeros((size, size), np.uint8)
+    m[20:80, 20:80] = 255
+    c = 50 - hole // 2
+    m[c : c + hole, c : c + hole] = 0
+    return m
+
+
+def test_small_holes_filled_large_kept_unless_suspicious() -> None:
+    small = _ring(hole=6)
+    assert cleanup.fill_holes(small, max_area=50)[20:80, 20:80].all()
+    big = _ring(hole=30)
+    out = cleanup.fill_holes(big, max_area=50)
+    assert (out[35:65, 35:65] == 0).all()  # a real gap (arm on hip) stays open
+    susp = np.zeros(big.shape, bool)
+    susp[35:65, 35:65] = True
+    assert cleanup.fill_holes(big, max_area=50, suspicious=susp)[20:80, 20:80].all()
+
+
+def test_holes_touching_the_border_are_never_filled() -> None:
+    m = np.zeros((50, 50), np.uint8)
+    m[:, 10:40] = 255
+    m[20:50, 20:30] = 0  # open to the bottom edge
+    assert np.array_equal(cleanup.fill_holes(m, max_area=10_000), m)
+
+
+def test_close_never_shrinks_and_keeps_a_thin_finger() -> None:
+    m = np.zeros((40, 40), np.uint8)
+    m[10:30, 10:30] = 255
+    m[5:10, 20] = 255  # a one-pixel finger
+    m[15, 10:30] = 0  # a crack
+    out = cleanup.close_cracks(m)
+    assert (out >= m).all() and out[15, 12:28].all() and out[5:10, 20].all()
+
+
+def test_feather_stays_inside_and_keeps_thin_parts() -> None:
+    m = np.zeros((60, 60), np.uint8)
+    m[10:50, 10:50] = 255
+    m[0:10, 30] = 255  # thin
+    a = composite.feather_alpha(m, 2.0)
+    outside = cv2.dilate(m, np.ones((3, 3), np.uint8)) == 0
+    assert a[outside].max() == 0  # no halo: nothing beyond one pixel outside the mask
+    assert a[25:35, 25:35].min() == 255
+    assert a[2:8, 30].min() >= 127
+    assert np.array_equal(composite.feather_alpha(m, 0), m)
+
+
+def test_composite_blends_exactly(rng: np.random.Generator) -> None:
+    frame = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    bg = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    alpha = np.zeros((10, 12), np.uint8)
+    alpha[:, 4:8] = 255
+    alpha[:, 8:] = 128
+    out = composite.composite(frame, alpha, bg)
+    assert out.shape == (10, 12, 4) and (out[..., 3] == 255).all()
+    assert np.array_equal(out[:, :4, :3], bg[:, :4])
+    assert np.array_equal(out[:, 4:8, :3], frame[:, 4:8])
+    ref = (frame[:, 8:].astype(float) * 128 + bg[:, 8:].astype(float) * 127) / 255
+    assert np.abs(out[:, 8:, :3] - ref).max() <= 1.0
+    t = composite.composite(frame, alpha, None)
+    assert np.array_equal(t[..., :3], frame) and np.array_equal(t[..., 3], alpha)
