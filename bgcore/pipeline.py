@@ -80,7 +80,10 @@ class BackgroundReplacer:
 
     def set_plate(self, frames: Iterable[BGR] | Plate) -> Plate:
         """Use ``frames`` of the empty scene (or a ready Plate); PlateError if unusable."""
-        plate = frames if isinstance(frames, Plate) else Plate.from_frames(frames, work_width=self.settings.work_width)
+        if isinstance(frames, Plate):
+            plate = frames
+        else:
+            plate = Plate.from_frames(frames, work_width=self.settings.work_width)
         self._plate = plate
         self._state = None
         self._builder = None

@@ -157,7 +157,9 @@ class Plate:
         except PlateError:
             raise
         except (OSError, KeyError, ValueError, EOFError) as exc:
-            raise PlateError(f"{p} is not a readable background plate ({exc}); recapture the background") from None
+            raise PlateError(
+                f"{p} is not a readable background plate ({exc}); recapture the background"
+            ) from None
         if frame_sum.ndim != 3 or frame_sum.shape[2] != 3 or n < 1 or reference.shape != frame_sum.shape:
             raise PlateError(f"{p} is damaged (inconsistent shapes); recapture the background")
         return cls(frame_sum=frame_sum, n_frames=n, reference=reference, sigma=sigma)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+
 def textured_room(h: int = 180, w: int = 320, seed: int = 0) -> np.ndarray:
     """A float32 BGR wall with texture at several scales (values ~40-210)."""
     rng = np.random.default_rng(seed)

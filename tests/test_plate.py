@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import noisy, textured_room
 
 from bgcore import Plate, PlateBuilder, PlateError
 from bgcore.plate import estimate_noise, work_size
-
-from helpers import noisy, textured_room
 
 
 def test_mean_is_exact_and_noise_is_measured(rng: np.random.Generator) -> None:
@@ -33,7 +32,7 @@ def test_someone_in_frame_during_capture_is_refused(rng: np.random.Generator) ->
     room = textured_room()
     frames = [noisy(room, rng) for _ in range(20)]
     frames[7][40:140, 100:180] = (40, 60, 200)  # a person walking through
-    with pytest.raises(PlateError, match="moved during background capture.*frame 8 of 20"):
+    with pytest.raises(PlateError, match=r"moved during background capture.*frame 8 of 20"):
         Plate.from_frames(frames)
 
 

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bgcore import Settings, SettingsError
 from bgcore.settings import parse_threshold
 
 
-@pytest.mark.parametrize(("value", "expected"), [("auto", None), (None, None), ("0", 0), (255, 255), (13.0, 13), (" AUTO ", None)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("auto", None), (None, None), ("0", 0), (255, 255), (13.0, 13), (" AUTO ", None)],
+)
 def test_threshold_accepts(value: object, expected: int | None) -> None:
     assert parse_threshold(value) == expected
 
@@ -35,5 +40,5 @@ def test_from_mapping_and_replace() -> None:
     assert s.replace(threshold="auto").threshold is None
     with pytest.raises(SettingsError, match="unknown setting"):
         Settings.from_mapping({"treshold": 3})
-    with pytest.raises(Exception):  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
         s.mode = "default"  # type: ignore[misc]
