@@ -15,10 +15,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from . import cleanup, composite, mask
+from . import composite, mask
+from .engine import MaskEngine
 from .errors import PlateError
 from .frames import BGR, check_bgr
-from .plate import Plate, PlateBuilder, work_size
+from .plate import Downscaler, Plate, PlateBuilder, work_size
 from .settings import CLASSIC_THRESHOLD, Settings
 
 if TYPE_CHECKING:
@@ -27,14 +28,6 @@ if TYPE_CHECKING:
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
 Bool = npt.NDArray[np.bool_]
-
-# Auto threshold in noise sigmas (on the channel-averaged squared score): a pixel becomes
-# foreground above HIGH and stays/extends at above LOW. For pure noise, a 3-channel average of
-# squared unit normals exceeds 4.0^2 with probability ~1e-10 and 2.5^2 with ~1e-4.
-AUTO_SIGMA_HIGH = 4.0
-AUTO_SIGMA_LOW = 2.5
-# Holes smaller than this fraction of the frame are filled whatever they look like.
-SMALL_HOLE_FRACTION = 0.0015
 
 
 def _open_background(spec: str | Background) -> Background:
@@ -67,7 +60,9 @@ class BackgroundReplacer:
         self._builder: PlateBuilder | None = None
         self.capture_error: str | None = None
         self._out: npt.NDArray[np.uint8] | None = None
-        self._state: _MaskState | None = None
+        self._state: MaskEngine | None = None
+        self._downscale: Downscaler | None = None
+        self._compositor = composite.Compositor()
         self._mask_work: U8 | None = None
         self._mask_full: U8 | None = None
         self._frame_size: tuple[int, int] | None = None
@@ -169,13 +164,16 @@ class BackgroundReplacer:
             return composite.classic_composite(frame, fg, bg, out=self._out)
 
         if self._state is None or self._state.plate is not plate:
-            self._state = _MaskState(plate, s)
-        m = self._state.step(frame, s)
+            size = work_size(w, h, s.work_width)
+            self._state = MaskEngine(plate, size)
+            self._downscale = Downscaler(size)
+        assert self._downscale is not None
+        m = self._state.step(self._downscale(frame), s)
         self._mask_work = m
         if s.show_mask:
             return composite.mask_view(self.mask, out=self._out)
         alpha = composite.upscale(composite.feather_alpha(m, s.feather), (w, h))
-        return composite.composite(frame, alpha, bg, out=self._out)
+        return self._compositor(frame, alpha, bg, out=self._out)
 
     def _feed_capture(self, frame: BGR) -> None:
         builder = self._builder
@@ -201,62 +199,3 @@ class BackgroundReplacer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _MaskState:
-    """Per-plate working state of the default mode: the adapted plate and last mask."""
-
-    def __init__(self, plate: Plate, settings: Settings) -> None:
-        self.plate = plate
-        w, h = plate.size
-        self.size = work_size(w, h, settings.work_width)
-        self.mean = plate.mean_at(self.size)
-        self.sigma = plate.sigma_at(self.size)
-        self.prev: Bool | None = None
-        self.area = self.size[0] * self.size[1]
-
-    def step(self, frame: BGR, s: Settings) -> U8:
-        small = frame if (frame.shape[1], frame.shape[0]) == self.size else cv2.resize(
-            frame, self.size, interpolation=cv2.INTER_AREA
-        )
-        f = small.astype(np.float32)
-        confident_bg: Bool | None = None
-        if self.prev is not None:
-            confident_bg = cv2.dilate(self.prev.view(np.uint8), None, iterations=3) == 0
-        if s.adapt:
-            gains = mask.channel_gains(f, self.mean, confident_bg)
-            _, lit = mask.light_consistency(f, self.mean * gains, self.sigma, z_limit=AUTO_SIGMA_LOW**2)
-            if confident_bg is not None:
-                lit &= confident_bg
-            field = mask.gain_field(f, self.mean, gains, lit)
-        else:
-            field = np.ones_like(self.mean)
-        expected = self.mean * field
-
-        if s.threshold is None:
-            score = mask.noise_score(f, expected, self.sigma)
-            k = 1.0 / s.sensitivity
-            high, low = (AUTO_SIGMA_HIGH * k) ** 2, (AUTO_SIGMA_LOW * k) ** 2
-        else:
-            score = mask.level_score(f, expected)
-            high, low = float(s.threshold), 0.6 * s.threshold
-        shadow: Bool | None = None
-        if s.shadows:
-            shadow = mask.shadow_candidates(f, expected, self.sigma, z_limit=AUTO_SIGMA_LOW**2)
-            score = np.where(shadow, 0.0, score).astype(np.float32)
-        min_area = max(1, round(s.min_blob * self.area)) if s.cleanup else 1
-        keep = self.prev if s.temporal else None
-        m = mask.hysteresis(score, low, high, min_area=min_area, keep=keep)
-        if s.cleanup:
-            m = cleanup.close_cracks(m)
-            suspicious = score > 0.25 * low
-            if shadow is not None:
-                suspicious |= shadow
-            m = cleanup.fill_holes(m, max_area=round(SMALL_HOLE_FRACTION * self.area), suspicious=suspicious)
-        fg = m > 0
-        self.prev = fg
-        if s.adapt and s.adapt_rate > 0:
-            calm = cv2.dilate(m, None, iterations=4) == 0
-            calm &= score < low
-            cv2.accumulateWeighted(f / field, self.mean, s.adapt_rate, mask=calm.view(np.uint8))
-        return m

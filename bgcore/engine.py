@@ -1,0 +1,263 @@
+"""The default mode's per-frame mask engine: the stages of :mod:`bgcore.mask`, fused, on
+preallocated buffers.
+
+Why a second implementation: numpy's reductions over the colour axis and broadcasting
+temporaries cost milliseconds per frame; OpenCV's per-element kernels cost microseconds.
+This class performs the same physics as the reference functions in :mod:`bgcore.mask`
+(tests hold the two to the same results) with OpenCV calls writing into buffers that are
+allocated once per working size, so the hot path allocates (almost) nothing.
+
+Threading and lifetime: one instance per plate and working size, used by one thread.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .mask import GAIN_MIN_LEVEL, LUMA_BGR
+from .plate import Plate
+from .settings import Settings
+
+F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
+
+# Auto threshold in noise sigmas (on the channel-averaged squared score): a pixel becomes
+# foreground above HIGH and stays/extends at above LOW. For pure noise, the average of three
+# squared unit normals exceeds 4.0^2 with probability ~1e-10 and 2.5^2 with ~1e-4.
+AUTO_SIGMA_HIGH = 4.0
+AUTO_SIGMA_LOW = 2.5
+# Holes smaller than this fraction of the frame are filled whatever they look like.
+SMALL_HOLE_FRACTION = 0.0015
+# The gain field's grid cell, in working pixels.
+FIELD_CELL = 16
+
+_LUMA = LUMA_BGR.reshape(1, 3)
+_SUM3 = np.full((1, 3), 1.0 / 3.0, np.float32)
+_RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_DISC3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+
+
+class MaskEngine:
+    """Stateful default-mode masking at the working size of one plate."""
+
+    def __init__(self, plate: Plate, size: tuple[int, int]) -> None:
+        w, h = size
+        self.size = size
+        self.plate = plate
+        self.mean: F32 = plate.mean_at(size)  # adapted over time (slow light changes)
+        sigma = plate.sigma_at(size)
+        self.inv_var3: F32 = (1.0 / (3.0 * sigma * sigma)).astype(np.float32)
+        self.sigma: F32 = sigma
+        self.sigma_luma: F32 = np.maximum(cv2.transform(sigma, _LUMA), 0.5).astype(np.float32)
+        self.area = w * h
+        gw, gh = max(2, w // FIELD_CELL), max(2, h // FIELD_CELL)
+        self.grid = (gw, gh)
+        self.field_coarse: F32 = np.ones((gh, gw, 3), np.float32)
+        self.frame_index = 0
+
+        def f3() -> F32:
+            return np.empty((h, w, 3), np.float32)
+
+        def f1() -> F32:
+            return np.empty((h, w), np.float32)
+
+        def u1() -> U8:
+            return np.empty((h, w), np.uint8)
+
+        self.f, self.expected, self.t3a, self.t3b, self.t3c, self.gain3 = (f3() for _ in range(6))
+        self.y_f, self.y_e, self.r, self.t1a, self.t1b, self.t1c, self.score = (f1() for _ in range(7))
+        self.consistent, self.shadow, self.weak, self.strong, self.mask, self.calm, self.u1a = (
+            u1() for _ in range(7)
+        )
+        lum = cv2.transform(self.mean, _SUM3)
+        self.valid: U8 = cv2.compare(lum, GAIN_MIN_LEVEL, cv2.CMP_GT)
+        self.prev: U8 = np.zeros((h, w), np.uint8)
+        self.has_prev = False
+        self.confident: U8 = np.full((h, w), 255, np.uint8)
+
+    # -- stages --------------------------------------------------------------------------
+    def _gains(self) -> tuple[float, float, float]:
+        sel = self.confident if self.has_prev else self.valid
+        if cv2.countNonZero(sel) < 0.05 * self.area:
+            sel = self.valid
+        fm = cv2.mean(self.f, sel)
+        bm = cv2.mean(self.mean, sel)
+        g = [min(5.0, max(0.2, fm[c] / bm[c])) if bm[c] > 1.0 else 1.0 for c in range(3)]
+        return g[0], g[1], g[2]
+
+    def _consistency(self, z_limit: float) -> None:
+        """self.r = luma ratio frame/expected; self.consistent = 255 where the frame is the
+        expected background under other light (colour kept, ratio locally smooth)."""
+        e, f = self.expected, self.f
+        cv2.transform(f, _LUMA, dst=self.y_f[..., None])
+        cv2.transform(e, _LUMA, dst=self.y_e[..., None])
+        np.maximum(self.y_e, 1.0, out=self.y_e)
+        cv2.divide(self.y_f, self.y_e, dst=self.r)
+        r3 = cv2.merge([self.r, self.r, self.r], dst=self.t3a)
+        cv2.multiply(e, r3, dst=self.t3b)  # r * expected
+        cv2.subtract(f, self.t3b, dst=self.t3b)  # residual
+        # tolerance: noise scaled by r, 3% for a tone curve that is not exactly linear, 0.5
+        cv2.max(r3, 0.25, dst=r3)
+        cv2.multiply(r3, self.sigma, dst=r3)
+        cv2.scaleAdd(e, 0.03, r3, dst=r3)
+        cv2.add(r3, (0.5, 0.5, 0.5, 0.0), dst=r3)
+        cv2.divide(self.t3b, r3, dst=self.t3b)
+        cv2.multiply(self.t3b, self.t3b, dst=self.t3b)
+        cv2.transform(self.t3b, _SUM3, dst=self.t1a[..., None])
+        cv2.compare(self.t1a, z_limit, cv2.CMP_LT, dst=self.consistent)
+        # texture: local variance of r in 7x7 against what noise alone would give
+        cv2.blur(self.r, (7, 7), dst=self.t1a)
+        cv2.multiply(self.r, self.r, dst=self.t1b)
+        cv2.blur(self.t1b, (7, 7), dst=self.t1b)
+        cv2.multiply(self.t1a, self.t1a, dst=self.t1a)
+        cv2.subtract(self.t1b, self.t1a, dst=self.t1b)  # variance
+        cv2.max(self.r, 0.25, dst=self.t1c)
+        cv2.multiply(self.t1c, self.sigma_luma, dst=self.t1c)
+        cv2.divide(self.t1c, self.y_e, dst=self.t1c)
+        cv2.addWeighted(self.t1c, 2.0, self.t1c, 0.0, 0.02, dst=self.t1c)
+        cv2.multiply(self.t1c, self.t1c, dst=self.t1c)
+        cv2.compare(self.t1b, self.t1c, cv2.CMP_LT, dst=self.u1a)
+        cv2.bitwise_and(self.consistent, self.u1a, dst=self.consistent)
+
+    def _update_field(self) -> None:
+        """Re-estimate the coarse gain field from consistent, confident, lit pixels.
+
+        Normalised convolution of the per-pixel ratio frame/expected (expected = plate x
+        global gains x previous field) on a grid of FIELD_CELL pixels; where nothing nearby
+        could be measured (the person covers it) a wider pass, then no change, fill in.
+        """
+        weight = cv2.bitwise_and(self.consistent, self.valid, dst=self.u1a)
+        if self.has_prev:
+            cv2.bitwise_and(weight, self.confident, dst=weight)
+        cv2.max(self.expected, 1.0, dst=self.t3a)
+        cv2.divide(self.f, self.t3a, dst=self.t3a)  # ratio to the current expectation
+        wf = np.multiply(weight, np.float32(1.0 / 255.0), out=self.t1a, casting="unsafe")
+        w3 = cv2.merge([wf, wf, wf], dst=self.t3b)
+        cv2.multiply(self.t3a, w3, dst=self.t3a)
+        gw, gh = self.grid
+        num = cv2.resize(self.t3a, (gw, gh), interpolation=cv2.INTER_AREA)
+        den = cv2.resize(wf, (gw, gh), interpolation=cv2.INTER_AREA)
+        near_num = cv2.GaussianBlur(num, (0, 0), 1.0)
+        near_den = cv2.GaussianBlur(den, (0, 0), 1.0)
+        far_num = cv2.GaussianBlur(num, (0, 0), 4.0)
+        far_den = cv2.GaussianBlur(den, (0, 0), 4.0)
+        near = near_num / np.maximum(near_den, 1e-6)[..., None]
+        far = far_num / np.maximum(far_den, 1e-6)[..., None]
+        a = (near_den / (near_den + 0.05))[..., None]
+        b = (far_den / (far_den + 0.02))[..., None]
+        change = a * near + (1 - a) * (b * far + (1 - b))
+        self.field_coarse = np.clip(self.field_coarse * change, 0.2, 5.0).astype(np.float32)
+
+    # -- the frame --------------------------------------------------------------------------
+    def step(self, small: U8, s: Settings) -> U8:
+        """Mask (0/255, a buffer owned by the engine) of one working-size BGR frame."""
+        np.copyto(self.f, small, casting="unsafe")
+        w, h = self.size
+        if s.adapt:
+            g = self._gains()
+            cv2.resize(self.field_coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
+            cv2.multiply(self.gain3, (g[0], g[1], g[2], 0.0), dst=self.gain3)
+            cv2.multiply(self.mean, self.gain3, dst=self.expected)
+            self._consistency(AUTO_SIGMA_LOW**2)
+            self._update_field()
+            cv2.resize(self.field_coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
+            cv2.multiply(self.gain3, (g[0], g[1], g[2], 0.0), dst=self.gain3)
+            cv2.multiply(self.mean, self.gain3, dst=self.expected)
+        else:
+            np.copyto(self.expected, self.mean)
+            if s.shadows:
+                self._consistency(AUTO_SIGMA_LOW**2)
+
+        # score: difference to the expected background's 3x3 range, in noise units
+        if s.threshold is None:
+            cv2.erode(self.expected, _RECT3, dst=self.t3a)
+            cv2.subtract(self.t3a, self.f, dst=self.t3a)
+            cv2.max(self.t3a, 0.0, dst=self.t3a)
+            cv2.dilate(self.expected, _RECT3, dst=self.t3b)
+            cv2.subtract(self.f, self.t3b, dst=self.t3b)
+            cv2.max(self.t3b, 0.0, dst=self.t3b)
+            cv2.add(self.t3a, self.t3b, dst=self.t3a)
+            cv2.multiply(self.t3a, self.t3a, dst=self.t3a)
+            cv2.multiply(self.t3a, self.inv_var3, dst=self.t3a)
+            cv2.transform(self.t3a, np.ones((1, 3), np.float32), dst=self.score[..., None])
+            k = 1.0 / s.sensitivity
+            high, low = (AUTO_SIGMA_HIGH * k) ** 2, (AUTO_SIGMA_LOW * k) ** 2
+        else:
+            cv2.absdiff(self.f, self.expected, dst=self.t3a)
+            cv2.transform(self.t3a, np.eye(3, dtype=np.float32)[:1], dst=self.t1a[..., None])
+            np.copyto(self.score, self.t1a)
+            for c in (1, 2):
+                cv2.transform(self.t3a, np.eye(3, dtype=np.float32)[c : c + 1], dst=self.t1a[..., None])
+                cv2.max(self.score, self.t1a, dst=self.score)
+            high, low = float(s.threshold), 0.6 * s.threshold
+
+        # shadows: consistent with the expected background and darker by 5-75%
+        has_shadow = s.shadows
+        if has_shadow:
+            cv2.inRange(self.r, 0.25, 0.95, dst=self.shadow)
+            cv2.bitwise_and(self.shadow, self.consistent, dst=self.shadow)
+            cv2.subtract(self.y_e, self.y_f, dst=self.t1a)
+            cv2.multiply(self.sigma_luma, 3.0, dst=self.t1b)
+            cv2.compare(self.t1a, self.t1b, cv2.CMP_GT, dst=self.u1a)
+            cv2.bitwise_and(self.shadow, self.u1a, dst=self.shadow)
+            self.score[self.shadow > 0] = 0.0
+
+        # hysteresis (+ temporal: last frame's foreground needs only the low bar)
+        cv2.compare(self.score, low, cv2.CMP_GT, dst=self.weak)
+        cv2.compare(self.score, high, cv2.CMP_GT, dst=self.strong)
+        if s.temporal and self.has_prev:
+            cv2.bitwise_and(self.prev, self.weak, dst=self.u1a)
+            cv2.bitwise_or(self.strong, self.u1a, dst=self.strong)
+        min_area = max(1, round(s.min_blob * self.area)) if s.cleanup else 1
+        n, labels = cv2.connectedComponents(self.weak, connectivity=8, ltype=cv2.CV_32S)
+        flat = labels.ravel()
+        seeded = np.bincount(flat[self.strong.ravel() > 0], minlength=n) > 0
+        keep = seeded & (np.bincount(flat, minlength=n) >= min_area)
+        keep[0] = False
+        lut = np.where(keep, np.uint8(255), np.uint8(0))
+        np.take(lut, labels, out=self.mask)
+
+        if s.cleanup:
+            cv2.morphologyEx(self.mask, cv2.MORPH_CLOSE, _DISC3, dst=self.mask)
+            self._fill_holes(low, has_shadow)
+
+        # state for the next frame
+        np.copyto(self.prev, self.mask)
+        self.has_prev = True
+        cv2.dilate(self.mask, _RECT3, dst=self.u1a, iterations=3)
+        cv2.compare(self.u1a, 0, cv2.CMP_EQ, dst=self.confident)
+        if s.adapt and s.adapt_rate > 0:
+            cv2.compare(self.score, low, cv2.CMP_LT, dst=self.calm)
+            cv2.bitwise_and(self.calm, self.confident, dst=self.calm)
+            cv2.divide(self.f, self.gain3, dst=self.t3a)
+            cv2.accumulateWeighted(self.t3a, self.mean, s.adapt_rate, mask=self.calm)
+        self.frame_index += 1
+        return self.mask
+
+    def _fill_holes(self, low: float, has_shadow: bool) -> None:
+        """Fill enclosed background regions that are small, or mostly suspicious (evidence of
+        foreground explained away as a shadow or faint difference: a shirt like the wall)."""
+        inv = cv2.compare(self.mask, 0, cv2.CMP_EQ, dst=self.u1a)
+        n, labels = cv2.connectedComponents(inv, connectivity=4, ltype=cv2.CV_32S)
+        if n <= 2:
+            return
+        flat = labels.ravel()
+        area = np.bincount(flat, minlength=n)
+        border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+        enclosed = np.ones(n, bool)
+        enclosed[border] = False
+        enclosed[0] = False
+        if not enclosed.any():
+            return
+        fill = enclosed & (area <= round(SMALL_HOLE_FRACTION * self.area))
+        cv2.compare(self.score, 0.25 * low, cv2.CMP_GT, dst=self.calm)
+        if has_shadow:
+            cv2.bitwise_or(self.calm, self.shadow, dst=self.calm)
+        hits = np.bincount(flat[self.calm.ravel() > 0], minlength=n)
+        fill |= enclosed & (hits > 0.5 * area)
+        if fill.any():
+            lut = np.where(fill, np.uint8(255), np.uint8(0))
+            np.take(lut, labels, out=self.u1a)
+            cv2.bitwise_or(self.mask, self.u1a, dst=self.mask)
