@@ -1,0 +1,188 @@
+"""BackgroundReplacer: the public API's contracts, on small physical scenes."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from helpers import noisy, textured_room
+
+from bgcore import BackgroundReplacer, FrameShapeError, FrameTypeError, Plate, Settings
+
+
+class Solid:
+    """A minimal Background: one colour (the registry's own kinds are tested elsewhere)."""
+
+    transparent = False
+
+    def __init__(self, bgr: tuple[int, int, int]) -> None:
+        self.bgr = bgr
+        self.closed = 0
+        self._img: np.ndarray | None = None
+
+    def render(self, width: int, height: int, *, t: float, plate: np.ndarray | None) -> np.ndarray:
+        if self._img is None or self._img.shape[:2] != (height, width):
+            self._img = np.full((height, width, 3), self.bgr, np.uint8)
+            self._img.flags.writeable = False
+        return self._img
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class Clear(Solid):
+    transparent = True
+
+    def render(self, width: int, height: int, *, t: float, plate: np.ndarray | None) -> None:  # type: ignore[override]
+        return None
+
+
+def person_mask(h: int = 180, w: int = 320, cx: int = 160) -> np.ndarray:
+    m = np.zeros((h, w), np.uint8)
+    cv2.ellipse(m, (cx, 130), (45, 80), 0, 0, 360, 255, -1)  # body
+    cv2.circle(m, (cx, 40), 22, 255, -1)  # head
+    return m
+
+
+def scene(rng: np.random.Generator, *, gain: float = 1.0, shadow: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    room = textured_room()
+    img = room.copy()
+    if shadow:
+        sh = np.zeros(room.shape[:2], np.float32)
+        cv2.ellipse(sh, (215, 150), (40, 25), 0, 0, 360, 1.0, -1)
+        sh = cv2.GaussianBlur(sh, (0, 0), 3)
+        img *= (1 - 0.45 * sh)[..., None]
+    m = person_mask()
+    shirt = np.array([60, 90, 170], np.float32) + 20 * np.sin(np.arange(320) / 4.0)[None, :, None]
+    img = np.where(m[..., None] > 0, np.broadcast_to(shirt, img.shape), img)
+    return noisy(img * gain, rng), m
+
+
+def f1(pred: np.ndarray, gt: np.ndarray) -> float:
+    p, g = pred > 127, gt > 127
+    tp = float((p & g).sum())
+    return 2 * tp / max(1.0, float(p.sum() + g.sum()))
+
+
+def plate_frames(rng: np.random.Generator, n: int = 10) -> list[np.ndarray]:
+    return [noisy(textured_room(), rng) for _ in range(n)]
+
+
+def test_contract_shapes_and_errors(rng: np.random.Generator) -> None:
+    r = BackgroundReplacer(Solid((0, 177, 64)))
+    frame, _ = scene(rng)
+    out = r.process(frame)  # no plate yet: the camera passes through, opaque
+    assert out.shape == (180, 320, 4) and np.array_equal(out[..., :3], frame) and (out[..., 3] == 255).all()
+    assert not r.mask.any()
+    with pytest.raises(FrameTypeError, match="uint8"):
+        r.process(frame.astype(np.float32))
+    with pytest.raises(FrameShapeError, match="HxWx3"):
+        r.process(frame[..., 0])
+    with pytest.raises(FrameTypeError, match="numpy array"):
+        r.process("frame")  # type: ignore[arg-type]
+
+
+def test_replaces_background_with_a_colour(rng: np.random.Generator) -> None:
+    green = (0, 177, 64)
+    r = BackgroundReplacer(Solid(green), feather=0.0)
+    r.set_plate(plate_frames(rng))
+    frame, gt = scene(rng)
+    out = r.process(frame)
+    assert f1(r.mask, gt) > 0.97
+    inner = cv2.erode(gt, np.ones((5, 5), np.uint8)) > 0
+    outer = cv2.dilate(gt, np.ones((5, 5), np.uint8)) == 0
+    # (a few edge pixels of this psychedelic wall match the shirt's colour: ambiguous data)
+    assert (out[inner][:, :3] == frame[inner]).all(axis=1).mean() > 0.97
+    assert (out[outer][:, :3] == green).all(axis=1).mean() > 0.995
+    assert (out[..., 3] == 255).all()
+
+
+def test_transparent_gives_alpha_and_untouched_colours(rng: np.random.Generator) -> None:
+    r = BackgroundReplacer(Clear((0, 0, 0)))
+    r.set_plate(plate_frames(rng))
+    frame, gt = scene(rng)
+    out = r.process(frame)
+    assert np.array_equal(out[..., :3], frame)
+    inner = cv2.erode(gt, np.ones((9, 9), np.uint8)) > 0
+    outer = cv2.dilate(gt, np.ones((5, 5), np.uint8)) == 0
+    assert (out[..., 3][inner] == 255).mean() > 0.97
+    assert (out[..., 3][outer] == 0).mean() > 0.995
+
+
+def test_exposure_drop_and_cast_shadow_are_not_foreground(rng: np.random.Generator) -> None:
+    r = BackgroundReplacer(Clear((0, 0, 0)))
+    r.set_plate(plate_frames(rng))
+    for _ in range(3):
+        frame, gt = scene(rng, gain=0.75, shadow=True)
+        r.process(frame)
+    assert f1(r.mask, gt) > 0.95
+    classic = BackgroundReplacer(Clear((0, 0, 0)), mode="classic")
+    classic.set_plate(plate_frames(rng))
+    classic.process(frame)
+    assert f1(classic.mask, gt) < 0.8  # the tutorial drowns in the exposure change
+
+
+def test_live_capture_flow_and_refusal(rng: np.random.Generator) -> None:
+    r = BackgroundReplacer(Clear((0, 0, 0)), plate_frames=5)
+    r.start_capture()
+    for i in range(5):
+        assert r.capture_progress == (i, 5)
+        r.process(noisy(textured_room(), rng))
+    assert r.capture_progress is None and r.plate is not None and r.capture_error is None
+    good = r.plate
+    r.start_capture(4)
+    for i in range(4):
+        frame = noisy(textured_room(), rng) if i != 2 else scene(rng)[0]
+        r.process(frame)
+    assert r.capture_error is not None and "moved" in r.capture_error
+    assert r.plate is good  # the old plate stays in use
+
+
+def test_plate_of_another_size_passes_through(rng: np.random.Generator) -> None:
+    r = BackgroundReplacer(Solid((1, 2, 3)))
+    r.set_plate(plate_frames(rng))
+    big = np.zeros((200, 300, 3), np.uint8)
+    assert np.array_equal(r.process(big)[..., :3], big)
+
+
+def test_mask_view_update_and_close(rng: np.random.Generator, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bg = Solid((0, 0, 255))
+    r = BackgroundReplacer(bg)
+    plate = r.set_plate(plate_frames(rng))
+    plate.save(tmp_path / "p.npz")
+    r2 = BackgroundReplacer(bg)
+    r2.set_plate(Plate.load(tmp_path / "p.npz"))
+    frame, _ = scene(rng)
+    assert np.array_equal(r.process(frame), r2.process(frame))  # a reloaded plate is the same plate
+    r.update(settings=r.settings.replace(show_mask=True))
+    view = r.process(frame)
+    assert np.array_equal(view[..., 0], r.mask) and (view[..., 3] == 255).all()
+    other = Solid((9, 9, 9))
+    r.update(background=other)
+    assert bg.closed == 1
+    r.close()
+    r.close()
+    assert other.closed == 1
+
+
+def test_classic_mode_is_the_tutorial(rng: np.random.Generator) -> None:
+    bgimg = rng.integers(0, 256, (180, 320, 3), dtype=np.uint8)
+
+    class Pic(Solid):
+        def render(self, width: int, height: int, *, t: float, plate: np.ndarray | None) -> np.ndarray:
+            return bgimg
+
+    r = BackgroundReplacer(Pic((0, 0, 0)), settings=Settings(mode="classic", threshold=20))
+    frames = plate_frames(rng, 3)
+    r.set_plate(frames)
+    frame, _ = scene(rng)
+    out = r.process(frame)
+    ref = frames[0]
+    diff = cv2.subtract(frame, ref) + cv2.subtract(ref, frame)
+    diff[abs(diff) < 20] = 0
+    gray = cv2.cvtColor(diff, cv2.COLOR_BGR2GRAY)
+    gray[np.abs(gray) < 10] = 0
+    fg = gray.copy()
+    fg[fg > 0] = 255
+    expected = cv2.add(cv2.bitwise_and(bgimg, bgimg, mask=cv2.bitwise_not(fg)), cv2.bitwise_and(frame, frame, mask=fg))
+    assert np.array_equal(out[..., :3], expected) and np.array_equal(r.mask, fg)
