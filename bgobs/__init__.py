@@ -1,0 +1,20 @@
+"""bgobs: the OBS side of bgreplace (ctypes into libobs; never imported by bgcore).
+
+``obs_bgreplace.py`` (the script users add in OBS) stays thin: it puts the package folder
+and the installed dependencies on ``sys.path`` and calls :func:`bgobs.plugin.script_load`.
+Everything that must outlive a script reload (the registered ``obs_source_info``, every
+ctypes callback object, the per-source state map) lives in :mod:`bgobs.plugin`, a regular
+module kept in ``sys.modules``; a reload re-executes only the script file.
+
+Modules:
+    structs   ctypes mirrors of the libobs structs + the verified-layout check
+    libobs    finding libobs per platform and the table of C functions (argtypes/restype)
+    config    OBS settings <-> :class:`SourceConfig` / :class:`bgcore.Settings` (pure Python)
+    worker    per-source state and the worker thread (camera, engine, frames to OBS)
+    plugin    registration, callbacks, properties, hotkeys
+"""
+
+from __future__ import annotations
+
+SOURCE_ID = "bgreplace_source"
+SOURCE_NAME = "Background Replacer"
