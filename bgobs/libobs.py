@@ -39,8 +39,10 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "obs_queue_task": (None, [c_int, S.TASK, vp, c_bool]),
     "os_get_config_path_ptr": (vp, [cstr]),
     "bfree": (None, [vp]),
+    "os_gettime_ns": (ctypes.c_uint64, []),
     # sources
     "obs_source_output_video": (None, [vp, ctypes.POINTER(S.obs_source_frame)]),
+    "obs_source_set_async_unbuffered": (None, [vp, c_bool]),
     "obs_source_get_settings": (vp, [vp]),
     "obs_source_get_name": (cstr, [vp]),
     "obs_source_update_properties": (None, [vp]),

@@ -1,0 +1,77 @@
+"""bgreplace for OBS Studio: adds the source "Background Replacer" (id ``bgreplace_source``).
+
+Add this file in OBS under Tools > Scripts > +, after running ``./install`` once (it puts
+numpy, opencv-python-headless and mss where this script finds them). Then add the source
+like a Video Capture Device: Sources > + > Background Replacer.
+
+This file stays thin: it finds the dependencies and the project's packages, and hands over
+to :mod:`bgobs.plugin`, which registers the source once per OBS process through libobs
+(Python scripts cannot register sources through obspython). Reloading this script keeps the
+registered source type and running sources; all pixel work lives in ``bgcore``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def deps_dir() -> str:
+    """Where ./install puts the packages for this Python (keep in sync with ./install)."""
+    override = os.environ.get("BGREPLACE_DEPS")
+    if override:
+        return override
+    tag = f"obs-python-{sys.version_info[0]}.{sys.version_info[1]}"
+    home = os.path.expanduser("~")
+    if sys.platform.startswith("win"):
+        base = os.environ.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
+        return os.path.join(base, "bgreplace", tag)
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Application Support", "bgreplace", tag)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
+    return os.path.join(base, "bgreplace", tag)
+
+
+for _path in (HERE, deps_dir()):  # both end up first: deps, then this folder
+    if _path in sys.path:
+        sys.path.remove(_path)
+    sys.path.insert(0, _path)
+
+_import_error: str | None = None
+try:
+    from bgobs import plugin as _plugin
+except Exception as _exc:  # noqa: BLE001 - report it in the Scripts dialog and the log
+    _plugin = None
+    _import_error = (
+        f"{type(_exc).__name__}: {_exc}. Run ./install from the bgreplace folder "
+        f"(it installs numpy, opencv-python-headless and mss into {deps_dir()}), then reload this script."
+    )
+
+
+def script_description() -> str:
+    if _import_error:
+        return f"<b>Background Replacer</b><br>Cannot start: {_import_error}"
+    st = _plugin.state() if _plugin else {}
+    if st.get("refusal"):
+        return f"<b>Background Replacer</b><br>Not available: {st['refusal']}"
+    return (
+        "<b>Background Replacer</b> (bgreplace): live background removal with a captured "
+        "background plate.<br>Add it from the Sources list: + &gt; <i>Background Replacer</i>. "
+        "Step out of the frame and press <i>Recapture background</i> in its properties "
+        "(or bind the hotkey in Settings &gt; Hotkeys)."
+    )
+
+
+def script_load(settings: object) -> None:
+    if _import_error or _plugin is None:
+        print(f"[bgreplace] cannot start: {_import_error}")
+        return
+    _plugin.register()
+
+
+def script_unload() -> None:
+    # Sources stay registered and running: libobs destroys them (and their worker threads)
+    # itself, and a reload of this script finds them in bgobs.plugin.
+    pass

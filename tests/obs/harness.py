@@ -1,0 +1,314 @@
+"""A real OBS Studio, headless: Xvfb, a private HOME, the script loaded from the scene
+collection, obs-websocket on a free port, and a clean quit through WM_DELETE_WINDOW.
+
+Every wait is time-boxed; :meth:`Obs.kill` always ends OBS and Xvfb (used in teardown).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "obs_bgreplace.py"
+PROFILE = "bgtest"
+COLLECTION = "bgtest"
+SCENE = "Scene"
+CANVAS = (640, 360)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_display() -> int:
+    for n in range(90, 190):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+def real_deps_dir() -> str:
+    """The folder ./install filled for OBS's Python (with the real HOME)."""
+    if os.environ.get("BGREPLACE_DEPS"):
+        return os.environ["BGREPLACE_DEPS"]
+    sys.path.insert(0, str(REPO))
+    try:
+        import obs_bgreplace  # noqa: PLC0415 - only for its deps_dir() rule
+
+        return obs_bgreplace.deps_dir()
+    finally:
+        sys.path.remove(str(REPO))
+
+
+class Xvfb:
+    def __init__(self) -> None:
+        self.display = free_display()
+        self.proc = subprocess.Popen(
+            ["Xvfb", f":{self.display}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{self.display}").exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Xvfb did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def _ini(sections: dict[str, dict[str, Any]]) -> str:
+    # OBS reads key=value with no spaces around '=' (configparser's default spacing is ignored)
+    out = []
+    for name, values in sections.items():
+        out.append(f"[{name}]")
+        out += [f"{k}={v}" for k, v in values.items()]
+        out.append("")
+    return "\n".join(out)
+
+
+def _send_wm_delete(display: int, window: int) -> None:
+    """Send WM_DELETE_WINDOW to ``window`` (what a window manager's close button does)."""
+    x11 = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+    x11.XFlush.argtypes = [ctypes.c_void_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+
+    class XClientMessageEvent(ctypes.Structure):
+        _fields_ = [
+            ("type", ctypes.c_int),
+            ("serial", ctypes.c_ulong),
+            ("send_event", ctypes.c_int),
+            ("display", ctypes.c_void_p),
+            ("window", ctypes.c_ulong),
+            ("message_type", ctypes.c_ulong),
+            ("format", ctypes.c_int),
+            ("data", ctypes.c_long * 5),
+        ]
+
+    class XEvent(ctypes.Union):
+        _fields_ = [("xclient", XClientMessageEvent), ("pad", ctypes.c_long * 24)]
+
+    dpy = x11.XOpenDisplay(f":{display}".encode())
+    if not dpy:
+        raise RuntimeError(f"cannot open X display :{display}")
+    try:
+        ev = XEvent()
+        ev.xclient.type = 33  # ClientMessage
+        ev.xclient.send_event = 1
+        ev.xclient.display = dpy
+        ev.xclient.window = window
+        ev.xclient.message_type = x11.XInternAtom(dpy, b"WM_PROTOCOLS", 0)
+        ev.xclient.format = 32
+        ev.xclient.data[0] = x11.XInternAtom(dpy, b"WM_DELETE_WINDOW", 0)
+        ev.xclient.data[1] = 0  # CurrentTime
+        x11.XSendEvent(dpy, window, 0, 0, ctypes.byref(ev))
+        x11.XFlush(dpy)
+    finally:
+        x11.XCloseDisplay(dpy)
+
+
+class Obs:
+    """One OBS process (restartable with the same HOME: its saved state survives)."""
+
+    def __init__(self, home: Path, *, scene_items: list[dict[str, Any]] | None = None) -> None:
+        self.home = home
+        self.port = free_port()
+        self.xvfb: Xvfb | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.client: Any = None
+        self.config = home / ".config" / "obs-studio"
+        self.deps = real_deps_dir()
+        self._write_config()
+
+    # -- files ----------------------------------------------------------------------------
+    def _write_config(self) -> None:
+        cfg = self.config
+        (cfg / "basic" / "profiles" / PROFILE).mkdir(parents=True, exist_ok=True)
+        (cfg / "basic" / "scenes").mkdir(parents=True, exist_ok=True)
+        (self.home / "runtime").mkdir(mode=0o700, exist_ok=True)
+        (cfg / "global.ini").write_text(
+            _ini(
+                {
+                    "General": {"FirstRun": "true", "EnableAutoUpdates": "false"},
+                    "Basic": {
+                        "Profile": PROFILE,
+                        "ProfileDir": PROFILE,
+                        "SceneCollection": COLLECTION,
+                        "SceneCollectionFile": COLLECTION,
+                    },
+                    "BasicWindow": {"PreviewEnabled": "false", "SysTrayEnabled": "false"},
+                    "OBSWebSocket": {
+                        "FirstLoad": "false",
+                        "ServerEnabled": "true",
+                        "ServerPort": self.port,
+                        "AlertsEnabled": "false",
+                        "AuthRequired": "false",
+                    },
+                }
+            )
+        )
+        w, h = CANVAS
+        (cfg / "basic" / "profiles" / PROFILE / "basic.ini").write_text(
+            _ini(
+                {
+                    "General": {"Name": PROFILE},
+                    "Video": {"BaseCX": w, "BaseCY": h, "OutputCX": w, "OutputCY": h, "FPSType": 0, "FPSCommon": 30},
+                }
+            )
+        )
+        collection = cfg / "basic" / "scenes" / f"{COLLECTION}.json"
+        if not collection.exists():
+            collection.write_text(
+                json.dumps(
+                    {
+                        "name": COLLECTION,
+                        "current_scene": SCENE,
+                        "current_program_scene": SCENE,
+                        "scene_order": [{"name": SCENE}],
+                        "sources": [
+                            {
+                                "id": "scene",
+                                "versioned_id": "scene",
+                                "name": SCENE,
+                                "settings": {"items": [], "id_counter": 0, "custom_size": False},
+                            }
+                        ],
+                        "modules": {"scripts-tool": [{"path": str(SCRIPT), "settings": {}}]},
+                    }
+                )
+            )
+
+    # -- process ----------------------------------------------------------------------------
+    def start(self, timeout: float = 40.0) -> None:
+        import obsws_python as obsws
+
+        if self.xvfb is None:
+            self.xvfb = Xvfb()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "QT_", "WAYLAND"))}
+        env.update(
+            HOME=str(self.home),
+            DISPLAY=f":{self.xvfb.display}",
+            LIBGL_ALWAYS_SOFTWARE="1",
+            XDG_RUNTIME_DIR=str(self.home / "runtime"),
+            BGREPLACE_DEPS=self.deps,
+            QT_QPA_PLATFORM="xcb",
+        )
+        env.pop("PYTHONPATH", None)
+        env.pop("PYTHONHOME", None)
+        self.log_file = (self.home / f"obs-stdout-{int(time.time() * 1000)}.txt").open("wb")
+        self.proc = subprocess.Popen(
+            ["obs", "--multi", "--collection", COLLECTION, "--profile", PROFILE, "--scene", SCENE,
+             "--disable-missing-files-check"],
+            env=env,
+            cwd=str(self.home),
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"OBS exited with {self.proc.returncode} while starting:\n{self.log_tail()}")
+            try:
+                self.client = obsws.ReqClient(host="127.0.0.1", port=self.port, password="", timeout=10)
+                return
+            except Exception as exc:  # noqa: BLE001 - not up yet
+                last = exc
+                time.sleep(0.3)
+        self.kill()
+        raise RuntimeError(f"obs-websocket did not answer within {timeout:g} s ({last}):\n{self.log_tail()}")
+
+    def main_window(self) -> int:
+        assert self.proc is not None and self.xvfb is not None
+        out = subprocess.run(
+            ["xdotool", "search", "--pid", str(self.proc.pid), "--name", "Profile:"],
+            env={**os.environ, "DISPLAY": f":{self.xvfb.display}"},
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split()
+        if not out:
+            raise RuntimeError("OBS main window not found")
+        return int(out[0])
+
+    def quit(self, timeout: float = 30.0) -> int:
+        """Close the main window like a user; returns OBS's exit code (kills it on timeout)."""
+        assert self.proc is not None
+        if self.client is not None:
+            try:
+                self.client.base_client.ws.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.client = None
+        assert self.xvfb is not None
+        _send_wm_delete(self.xvfb.display, self.main_window())
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._kill_obs()
+            raise RuntimeError(f"OBS did not exit within {timeout:g} s after closing its window") from None
+
+    def _kill_obs(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
+
+    def kill(self) -> None:
+        """Teardown: end OBS (if still running) and Xvfb, whatever state they are in."""
+        self._kill_obs()
+        if self.xvfb is not None:
+            self.xvfb.stop()
+            self.xvfb = None
+
+    # -- logs -------------------------------------------------------------------------------
+    def logs(self) -> list[Path]:
+        return sorted((self.config / "logs").glob("*.txt"), key=lambda p: p.stat().st_mtime)
+
+    def log_text(self) -> str:
+        logs = self.logs()
+        return logs[-1].read_text(errors="replace") if logs else ""
+
+    def all_logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.logs())
+
+    def log_tail(self, n: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def crashes(self) -> list[Path]:
+        return sorted((self.config / "crashes").glob("*")) if (self.config / "crashes").exists() else []
+
+    def plate_dir(self) -> Path:
+        return self.config / "plugin_config" / "bgreplace" / "plates"
+
+    def cleanup(self) -> None:
+        self.kill()
+        shutil.rmtree(self.home, ignore_errors=True)
