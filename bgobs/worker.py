@@ -67,9 +67,39 @@ def _background(spec: str) -> Any:
 
 def _open_camera(config: SourceConfig) -> Any:
     """A bgcore.capture frame source (name, fps, live, read(), close())."""
-    from bgcore.capture import open_source
-
+    try:
+        from bgcore.capture import open_source
+    except ImportError:
+        return _StopgapStill.open(config)
     return open_source(config.camera, width=config.width, height=config.height, fps=config.fps)
+
+
+class _StopgapStill:
+    """Only while bgcore.capture is missing from this checkout: a still image as camera.
+    TODO(obs): delete once bgcore.capture (open_source) is in every install."""
+
+    live = False
+    fps = 30.0
+
+    def __init__(self, name: str, image: Any) -> None:
+        self.name, self.image = name, image
+
+    @classmethod
+    def open(cls, config: SourceConfig) -> _StopgapStill:
+        import cv2
+
+        from bgcore import SourceError
+
+        image = cv2.imread(str(config.camera), cv2.IMREAD_COLOR) if isinstance(config.camera, str) else None
+        if image is None:
+            raise SourceError(f"cannot open {config.camera!r} (only still images work in this install)")
+        return cls(str(config.camera), image)
+
+    def read(self) -> Any:
+        return self.image
+
+    def close(self) -> None:
+        pass
 
 
 class SourceWorker:
@@ -423,6 +453,8 @@ class _Loop:
         plate = replacer.plate
         if self.capture_note:
             w._set_status(f"{self.capture_note} ({rate})", "error")
+        elif cfg.settings_error:
+            w._set_status(f"Running ({rate}); {cfg.settings_error}", "warning")
         elif plate is None:
             w._set_status(
                 f"Running, no background captured yet: step out of the frame and press "

@@ -1,0 +1,48 @@
+"""Fixtures for the real-OBS tests (``-m obs``): one headless OBS per test module."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import Obs, real_deps_dir  # noqa: E402
+
+logging.getLogger("obsws_python").setLevel(logging.CRITICAL)  # "connection refused" while OBS starts
+
+
+def _missing() -> str | None:
+    for tool in ("obs", "Xvfb", "xdotool"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (./test installs obs-studio, xvfb and xdotool with apt)"
+    if not (Path(real_deps_dir()) / "numpy").exists():
+        return f"OBS's Python has no numpy in {real_deps_dir()}: run ./install"
+    return None
+
+
+@pytest.fixture(scope="module")
+def obs_home() -> Iterator[Path]:
+    home = Path(tempfile.mkdtemp(prefix="bgreplace-obs-"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def obs(obs_home: Path) -> Iterator[Obs]:
+    """A running OBS with obs_bgreplace.py loaded; always killed (with Xvfb) at the end."""
+    problem = _missing()
+    if problem:
+        pytest.fail(problem)  # real-host tests must not silently skip
+    instance = Obs(obs_home)
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.kill()
