@@ -42,7 +42,7 @@ for _path in (HERE, deps_dir()):  # both end up first: deps, then this folder
 _import_error: str | None = None
 try:
     from bgobs import plugin as _plugin
-except Exception as _exc:  # noqa: BLE001 - report it in the Scripts dialog and the log
+except Exception as _exc:
     _plugin = None
     _import_error = (
         f"{type(_exc).__name__}: {_exc}. Run ./install from the bgreplace folder "

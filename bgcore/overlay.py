@@ -21,7 +21,9 @@ _PANEL = (32, 32, 32)
 
 
 def _check(frame: BGRA) -> tuple[int, int]:
-    if not (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 4):
+    if not (
+        isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 4
+    ):
         got = getattr(frame, "shape", type(frame).__name__)
         raise TypeError(f"overlay needs an HxWx4 uint8 BGRA frame, got {got}")
     h, w = frame.shape[:2]
@@ -40,9 +42,9 @@ def banner(frame: BGRA, text: str, *, progress: float | None = None) -> BGRA:
     bar = max(4, strip // 6) if progress is not None else 0
     y0 = h - strip - bar
     region = frame[y0:h]
-    region[..., :3] = (region[..., :3].astype(np.uint16) * 3 // 10 + np.array(_PANEL, np.uint16) * 7 // 10).astype(
-        np.uint8
-    )
+    region[..., :3] = (
+        region[..., :3].astype(np.uint16) * 3 // 10 + np.array(_PANEL, np.uint16) * 7 // 10
+    ).astype(np.uint8)
     region[..., 3] = 255
     thickness = max(1, strip // 20)
     scale = _fit_scale(text, int(w * 0.92), int(strip * 0.55), thickness)
@@ -50,7 +52,7 @@ def banner(frame: BGRA, text: str, *, progress: float | None = None) -> BGRA:
     org = ((w - tw) // 2, y0 + (strip + th) // 2)
     cv2.putText(frame, text, org, _FONT, scale, _WHITE, thickness, cv2.LINE_AA)
     if progress is not None:
-        done = int(round(w * min(1.0, max(0.0, progress))))
+        done = round(w * min(1.0, max(0.0, progress)))
         frame[h - bar : h, :done] = _ACCENT
     return frame
 
@@ -63,14 +65,18 @@ def countdown(frame: BGRA, seconds_left: float, text: str = "Step out of the fra
     scale = _fit_scale(number, w // 3, h // 3, thickness)
     (tw, th), _ = cv2.getTextSize(number, _FONT, scale, thickness)
     org = ((w - tw) // 2, (h + th) // 2 - h // 16)
-    cv2.putText(frame, number, org, _FONT, scale, (0, 0, 0, 255), thickness + max(2, thickness // 2), cv2.LINE_AA)
+    cv2.putText(
+        frame, number, org, _FONT, scale, (0, 0, 0, 255), thickness + max(2, thickness // 2), cv2.LINE_AA
+    )
     cv2.putText(frame, number, org, _FONT, scale, _WHITE, thickness, cv2.LINE_AA)
     return banner(frame, f"{text}: capturing the background in {number} s")
 
 
 def capture_progress(frame: BGRA, done: int, total: int) -> BGRA:
     """The plate capture's progress as a banner with a bar."""
-    return banner(frame, f"Capturing background {done}/{total}: keep out of the frame", progress=done / max(total, 1))
+    return banner(
+        frame, f"Capturing background {done}/{total}: keep out of the frame", progress=done / max(total, 1)
+    )
 
 
 def placeholder(width: int, height: int, text: str, *, out: BGRA | None = None) -> BGRA:
@@ -86,6 +92,8 @@ def placeholder(width: int, height: int, text: str, *, out: BGRA | None = None) 
     y = (height - gap * (len(lines) - 1)) // 2 + th // 2
     for line in lines:
         (tw, _), _ = cv2.getTextSize(line, _FONT, scale, thickness)
-        cv2.putText(out, line, ((width - tw) // 2, y), _FONT, scale, (220, 220, 220, 255), thickness, cv2.LINE_AA)
+        cv2.putText(
+            out, line, ((width - tw) // 2, y), _FONT, scale, (220, 220, 220, 255), thickness, cv2.LINE_AA
+        )
         y += gap
     return out

@@ -20,7 +20,9 @@ _refreshing = False
 def _scan() -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if sys.platform.startswith("linux"):
-        for dev in sorted(glob.glob("/sys/class/video4linux/video*"), key=lambda p: int(p.rsplit("video", 1)[1] or 0)):
+        for dev in sorted(
+            glob.glob("/sys/class/video4linux/video*"), key=lambda p: int(p.rsplit("video", 1)[1] or 0)
+        ):
             index = dev.rsplit("video", 1)[1]
             try:
                 if Path(dev, "index").read_text().strip() not in ("", "0"):
@@ -30,7 +32,10 @@ def _scan() -> list[tuple[str, str]]:
                 name = f"/dev/video{index}"
             found.append((index, f"{index}: {name}"))
     if not found:
-        found = [(str(i), f"{i}: {'first' if i == 0 else 'second' if i == 1 else 'third'} camera") for i in range(3)]
+        found = [
+            (str(i), f"{i}: {'first' if i == 0 else 'second' if i == 1 else 'third'} camera")
+            for i in range(3)
+        ]
     return found
 
 

@@ -100,7 +100,9 @@ def background_spec(values: Mapping[str, Any]) -> tuple[str, str | None]:
             return "transparent", f"Choose a background {kind} file (Background file)"
         return path, None
     if kind == "color":
-        return "color:" + obs_color_to_hex(int(values.get("background_color", KEYS["background_color"][1]))), None
+        return "color:" + obs_color_to_hex(
+            int(values.get("background_color", KEYS["background_color"][1]))
+        ), None
     if kind == "screen":
         return f"screen:{max(1, int(values.get('screen_monitor') or 1))}", None
     if kind in ("blur", "transparent"):

@@ -132,7 +132,9 @@ def candidates() -> list[str | None]:
         found: list[str | None] = [None]  # dlopen(NULL): the symbols OBS itself loaded
         exe_dir = os.path.dirname(os.path.realpath(sys.executable or ""))
         for root in (exe_dir, "/Applications/OBS.app/Contents/MacOS"):
-            found += glob.glob(os.path.join(root, "..", "Frameworks", "libobs.framework", "Versions", "*", "libobs"))
+            found += glob.glob(
+                os.path.join(root, "..", "Frameworks", "libobs.framework", "Versions", "*", "libobs")
+            )
         found.append("@rpath/libobs.framework/Versions/A/libobs")
         return found
     return ["libobs.so.0", "libobs.so", None]

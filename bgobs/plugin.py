@@ -40,7 +40,11 @@ HOTKEY_NAME = b"bgreplace.recapture"
 HOTKEY_TEXT = b"Recapture background"
 
 _LEVELS = {"info": S.LOG_INFO, "warning": S.LOG_WARNING, "error": S.LOG_ERROR}
-_INFO_TYPES = {"normal": S.OBS_TEXT_INFO_NORMAL, "warning": S.OBS_TEXT_INFO_WARNING, "error": S.OBS_TEXT_INFO_ERROR}
+_INFO_TYPES = {
+    "normal": S.OBS_TEXT_INFO_NORMAL,
+    "warning": S.OBS_TEXT_INFO_WARNING,
+    "error": S.OBS_TEXT_INFO_ERROR,
+}
 
 # -- process-wide state (must outlive script reloads) ------------------------------------------
 _lib: Lib | None = None
@@ -84,7 +88,7 @@ def _guard(default: Any) -> Callable[[F], F]:
         def inner(*args: Any) -> Any:
             try:
                 return fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - a C caller cannot handle Python errors
+            except BaseException as exc:
                 log_once("error", f"{fn.__name__} failed: {exc!r}\n{traceback.format_exc()}")
                 return default() if callable(default) else default
 
@@ -317,7 +321,7 @@ def _fallback_properties(message: str) -> int:
 def _get_properties(data: int | None) -> int:
     try:
         return _build_properties(data)
-    except BaseException as exc:  # noqa: BLE001 - must never return NULL or raise
+    except BaseException as exc:
         log_once("error", f"get_properties failed: {exc!r}\n{traceback.format_exc()}")
         return _fallback_properties(f"Properties unavailable ({exc}); see the OBS log")
 
@@ -334,7 +338,7 @@ def _build_properties(data: int | None) -> int:
     L = lib()
     props = L.obs_properties_create()
     handle = _handles.get(data or 0)
-    text, level = handle.status if handle else ("", "normal")
+    _text, level = handle.status if handle else ("", "normal")
 
     def add_text_info(key: bytes, desc: bytes, info: int) -> None:
         p = L.obs_properties_add_text(props, key, desc, S.OBS_TEXT_INFO)
@@ -344,13 +348,18 @@ def _build_properties(data: int | None) -> int:
 
     add_text_info(b"status", b"Status", _INFO_TYPES.get(level, S.OBS_TEXT_INFO_NORMAL))
 
-    p = L.obs_properties_add_list(props, b"camera", b"Camera", S.OBS_COMBO_TYPE_EDITABLE, S.OBS_COMBO_FORMAT_STRING)
+    p = L.obs_properties_add_list(
+        props, b"camera", b"Camera", S.OBS_COMBO_TYPE_EDITABLE, S.OBS_COMBO_FORMAT_STRING
+    )
     for value, label in cameras.listed():
         L.obs_property_list_add_string(p, label.encode(), value.encode())
     L.obs_property_set_long_description(
-        p, b"A camera number (0, 1, ...), or a video file, image sequence (frame_%04d.png), still image or URL"
+        p,
+        b"A camera number (0, 1, ...), or a video file, image sequence (frame_%04d.png), still image or URL",
     )
-    p = L.obs_properties_add_path(props, b"camera_file", b"Or use a file as camera", S.OBS_PATH_FILE, MEDIA_FILTER, None)
+    p = L.obs_properties_add_path(
+        props, b"camera_file", b"Or use a file as camera", S.OBS_PATH_FILE, MEDIA_FILTER, None
+    )
     L.obs_property_set_modified_callback2(p, _MODIFIED_CB, None)
     L.obs_properties_add_int(props, b"camera_width", b"Capture width (0 = camera default)", 0, 7680, 1)
     L.obs_properties_add_int(props, b"camera_height", b"Capture height (0 = camera default)", 0, 4320, 1)
@@ -361,11 +370,15 @@ def _build_properties(data: int | None) -> int:
     p = L.obs_properties_add_int(props, b"recapture_delay", b"Countdown before capture", 0, 60, 1)
     L.obs_property_int_set_suffix(p, b" s")
 
-    p = L.obs_properties_add_list(props, b"background_type", b"Background", S.OBS_COMBO_TYPE_LIST, S.OBS_COMBO_FORMAT_STRING)
+    p = L.obs_properties_add_list(
+        props, b"background_type", b"Background", S.OBS_COMBO_TYPE_LIST, S.OBS_COMBO_FORMAT_STRING
+    )
     for value, label in config.BACKGROUND_TYPES.items():
         L.obs_property_list_add_string(p, label.encode(), value.encode())
     L.obs_property_set_modified_callback2(p, _MODIFIED_CB, None)
-    L.obs_properties_add_path(props, b"background_path", b"Background file", S.OBS_PATH_FILE, MEDIA_FILTER, None)
+    L.obs_properties_add_path(
+        props, b"background_path", b"Background file", S.OBS_PATH_FILE, MEDIA_FILTER, None
+    )
     L.obs_properties_add_color(props, b"background_color", b"Background colour")
     L.obs_properties_add_int(props, b"screen_monitor", b"Screen (monitor number)", 1, 16, 1)
 

@@ -41,9 +41,7 @@ LOG_ERROR = 100
 LOG_WARNING = 200
 LOG_INFO = 300
 
-CONSTANTS = {
-    name: value for name, value in globals().items() if name.isupper() and isinstance(value, int)
-}
+CONSTANTS = {name: value for name, value in globals().items() if name.isupper() and isinstance(value, int)}
 
 vp = ctypes.c_void_p
 
@@ -62,7 +60,7 @@ HOTKEY_FUNC = ctypes.CFUNCTYPE(None, vp, ctypes.c_size_t, vp, ctypes.c_bool)
 TASK = ctypes.CFUNCTYPE(None, vp)
 
 
-class obs_source_info(ctypes.Structure):  # noqa: N801 (C name)
+class obs_source_info(ctypes.Structure):
     _fields_ = [
         ("id", ctypes.c_char_p),
         ("type", ctypes.c_int),
@@ -121,7 +119,7 @@ class obs_source_info(ctypes.Structure):  # noqa: N801 (C name)
 MAX_AV_PLANES = 8
 
 
-class obs_source_frame(ctypes.Structure):  # noqa: N801 (C name)
+class obs_source_frame(ctypes.Structure):
     _fields_ = [
         ("data", ctypes.POINTER(ctypes.c_uint8) * MAX_AV_PLANES),
         ("linesize", ctypes.c_uint32 * MAX_AV_PLANES),

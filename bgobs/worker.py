@@ -14,6 +14,7 @@ both given by :mod:`bgobs.plugin`; tests drive the worker with plain callables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -171,28 +172,30 @@ class SourceWorker:
             self._status = (text, level)
             try:
                 self._on_status(text, level)
-            except Exception:  # noqa: BLE001 - a status display must never stop the worker
+            except Exception:
                 self._log_once("error", f"{self.name}: status update failed: {traceback.format_exc(limit=3)}")
 
     def _log_once(self, level: str, message: str) -> None:
         if message not in self._logged:
             self._logged.add(message)
-            try:
+            with contextlib.suppress(Exception):
                 self._log(level, message)
-            except Exception:  # noqa: BLE001
-                pass
 
     def _emit(self, frame: BGRA) -> None:
         try:
             self._sink(frame)
-        except Exception:  # noqa: BLE001
-            self._log_once("error", f"{self.name}: handing the frame to OBS failed: {traceback.format_exc(limit=3)}")
+        except Exception:
+            self._log_once(
+                "error", f"{self.name}: handing the frame to OBS failed: {traceback.format_exc(limit=3)}"
+            )
 
     def _main(self) -> None:
         try:
             _Loop(self).run()
-        except Exception as exc:  # noqa: BLE001 - never let a thread die silently
-            self._log_once("error", f"{self.name}: worker stopped by an internal error: {traceback.format_exc()}")
+        except Exception as exc:
+            self._log_once(
+                "error", f"{self.name}: worker stopped by an internal error: {traceback.format_exc()}"
+            )
             self._set_status(f"Internal error: {exc}. Remove and re-add the source; see the OBS log", "error")
 
 
@@ -266,8 +269,10 @@ class _Loop:
         if self.camera is not None:
             try:
                 self.camera.close()
-            except Exception:  # noqa: BLE001
-                self.w._log_once("warning", f"{self.w.name}: closing the camera failed: {traceback.format_exc(limit=2)}")
+            except Exception:
+                self.w._log_once(
+                    "warning", f"{self.w.name}: closing the camera failed: {traceback.format_exc(limit=2)}"
+                )
             self.camera = None
 
     def apply(self, cfg: SourceConfig) -> None:
@@ -287,9 +292,11 @@ class _Loop:
             except BgError as exc:
                 self.background_error = f"{exc} (showing a transparent background)"
                 self.replacer.update(background=_background("transparent"))
-            except Exception as exc:  # noqa: BLE001 - e.g. bgcore.backgrounds missing
+            except Exception as exc:
                 self.background_error = f"Background unavailable: {exc}"
-                self.w._log_once("error", f"{self.w.name}: background {spec!r}: {traceback.format_exc(limit=3)}")
+                self.w._log_once(
+                    "error", f"{self.w.name}: background {spec!r}: {traceback.format_exc(limit=3)}"
+                )
         if old is None or old.plate_id != cfg.plate_id:
             self.load_plate()
         if cfg.camera_key != self.camera_key:
@@ -311,7 +318,11 @@ class _Loop:
             overlay.banner(frame, text.split(":")[0])
         else:
             cfg = self.cfg
-            size = (cfg.width or PLACEHOLDER_SIZE[0], cfg.height or PLACEHOLDER_SIZE[1]) if cfg else PLACEHOLDER_SIZE
+            size = (
+                (cfg.width or PLACEHOLDER_SIZE[0], cfg.height or PLACEHOLDER_SIZE[1])
+                if cfg
+                else PLACEHOLDER_SIZE
+            )
             frame = overlay.placeholder(size[0], size[1], "Background Replacer\n" + text.split(":")[0])
         self.w._emit(frame)
 
@@ -358,7 +369,7 @@ class _Loop:
             self.shown_placeholder = None
             w._log("info", f"{w.name}: opened {_describe_camera(cfg.camera)}")
             return True
-        except Exception as exc:  # noqa: BLE001 - any failure means: no camera, retry later
+        except Exception as exc:
             if not isinstance(exc, BgError):
                 w._log_once("error", f"{w.name}: opening {cfg.camera!r}: {traceback.format_exc(limit=3)}")
             self.camera = None
@@ -373,7 +384,7 @@ class _Loop:
         t0 = time.monotonic()
         try:
             frame = self.camera.read()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             frame = None
             w._log_once("warning", f"{w.name}: reading the camera: {exc}")
         if frame is None:
@@ -407,7 +418,9 @@ class _Loop:
             w._set_status(f"Recapture in {max(1, int(np.ceil(left)))} s: step out of the frame", "warning")
         elif progress is not None:
             overlay.capture_progress(out, *progress)
-            w._set_status(f"Capturing background {progress[0]}/{progress[1]}: keep out of the frame", "warning")
+            w._set_status(
+                f"Capturing background {progress[0]}/{progress[1]}: keep out of the frame", "warning"
+            )
         elif self.capturing:
             self.capturing = False
             if replacer.capture_error:
@@ -426,7 +439,9 @@ class _Loop:
 
     def timing(self, t0: float) -> None:
         now = time.monotonic()
-        self.ms_per_frame = 0.9 * self.ms_per_frame + 0.1 * (now - t0) * 1000 if self.ms_per_frame else (now - t0) * 1000
+        self.ms_per_frame = (
+            0.9 * self.ms_per_frame + 0.1 * (now - t0) * 1000 if self.ms_per_frame else (now - t0) * 1000
+        )
         self.frame_times.append(now)
         while self.frame_times and self.frame_times[0] < now - 2.0:
             self.frame_times.pop(0)

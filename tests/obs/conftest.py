@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Obs, real_deps_dir  # noqa: E402
+from harness import Obs, real_deps_dir
 
 logging.getLogger("obsws_python").setLevel(logging.CRITICAL)  # "connection refused" while OBS starts
 

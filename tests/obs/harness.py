@@ -6,6 +6,7 @@ Every wait is time-boxed; :meth:`Obs.kill` always ends OBS and Xvfb (used in tea
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -46,7 +47,7 @@ def real_deps_dir() -> str:
         return os.environ["BGREPLACE_DEPS"]
     sys.path.insert(0, str(REPO))
     try:
-        import obs_bgreplace  # noqa: PLC0415 - only for its deps_dir() rule
+        import obs_bgreplace
 
         return obs_bgreplace.deps_dir()
     finally:
@@ -177,7 +178,14 @@ class Obs:
             _ini(
                 {
                     "General": {"Name": PROFILE},
-                    "Video": {"BaseCX": w, "BaseCY": h, "OutputCX": w, "OutputCY": h, "FPSType": 0, "FPSCommon": 30},
+                    "Video": {
+                        "BaseCX": w,
+                        "BaseCY": h,
+                        "OutputCX": w,
+                        "OutputCY": h,
+                        "FPSType": 0,
+                        "FPSCommon": 30,
+                    },
                 }
             )
         )
@@ -222,8 +230,17 @@ class Obs:
         env.pop("PYTHONHOME", None)
         self.log_file = (self.home / f"obs-stdout-{int(time.time() * 1000)}.txt").open("wb")
         self.proc = subprocess.Popen(
-            ["obs", "--multi", "--collection", COLLECTION, "--profile", PROFILE, "--scene", SCENE,
-             "--disable-missing-files-check"],
+            [
+                "obs",
+                "--multi",
+                "--collection",
+                COLLECTION,
+                "--profile",
+                PROFILE,
+                "--scene",
+                SCENE,
+                "--disable-missing-files-check",
+            ],
             env=env,
             cwd=str(self.home),
             stdout=self.log_file,
@@ -234,11 +251,13 @@ class Obs:
         last: Exception | None = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"OBS exited with {self.proc.returncode} while starting:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"OBS exited with {self.proc.returncode} while starting:\n{self.log_tail()}"
+                )
             try:
                 self.client = obsws.ReqClient(host="127.0.0.1", port=self.port, password="", timeout=10)
                 return
-            except Exception as exc:  # noqa: BLE001 - not up yet
+            except Exception as exc:
                 last = exc
                 time.sleep(0.3)
         self.kill()
@@ -261,10 +280,8 @@ class Obs:
         """Close the main window like a user; returns OBS's exit code (kills it on timeout)."""
         assert self.proc is not None
         if self.client is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.client.base_client.ws.close()
-            except Exception:  # noqa: BLE001
-                pass
             self.client = None
         assert self.xvfb is not None
         _send_wm_delete(self.xvfb.display, self.main_window())
@@ -276,10 +293,8 @@ class Obs:
 
     def _kill_obs(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(10)
 
     def kill(self) -> None:

@@ -30,7 +30,11 @@ def with_person(room: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     h, w = room.shape[:2]
     out = room.copy()
     cx = w // 2
-    cv2.ellipse(out, (cx, int(h * 0.32)), (int(w * 0.06), int(h * 0.12)), 0, 0, 360, (120, 150, 215), -1)  # head
-    cv2.rectangle(out, (cx - int(w * 0.13), int(h * 0.45)), (cx + int(w * 0.13), h), (150, 60, 40), -1)  # body
+    cv2.ellipse(
+        out, (cx, int(h * 0.32)), (int(w * 0.06), int(h * 0.12)), 0, 0, 360, (120, 150, 215), -1
+    )  # head
+    cv2.rectangle(
+        out, (cx - int(w * 0.13), int(h * 0.45)), (cx + int(w * 0.13), h), (150, 60, 40), -1
+    )  # body
     cv2.ellipse(out, (cx, int(h * 0.47)), (int(w * 0.13), int(h * 0.05)), 0, 180, 360, (150, 60, 40), -1)
     return out

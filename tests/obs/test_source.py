@@ -60,7 +60,9 @@ def expected_composite(values: dict[str, Any], empty: Any, frame: Any) -> npt.ND
     return out
 
 
-def assert_shows(obs: Obs, name: str, expected: npt.NDArray[np.uint8], timeout: float = 15.0) -> npt.NDArray[np.uint8]:
+def assert_shows(
+    obs: Obs, name: str, expected: npt.NDArray[np.uint8], timeout: float = 15.0
+) -> npt.NDArray[np.uint8]:
     last: dict[str, Any] = {}
 
     def check() -> bool:
@@ -127,7 +129,9 @@ def test_hotkey_recaptures(obs: Obs, pictures: dict[str, Any]) -> None:
     wait_status(obs, NAME, "Recapture in")  # the countdown
     wait_status(obs, NAME, "Running:", timeout=15)
     obs.client.set_input_settings(NAME, {"camera": pictures["paths"]["person"], "recapture_delay": 0}, True)
-    expected = expected_composite({**BASE, "camera": pictures["paths"]["person"]}, pictures["empty"], pictures["person"])
+    expected = expected_composite(
+        {**BASE, "camera": pictures["paths"]["person"]}, pictures["empty"], pictures["person"]
+    )
     assert_shows(obs, NAME, expected)
 
 
@@ -144,11 +148,13 @@ def test_bad_settings_give_status_and_keep_source(obs: Obs, pictures: dict[str, 
     obs.client.set_input_settings(NAME, {"camera": "/nonexistent/camera.mp4"}, True)
     wait_status(obs, NAME, "No camera")
     screenshot(obs, NAME)  # still renders (last frame with a banner)
-    obs.client.set_input_settings(NAME, {"camera": pictures["paths"]["person"], "background_type": "image",
-                                         "background_path": ""}, True)
+    obs.client.set_input_settings(
+        NAME, {"camera": pictures["paths"]["person"], "background_type": "image", "background_path": ""}, True
+    )
     wait_status(obs, NAME, "Choose a background image")
-    obs.client.set_input_settings(NAME, {"background_type": "transparent", "auto_threshold": False,
-                                         "threshold": 999}, True)
+    obs.client.set_input_settings(
+        NAME, {"background_type": "transparent", "auto_threshold": False, "threshold": 999}, True
+    )
     wait_status(obs, NAME, "threshold must be")
     obs.client.set_input_settings(NAME, {"auto_threshold": True, "threshold": 30}, True)
     wait_status(obs, NAME, "Running")
@@ -177,7 +183,9 @@ def test_restart_restores_plate_and_exits_cleanly(obs: Obs, pictures: dict[str, 
     obs.start()
     wait_status(obs, NAME, "Running")
     assert f"[bgreplace] {NAME}: restored the background plate" in obs.log_text()
-    expected = expected_composite({**BASE, "camera": pictures["paths"]["person"]}, pictures["empty"], pictures["person"])
+    expected = expected_composite(
+        {**BASE, "camera": pictures["paths"]["person"]}, pictures["empty"], pictures["person"]
+    )
     assert_shows(obs, NAME, expected)
     assert obs.quit() == 0
     assert not obs.crashes()

@@ -10,7 +10,6 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
-
 from harness import SCENE, Obs
 
 
@@ -42,7 +41,9 @@ def wait_status(obs: Obs, name: str, *needles: str, timeout: float = 20.0) -> st
     try:
         return str(wait_for(f"status containing {needles}", check, timeout))
     except AssertionError as exc:
-        raise AssertionError(f"{exc}\nstatus now: {status(obs, name)!r}\nOBS log:\n{obs.log_tail(40)}") from None
+        raise AssertionError(
+            f"{exc}\nstatus now: {status(obs, name)!r}\nOBS log:\n{obs.log_tail(40)}"
+        ) from None
 
 
 def screenshot(obs: Obs, name: str) -> npt.NDArray[np.uint8]:
