@@ -44,7 +44,9 @@ def person_mask(h: int = 180, w: int = 320, cx: int = 160) -> np.ndarray:
     return m
 
 
-def scene(rng: np.random.Generator, *, gain: float = 1.0, shadow: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def scene(
+    rng: np.random.Generator, *, gain: float = 1.0, shadow: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     room = textured_room()
     img = room.copy()
     if shadow:
@@ -184,5 +186,7 @@ def test_classic_mode_is_the_tutorial(rng: np.random.Generator) -> None:
     gray[np.abs(gray) < 10] = 0
     fg = gray.copy()
     fg[fg > 0] = 255
-    expected = cv2.add(cv2.bitwise_and(bgimg, bgimg, mask=cv2.bitwise_not(fg)), cv2.bitwise_and(frame, frame, mask=fg))
+    expected = cv2.add(
+        cv2.bitwise_and(bgimg, bgimg, mask=cv2.bitwise_not(fg)), cv2.bitwise_and(frame, frame, mask=fg)
+    )
     assert np.array_equal(out[..., :3], expected) and np.array_equal(r.mask, fg)
