@@ -1,0 +1,498 @@
+"""The command line: ``python -m bgcore`` (installed as ``bgreplace``).
+
+Commands: ``demo`` (the main job on a bundled sample, no webcam needed), ``process`` (files or a
+camera in, a video or image sequence out), ``preview`` (the tutorial's live loop in a window),
+``quality`` (the F1 table against exact ground truth) and ``bench`` (speed against the floor).
+
+Every user mistake ends with exit code 2 and one line on stderr that says what is wrong and
+what to do; never a traceback. :func:`main` takes ``argv`` and returns the exit code, so tests
+call it directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .errors import BgError, OutputError, SettingsError, SourceError
+from .frames import BGR
+from .settings import Settings, parse_threshold
+from .writers import IMAGE_SUFFIXES, MaskFolderWriter, is_pattern, open_writer
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+DATA = Path(__file__).resolve().parent / "data"
+DEMO_BACKGROUND = DATA / "background.jpg"
+# A camera as PLATE: frames taken when no frame count is given (about one second).
+PROGRESS_MIN_FRAMES = 30
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (the usage is one ``--help`` away) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
+# -- settings from argparse -----------------------------------------------------------------
+def _threshold(text: str) -> str:
+    try:
+        parse_threshold(text)
+    except SettingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """Engine options shared by process and preview (mapped 1:1 onto :class:`Settings`)."""
+    g = p.add_argument_group("engine")
+    g.add_argument(
+        "--mode",
+        choices=("default", "classic"),
+        default="default",
+        help="default: noise-aware engine; classic: the original tutorial exactly",
+    )
+    g.add_argument(
+        "--threshold",
+        type=_threshold,
+        default="auto",
+        metavar="auto|0-255",
+        help="difference threshold; auto (default) derives it from the plate's noise",
+    )
+    g.add_argument(
+        "--sensitivity",
+        type=float,
+        default=None,
+        help="scale the auto threshold: >1 catches fainter differences (0.25-4, default 1)",
+    )
+    g.add_argument("--feather", type=float, default=None, help="edge softness in pixels (0-20, default 2)")
+    g.add_argument(
+        "--work-width",
+        type=int,
+        default=None,
+        help="width the mask is computed at (0 = full resolution, default 480)",
+    )
+    g.add_argument("--no-cleanup", action="store_true", help="keep speckles and holes")
+    g.add_argument("--no-shadows", action="store_true", help="treat cast shadows as foreground")
+    g.add_argument("--no-adapt", action="store_true", help="do not follow exposure and light changes")
+    g.add_argument("--no-temporal", action="store_true", help="no frame-to-frame hysteresis")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The one place argparse values become a validated :class:`Settings`."""
+    values: dict[str, Any] = {
+        "mode": args.mode,
+        "threshold": args.threshold,
+        "sensitivity": args.sensitivity,
+        "feather": args.feather,
+        "work_width": args.work_width,
+    }
+    for flag, name in (
+        ("no_cleanup", "cleanup"),
+        ("no_shadows", "shadows"),
+        ("no_adapt", "adapt"),
+        ("no_temporal", "temporal"),
+    ):
+        if getattr(args, flag, False):
+            values[name] = False
+    return Settings.from_mapping(values)
+
+
+# -- frames in ------------------------------------------------------------------------------
+def _is_still_image(spec: str) -> bool:
+    return not is_pattern(spec) and Path(spec).suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_frames(spec: str, *, limit: int | None = None, what: str = "input") -> Iterator[BGR]:
+    """Frames of ``spec``: a still image is one frame; a file or sequence to its end; a camera
+    or stream up to ``limit`` frames (forever if None). Raises SourceError if unreadable."""
+    if _is_still_image(spec):
+        if not Path(spec).is_file():
+            raise SourceError(f"{what} image {spec!r} not found; check the path")
+        image = cv2.imread(spec, cv2.IMREAD_COLOR)
+        if image is None:
+            raise SourceError(f"cannot read {what} image {spec!r}; is it a valid picture?")
+        yield image
+        return
+    from .capture import open_source
+
+    source = open_source(int(spec) if spec.strip().isdigit() else spec)
+    try:
+        count = 0
+        while limit is None or count < limit:
+            frame = source.read()
+            if frame is None:
+                break
+            yield frame
+            count += 1
+    finally:
+        source.close()
+
+
+def _source_fps(spec: str) -> float:
+    if _is_still_image(spec) or spec.strip().isdigit():
+        return 30.0
+    cap = cv2.VideoCapture(spec)
+    try:
+        fps = float(cap.get(cv2.CAP_PROP_FPS)) if cap.isOpened() else 0.0
+    finally:
+        cap.release()
+    return fps if 1.0 <= fps <= 240.0 else 30.0
+
+
+# -- progress -------------------------------------------------------------------------------
+class Progress:
+    """A one-line progress bar on a terminal (nothing when stderr is not one, or for short runs)."""
+
+    def __init__(
+        self, total: int | None, *, stream: TextIO | None = None, enabled: bool | None = None
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.count = 0
+
+    def step(self) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.2:
+            return
+        if self.count < PROGRESS_MIN_FRAMES and now - self.start < 1.0:
+            return
+        self.last = now
+        fps = self.count / max(now - self.start, 1e-6)
+        if self.total:
+            done = min(1.0, self.count / self.total)
+            bar = "#" * int(done * 30)
+            self.stream.write(f"\r[{bar:<30}] {self.count}/{self.total} frames, {fps:.1f} fps ")
+        else:
+            self.stream.write(f"\r{self.count} frames, {fps:.1f} fps ")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled and self.last:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _frame_count(spec: str) -> int | None:
+    if _is_still_image(spec):
+        return 1
+    if spec.strip().isdigit():
+        return None
+    cap = cv2.VideoCapture(spec)
+    try:
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+    finally:
+        cap.release()
+    return n if n > 0 else None
+
+
+# -- process --------------------------------------------------------------------------------
+def _load_plate(spec: str, settings: Settings, what: str = "plate") -> Any:
+    from .plate import Plate
+
+    if spec.lower().endswith(".npz"):
+        return Plate.load(spec)
+    limit = settings.plate_frames if spec.strip().isdigit() else None
+    return Plate.from_frames(read_frames(spec, limit=limit, what=what), work_width=settings.work_width)
+
+
+def process(
+    input_spec: str,
+    plate_spec: str,
+    background: str,
+    out: str,
+    *,
+    settings: Settings,
+    mask_out: str | None = None,
+    fit: str = "cover",
+    max_frames: int | None = None,
+    save_plate: str | None = None,
+    progress: bool | None = None,
+    on_frame: Callable[[int, BGR, npt.NDArray[np.uint8]], None] | None = None,
+) -> int:
+    """Run the engine over ``input_spec``; returns the number of frames written."""
+    from .backgrounds import open_background
+    from .pipeline import BackgroundReplacer
+
+    # Check everything that can be checked before the long part starts.
+    fps = _source_fps(input_spec)
+    writer = open_writer(out, fps=fps)
+    masks = MaskFolderWriter(mask_out) if mask_out else None
+    bg = open_background(background, fit=fit)
+    replacer = BackgroundReplacer(bg, settings=settings)
+    try:
+        plate = replacer.set_plate(_load_plate(plate_spec, settings))
+        if save_plate:
+            try:
+                plate.save(save_plate)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot save the plate to {save_plate!r} ({exc}); choose a writable path"
+                ) from None
+        total = _frame_count(input_spec)
+        if max_frames is not None:
+            total = min(total, max_frames) if total else max_frames
+        bar = Progress(total, enabled=progress)
+        n = 0
+        for frame in read_frames(input_spec, limit=max_frames):
+            if (frame.shape[1], frame.shape[0]) != plate.size:
+                raise SourceError(
+                    f"input frame {n} is {frame.shape[1]}x{frame.shape[0]} but the plate is "
+                    f"{plate.size[0]}x{plate.size[1]}; capture the plate with the same camera size"
+                )
+            result = replacer.process(frame, t=n / fps)
+            writer.write(result)
+            if masks is not None:
+                masks.write(replacer.mask)
+            if on_frame is not None:
+                on_frame(n, frame, result)
+            n += 1
+            bar.step()
+        bar.finish()
+        if n == 0:
+            raise SourceError(f"no frames could be read from {input_spec!r}; is it an empty or broken file?")
+        return n
+    finally:
+        replacer.close()
+        writer.close()
+        if masks is not None:
+            masks.close()
+
+
+def _cmd_process(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    n = process(
+        args.input,
+        args.plate,
+        args.background,
+        args.out,
+        settings=settings,
+        mask_out=args.mask_out,
+        fit=args.fit,
+        max_frames=args.max_frames,
+        save_plate=args.save_plate,
+        progress=args.progress,
+    )
+    extra = f", masks in {args.mask_out}" if args.mask_out else ""
+    print(f"bgreplace: wrote {n} frame(s) to {args.out}{extra}")
+    return EXIT_OK
+
+
+# -- demo -----------------------------------------------------------------------------------
+def before_after(before: BGR, after: npt.NDArray[np.uint8], mask: npt.NDArray[np.uint8]) -> BGR:
+    """Side by side: the camera, the mask, the result (with labels)."""
+    h, _w = before.shape[:2]
+    panels = [before.copy(), cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR), cv2.cvtColor(after, cv2.COLOR_BGRA2BGR)]
+    for panel, label in zip(panels, ("camera", "mask", "result"), strict=True):
+        cv2.rectangle(panel, (0, 0), (len(label) * 11 + 16, 26), (32, 32, 32), -1)
+        cv2.putText(panel, label, (8, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
+    gap = np.full((h, 4, 3), 255, np.uint8)
+    return np.hstack([panels[0], gap, panels[1], gap, panels[2]])
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .synth import demo_scene, write_scene
+
+    out_dir = Path(args.out_dir)
+    scene = demo_scene()
+    try:
+        paths = write_scene(scene, out_dir / "input")
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the demo to {str(out_dir)!r} ({exc.strerror}); use --out-dir"
+        ) from None
+    video = str(out_dir / "demo.mp4")
+    background = args.background or str(DEMO_BACKGROUND)
+    picked: dict[str, Any] = {}
+    best_index = _busiest_frame([int(np.count_nonzero(t)) for t in scene.truth])
+
+    def keep(n: int, frame: BGR, result: npt.NDArray[np.uint8]) -> None:
+        if n == best_index:
+            picked["frame"], picked["result"] = frame.copy(), result.copy()
+
+    settings = Settings()
+    n = process(
+        paths["frames"],
+        paths["plate"],
+        background,
+        video,
+        settings=settings,
+        mask_out=str(out_dir / "masks"),
+        on_frame=keep,
+        progress=args.progress,
+    )
+    mask = cv2.imread(str(out_dir / "masks" / f"{best_index:05d}.png"), cv2.IMREAD_GRAYSCALE)
+    picture = str(out_dir / "before_after.png")
+    cv2.imwrite(picture, before_after(picked["frame"], picked["result"], mask))
+    print(
+        f"bgreplace demo: replaced the background of a {n}-frame sample clip "
+        f"({scene.frames[0].shape[1]}x{scene.frames[0].shape[0]})"
+    )
+    print(f"  video:        {video}")
+    print(f"  before/after: {picture}")
+    print(f"  masks:        {out_dir / 'masks'}/00000.png ...")
+    print(f"  input clip:   {paths['frames']} (plate: {paths['plate']})")
+    return EXIT_OK
+
+
+def _busiest_frame(areas: Sequence[int]) -> int:
+    """The frame where the person is most in view (the demo's before/after picture)."""
+    return int(np.argmax(np.asarray(areas))) if areas else 0
+
+
+# -- preview --------------------------------------------------------------------------------
+def _has_display() -> bool:
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from .preview import run_preview
+
+    if not _has_display():
+        raise SettingsError(
+            "preview needs a screen and none is available (DISPLAY is not set); "
+            "run it in a desktop session, or use 'process' to write a video"
+        )
+    return run_preview(
+        args.camera,
+        background=args.background,
+        settings=settings_from_args(args),
+        fit=args.fit,
+        delay=args.delay,
+    )
+
+
+# -- quality and bench ----------------------------------------------------------------------
+def _cmd_quality(args: argparse.Namespace) -> int:
+    from . import evaluate
+
+    kwargs: dict[str, Any] = {}
+    if args.cases:
+        kwargs["cases"] = tuple(args.cases.split(","))
+    if args.seeds:
+        kwargs["seeds"] = tuple(int(s) for s in args.seeds.split(","))
+    rows = evaluate.quality_table(**kwargs)
+    print(evaluate.format_table(rows))
+    return EXIT_OK
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    return int(bench.run(args))
+
+
+# -- the parser -----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bgreplace", description="Live background removal and replacement (plate method).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="run on a bundled sample clip (no webcam needed)",
+        description="Replace the background of a bundled sample clip and write a video "
+        "and a before/after picture.",
+    )
+    demo.add_argument("--out-dir", default="out/demo", help="where to write (default: out/demo)")
+    demo.add_argument("--background", default=None, help="background spec (default: the bundled picture)")
+    demo.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    demo.set_defaults(func=_cmd_demo)
+
+    proc = sub.add_parser(
+        "process",
+        help="replace the background of a video, sequence, image or camera",
+        description="INPUT and PLATE: a video file, an image sequence such as "
+        "frames/%%05d.png, a still image, a camera index or a URL (PLATE may also be a saved "
+        ".npz plate). OUT: a video file (.mp4 .avi .mkv .mov) or a pattern (out/%%05d.png).",
+    )
+    proc.add_argument("input", metavar="INPUT")
+    proc.add_argument("--plate", required=True, metavar="PLATE", help="frames of the empty scene")
+    proc.add_argument(
+        "--background",
+        required=True,
+        metavar="BG",
+        help="image or video path, color:#RRGGBB, blur, transparent, screen or screen:N",
+    )
+    proc.add_argument("--out", required=True, metavar="OUT")
+    proc.add_argument("--mask-out", metavar="DIR", help="also write DIR/00000.png ... (255 = foreground)")
+    proc.add_argument(
+        "--fit",
+        choices=("cover", "contain", "stretch"),
+        default="cover",
+        help="how an image or video background fits the frame (default cover)",
+    )
+    proc.add_argument("--max-frames", type=_positive_int, default=None, help="stop after N frames")
+    proc.add_argument("--save-plate", metavar="FILE.npz", help="save the plate for later runs")
+    proc.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: when stderr is a terminal)",
+    )
+    add_settings_arguments(proc)
+    proc.set_defaults(func=_cmd_process)
+
+    prev = sub.add_parser("preview", help="live preview in a window (keys: r recapture, m mask, q quit)")
+    prev.add_argument("camera", nargs="?", default="0", help="camera index, video file or URL (default 0)")
+    prev.add_argument("--background", default=str(DEMO_BACKGROUND), metavar="BG")
+    prev.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover")
+    prev.add_argument("--delay", type=float, default=3.0, help="seconds to step out before a capture")
+    add_settings_arguments(prev)
+    prev.set_defaults(func=_cmd_preview)
+
+    qual = sub.add_parser("quality", help="F1 against exact ground truth, default vs classic")
+    qual.add_argument("--cases", default=None, help="comma-separated case names (default: all)")
+    qual.add_argument("--seeds", default=None, help="comma-separated seeds")
+    qual.set_defaults(func=_cmd_quality)
+
+    bench_p = sub.add_parser("bench", help="speed and memory against the floor (a BGR->BGRA copy)")
+    try:
+        from . import bench
+
+        bench.add_arguments(bench_p)
+    except ImportError:
+        pass
+    bench_p.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except BgError as exc:
+        print(f"bgreplace {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"bgreplace {args.command}: interrupted", file=sys.stderr)
+        return 130
