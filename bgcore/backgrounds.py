@@ -115,7 +115,7 @@ def register_background(kind: str, factory: BackgroundFactory) -> None:
     BACKGROUND_KINDS[key] = factory
 
 
-# -- pictures ------------------------------------------------------------------------------------
+# -- pictures --------------------------------------------------------------------------------------
 
 
 def to_bgr(image: Any) -> BGR:
@@ -615,7 +615,7 @@ class ScreenBackground:
         self._sct_close()
 
 
-# -- parsing and the registry ------------------------------------------------------------------------
+# -- parsing and the registry ----------------------------------------------------------------------
 
 _NAMED_COLORS: dict[str, str] = {
     "black": "000000", "white": "ffffff", "grey": "808080", "gray": "808080", "red": "ff0000",

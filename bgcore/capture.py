@@ -115,7 +115,7 @@ def register_source(kind: str, factory: SourceFactory) -> None:
     SOURCE_KINDS[key] = factory
 
 
-# -- frames ------------------------------------------------------------------------------------------
+# -- frames ----------------------------------------------------------------------------------------
 
 
 def _to_bgr(frame: Any) -> BGR:
@@ -165,7 +165,7 @@ def _check_options(opts: SourceOptions) -> None:
         raise SourceError(f"requested fps {opts.fps:g} is out of range; use 0.1 to 1000 (or leave it unset)")
 
 
-# -- sources -------------------------------------------------------------------------------------------
+# -- sources ---------------------------------------------------------------------------------------
 
 
 class SequenceSource:
@@ -380,7 +380,7 @@ class CameraSource:
             self._cap = None
 
 
-# -- opening -------------------------------------------------------------------------------------------
+# -- opening ---------------------------------------------------------------------------------------
 
 
 def _camera(arg: str, opts: SourceOptions) -> FrameSource:
@@ -480,7 +480,7 @@ def open_source(
     return SOURCE_KINDS["file"](text, opts)
 
 
-# -- the reader thread ---------------------------------------------------------------------------------
+# -- the reader thread -----------------------------------------------------------------------------
 
 
 class LatestFrameReader:
