@@ -403,14 +403,15 @@ def _free_display() -> int:
 
 @pytest.fixture
 def xvfb_white(monkeypatch: pytest.MonkeyPatch) -> Iterator[subprocess.Popen[bytes]]:
-    """A real X server (Xvfb, 320x240) whose root window is white."""
+    """A real X server (Xvfb, 320x240) whose root window is white. -noreset: otherwise Xvfb
+    resets when its last client leaves and refuses connections for a moment."""
     if not sys.platform.startswith("linux"):
         pytest.skip("Xvfb screen tests run on Linux")
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt install xvfb): no real display to capture")
     n = _free_display()
     proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", "320x240x24", "-wr", "-nolisten", "tcp"],
+        ["Xvfb", f":{n}", "-screen", "0", "320x240x24", "-wr", "-noreset", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
