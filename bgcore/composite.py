@@ -7,6 +7,8 @@ halo of the old room shows around the person on the new background.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -22,98 +24,97 @@ ALPHA_LO = 0.4
 ALPHA_HI = 0.9
 
 
-def feather_alpha(mask: U8, feather: float) -> U8:
-    """Soft alpha (uint8) from a 0/255 mask; ``feather`` = Gaussian sigma in pixels (0: hard)."""
+def feather_alpha(mask: U8, feather: float, *, out: U8 | None = None, scratch: U8 | None = None) -> U8:
+    """Soft alpha (uint8) from a 0/255 mask; ``feather`` = Gaussian sigma in pixels (0: hard).
+
+    ``out`` and ``scratch`` (mask-shaped uint8 buffers, optional) make it allocation-free.
+    """
+    if out is None:
+        out = np.empty_like(mask)
     if feather <= 0:
-        return mask.copy()
-    blurred = cv2.GaussianBlur(mask, (0, 0), feather)
+        np.copyto(out, mask)
+        return out
+    cv2.GaussianBlur(mask, (0, 0), feather, dst=out)
     scale = 1.0 / (ALPHA_HI - ALPHA_LO)
     # addWeighted saturates to 0-255 (convertScaleAbs would fold negatives back up).
-    alpha: U8 = cv2.addWeighted(blurred, scale, blurred, 0.0, -255.0 * ALPHA_LO * scale)
+    cv2.addWeighted(out, scale, out, 0.0, -255.0 * ALPHA_LO * scale, dst=out)
     # Thin parts (a finger narrower than the blur) must not vanish: where the mask is set,
     # alpha is at least half.
-    return np.maximum(alpha, mask >> 1)
+    half = np.right_shift(mask, 1, out=scratch if scratch is not None else np.empty_like(mask))
+    cv2.max(out, half, dst=out)
+    return out
 
 
-def upscale(plane: U8, size: tuple[int, int]) -> U8:
-    """Resize a single-channel plane to ``size`` = (w, h) with bilinear interpolation."""
+def upscale(plane: U8, size: tuple[int, int], *, out: U8 | None = None) -> U8:
+    """Resize a single-channel plane to ``size`` = (w, h) with bilinear interpolation (into
+    ``out`` if given; the plane itself when it already has that size)."""
     if (plane.shape[1], plane.shape[0]) == size:
         return plane
-    return cv2.resize(plane, size, interpolation=cv2.INTER_LINEAR)
+    if out is None:
+        return cv2.resize(plane, size, interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(plane, size, dst=out, interpolation=cv2.INTER_LINEAR)
+
+
+Rect = tuple[int, int, int, int]
+"""(x, y, width, height)."""
+
+
+def upscaled_roi(plane: U8, size: tuple[int, int]) -> Rect:
+    """A rectangle of the ``size`` picture outside which :func:`upscale` of ``plane`` is 0
+    (the non-zero bounding box of the small plane, mapped up with a margin for the
+    bilinear taps). (0, 0, 0, 0) when the plane is all 0."""
+    x, y, w, h = cv2.boundingRect(plane)
+    if w == 0 or h == 0:
+        return (0, 0, 0, 0)
+    big_w, big_h = size
+    sx, sy = big_w / plane.shape[1], big_h / plane.shape[0]
+    x0, y0 = max(0, math.floor((x - 1) * sx)), max(0, math.floor((y - 1) * sy))
+    x1, y1 = min(big_w, math.ceil((x + w + 1) * sx)), min(big_h, math.ceil((y + h + 1) * sy))
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 class Compositor:
     """``frame`` over ``background`` with ``alpha``, into a reused BGRA buffer.
 
-    Blending costs a multiply per pixel and channel, but alpha is fractional only in a thin
-    band around the person: the background is copied, the opaque foreground copied over it
-    (OpenCV copyTo with a mask), and only TILE x TILE tiles that hold fractional alpha are
-    blended, in integer arithmetic (exact for alpha 0 and 255). Buffers are kept per size.
-    Threading: one thread. Lifetime: as long as the replacer.
+    The background is converted straight into the output (one pass, the floor's own cost);
+    only inside the rectangle where alpha is non-zero (``roi``, else its bounding box) is
+    the frame blended in, with 8-bit OpenCV kernels: ``round(f*a/255) + round(b*(255-a)/255)``,
+    exact where alpha is 0 or 255 and within one level of the exact blend elsewhere.
+    Scratch buffers are kept per size. Threading: one thread. Lifetime: as long as the replacer.
     """
-
-    TILE = 8
 
     def __init__(self) -> None:
         self._size: tuple[int, int] | None = None
-        self._bg_src: BGR | None = None
 
     def _ensure(self, h: int, w: int) -> None:
         if self._size == (w, h):
             return
         self._size = (w, h)
-        self._bg_src = None
-        self.bg4 = np.empty((h, w, 4), np.uint8)
-        self.fg4 = np.empty((h, w, 4), np.uint8)
-        self.opaque = np.empty((h, w), np.uint8)
-        self.clear = np.empty((h, w), np.uint8)
-        t = self.TILE
-        self.tiled = h % t == 0 and w % t == 0
-        self.grid = (w // t, h // t)
-        self.grid_opaque = np.empty((h // t, w // t), np.uint8)
-        self.grid_clear = np.empty((h // t, w // t), np.uint8)
+        self.a3 = np.empty((h, w, 3), np.uint8)
+        self.fg3 = np.empty((h, w, 3), np.uint8)
+        self.bg3 = np.empty((h, w, 3), np.uint8)
 
-    def __call__(self, frame: BGR, alpha: U8, background: BGR | None, *, out: BGRA) -> BGRA:
+    def __call__(
+        self, frame: BGR, alpha: U8, background: BGR | None, *, out: BGRA, roi: Rect | None = None
+    ) -> BGRA:
         h, w = frame.shape[:2]
-        self._ensure(h, w)
         if background is None:
             cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA, dst=out)
             cv2.mixChannels([alpha], [out], [0, 3])
             return out
-        if background is not self._bg_src:
-            # Backgrounds hand out the same cached array until their picture changes.
-            cv2.cvtColor(background, cv2.COLOR_BGR2BGRA, dst=self.bg4)
-            self._bg_src = background if not background.flags.writeable else None
-        np.copyto(out, self.bg4)
-        cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA, dst=self.fg4)
-        cv2.compare(alpha, 255, cv2.CMP_EQ, dst=self.opaque)
-        cv2.copyTo(self.fg4, self.opaque, out)
-        if not self.tiled:
-            return _blend_slow(frame, alpha, background, self.opaque, out)
-        # A tile is pure when the area-average of "alpha is 255" (or 0) is exactly 255: one
-        # pixel off in 64 gives 251, so rounding cannot hide a fractional pixel.
-        cv2.compare(alpha, 0, cv2.CMP_EQ, dst=self.clear)
-        cv2.resize(self.opaque, self.grid, dst=self.grid_opaque, interpolation=cv2.INTER_AREA)
-        cv2.resize(self.clear, self.grid, dst=self.grid_clear, interpolation=cv2.INTER_AREA)
-        ty, tx = np.nonzero((self.grid_opaque != 255) & (self.grid_clear != 255))
-        if ty.size == 0:
+        cv2.cvtColor(background, cv2.COLOR_BGR2BGRA, dst=out)
+        x, y, rw, rh = cv2.boundingRect(alpha) if roi is None else roi
+        if rw <= 0 or rh <= 0:
             return out
-        t = self.TILE
-        fv = frame.reshape(h // t, t, w // t, t, 3)[ty, :, tx]
-        bv = background.reshape(h // t, t, w // t, t, 3)[ty, :, tx]
-        av = alpha.reshape(h // t, t, w // t, t)[ty, :, tx][..., None].astype(np.uint16)
-        mixed = (fv * av + bv * (255 - av) + 127) // 255
-        out.reshape(h // t, t, w // t, t, 4)[ty, :, tx, :, :3] = mixed
+        self._ensure(h, w)
+        ys, xs = slice(y, y + rh), slice(x, x + rw)
+        a3 = cv2.cvtColor(alpha[ys, xs], cv2.COLOR_GRAY2BGR, dst=self.a3[:rh, :rw])
+        fg = cv2.multiply(frame[ys, xs], a3, dst=self.fg3[:rh, :rw], scale=1.0 / 255.0)
+        cv2.bitwise_not(a3, dst=a3)
+        bg = cv2.multiply(background[ys, xs], a3, dst=self.bg3[:rh, :rw], scale=1.0 / 255.0)
+        cv2.add(fg, bg, dst=fg)
+        cv2.cvtColor(fg, cv2.COLOR_BGR2BGRA, dst=out[ys, xs])
         return out
-
-
-def _blend_slow(frame: BGR, alpha: U8, background: BGR, opaque: U8, out: BGRA) -> BGRA:
-    """Blend every pixel (frame sizes not divisible by the tile), same integer formula."""
-    a = alpha[..., None].astype(np.uint16)
-    mixed = (frame * a + background * (255 - a) + 127) // 255
-    out[..., :3] = mixed
-    out[..., 3] = 255
-    return out
 
 
 def composite(frame: BGR, alpha: U8, background: BGR | None, *, out: BGRA | None = None) -> BGRA:

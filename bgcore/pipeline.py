@@ -64,6 +64,9 @@ class BackgroundReplacer:
         self._downscale: Downscaler | None = None
         self._compositor = composite.Compositor()
         self._mask_work: U8 | None = None
+        self._alpha_work: U8 | None = None
+        self._alpha_scratch: U8 | None = None
+        self._alpha_full: U8 | None = None
         self._mask_full: U8 | None = None
         self._frame_size: tuple[int, int] | None = None
         self._closed = False
@@ -172,8 +175,14 @@ class BackgroundReplacer:
         self._mask_work = m
         if s.show_mask:
             return composite.mask_view(self.mask, out=self._out)
-        alpha = composite.upscale(composite.feather_alpha(m, s.feather), (w, h))
-        return self._compositor(frame, alpha, bg, out=self._out)
+        if self._alpha_work is None or self._alpha_work.shape != m.shape:
+            self._alpha_work, self._alpha_scratch = np.empty_like(m), np.empty_like(m)
+        if self._alpha_full is None or self._alpha_full.shape != (h, w):
+            self._alpha_full = np.empty((h, w), np.uint8)
+        small = composite.feather_alpha(m, s.feather, out=self._alpha_work, scratch=self._alpha_scratch)
+        alpha = composite.upscale(small, (w, h), out=self._alpha_full)
+        roi = None if bg is None else composite.upscaled_roi(small, (w, h))
+        return self._compositor(frame, alpha, bg, out=self._out, roi=roi)
 
     def _feed_capture(self, frame: BGR) -> None:
         builder = self._builder
