@@ -339,6 +339,17 @@ def test_video_decodes_only_the_frames_it_needs(tmp_path: Path) -> None:
     assert bg.frames_decoded - before <= 11
 
 
+def test_video_whose_container_does_not_say_its_length_learns_it_at_the_end(tmp_path: Path) -> None:
+    bg = open_background(str(write_video(tmp_path / "clip.avi", n=6, fps=10.0)))
+    assert isinstance(bg, VideoBackground) and bg.frame_count == 6
+    bg.frame_count = None  # as for a stream-like container without a frame count
+    assert level(bg.render(16, 16, t=0.0, plate=None)) == 0
+    assert level(bg.render(16, 16, t=0.5, plate=None)) == 100
+    assert level(bg.render(16, 16, t=0.8, plate=None)) == 40  # frame 8 = frame 2 of the loop
+    assert bg.frame_count == 6 and bg.error is None
+    assert level(bg.render(16, 16, t=1.3, plate=None)) == 20  # 13 mod 6
+
+
 def test_video_reuses_one_buffer_per_size_and_allocates_nothing_when_idle(tmp_path: Path) -> None:
     bg = open_background(str(write_video(tmp_path / "clip.avi", n=10, fps=10.0)))
     a = bg.render(40, 30, t=0.0, plate=None)
