@@ -74,4 +74,5 @@ def script_load(settings: object) -> None:
 def script_unload() -> None:
     # Sources stay registered and running: libobs destroys them (and their worker threads)
     # itself, and a reload of this script finds them in bgobs.plugin.
-    pass
+    if _plugin is not None:
+        _plugin.unloaded()

@@ -433,7 +433,11 @@ def register() -> bool:
     """Register the source type (once per process). False, with a log line, if refused."""
     global _lib, _registered, _refusal, _info, _plate_dir
     if _registered:
-        log("info", "script reloaded: the source type stays registered; existing sources keep running")
+        log(
+            "info",
+            f"script loaded again (reloaded or re-added): the source type stays registered, "
+            f"{len(_handles)} existing source(s) keep running",
+        )
         return True
     try:
         _lib = load()
@@ -457,6 +461,19 @@ def register() -> bool:
     raw = _lib.obs_get_version_string()
     log("info", f"registered source '{SOURCE_NAME}' ({SOURCE_ID}) on OBS {raw.decode() if raw else '?'}")
     return True
+
+
+def unloaded() -> None:
+    """The script was unloaded (Reload, Remove in Tools > Scripts, or OBS exiting).
+
+    libobs cannot unregister a source type: the type and its callbacks (in this module) stay,
+    and existing sources keep running until they are removed or OBS exits.
+    """
+    if _registered:
+        log(
+            "info",
+            f"script unloaded: the source type stays registered, {len(_handles)} source(s) keep running",
+        )
 
 
 def state() -> dict[str, Any]:

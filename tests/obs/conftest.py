@@ -8,12 +8,14 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Obs, real_deps_dir
+from scenes import empty_room, with_person
 
 logging.getLogger("obsws_python").setLevel(logging.CRITICAL)  # "connection refused" while OBS starts
 
@@ -46,3 +48,19 @@ def obs(obs_home: Path) -> Iterator[Obs]:
         yield instance
     finally:
         instance.kill()
+
+
+@pytest.fixture(scope="session")
+def pictures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The empty room, the room with a person, a half-size person picture: arrays and PNGs."""
+    import cv2
+
+    d = tmp_path_factory.mktemp("pictures")
+    empty = empty_room()
+    person = with_person(empty)
+    small = cv2.resize(person, (320, 180), interpolation=cv2.INTER_AREA)
+    paths = {}
+    for key, img in (("empty", empty), ("person", person), ("small", small)):
+        paths[key] = str(d / f"{key}.png")
+        cv2.imwrite(paths[key], img)
+    return {"paths": paths, "empty": empty, "person": person, "small": small, "dir": d}

@@ -265,8 +265,10 @@ class Obs:
 
     def main_window(self) -> int:
         assert self.proc is not None and self.xvfb is not None
+        # --all: this pid AND this title (xdotool's default is OR, which returns other windows)
+        pid = str(self.proc.pid)
         out = subprocess.run(
-            ["xdotool", "search", "--pid", str(self.proc.pid), "--name", "Profile:"],
+            ["xdotool", "search", "--all", "--onlyvisible", "--pid", pid, "--name", "Profile:"],
             env={**os.environ, "DISPLAY": f":{self.xvfb.display}"},
             capture_output=True,
             text=True,

@@ -12,6 +12,12 @@ import numpy as np
 import numpy.typing as npt
 from harness import SCENE, Obs
 
+from bgcore import BackgroundReplacer, Plate
+from bgobs import config
+
+BASE: dict[str, Any] = {"recapture_delay": 0, "plate_frames": 10, "background_type": "transparent"}
+"""Settings most tests start from: no countdown, a short plate, a transparent background."""
+
 
 def settings(obs: Obs, name: str) -> dict[str, Any]:
     return dict(obs.client.get_input_settings(name).input_settings)
@@ -68,3 +74,57 @@ def remove(obs: Obs, name: str) -> None:
 
 def press(obs: Obs, name: str, button: str = "recapture") -> None:
     obs.client.press_input_properties_button(name, button)
+
+
+def expected_composite(values: dict[str, Any], empty: Any, frame: Any) -> npt.NDArray[np.uint8]:
+    """What the source must show: the engine fed like the OBS worker feeds it (a plate of
+    ``empty``, then ``frame`` until the output no longer changes)."""
+    from bgobs.worker import _background
+
+    cfg = config.from_values(values)
+    r = BackgroundReplacer(_background(cfg.background), settings=cfg.settings)
+    r.set_plate(Plate.from_frames([empty] * cfg.settings.plate_frames, work_width=cfg.settings.work_width))
+    for _ in range(5):
+        r.process(empty)
+    out = None
+    for _ in range(10):
+        nxt = r.process(frame).copy()
+        if out is not None and np.array_equal(out, nxt):
+            break
+        out = nxt
+    r.close()
+    assert out is not None
+    return out
+
+
+def assert_shows(
+    obs: Obs, name: str, expected: npt.NDArray[np.uint8], timeout: float = 20.0
+) -> npt.NDArray[np.uint8]:
+    """Wait until GetSourceScreenshot equals ``expected`` exactly (BGRA)."""
+    last: dict[str, Any] = {}
+
+    def check() -> bool:
+        shot = screenshot(obs, name)
+        last["shot"] = shot
+        return shot.shape == expected.shape and np.array_equal(shot, expected)
+
+    try:
+        wait_for("the screenshot to equal the engine's composite", check, timeout, every=0.3)
+    except AssertionError:
+        shot = last.get("shot")
+        if shot is not None and shot.shape == expected.shape:
+            diff = np.abs(shot.astype(int) - expected.astype(int))
+            detail = f"{int((diff.max(axis=2) > 0).sum())} pixels differ, max {int(diff.max())} per channel"
+        else:
+            detail = f"shape {None if shot is None else shot.shape} != {expected.shape}"
+        raise AssertionError(f"{detail}; status {status(obs, name)!r}\n{obs.log_tail(30)}") from None
+    return last["shot"]
+
+
+def assert_clean_logs(obs: Obs) -> None:
+    """No double registration, no Python traceback, no crash report in any OBS log so far."""
+    everything = obs.all_logs()
+    assert "already exists" not in everything, "the source type was registered twice"
+    assert "Traceback" not in everything, everything[-4000:]
+    assert "crash" not in everything.lower(), everything[-4000:]
+    assert not obs.crashes(), obs.crashes()

@@ -1,0 +1,177 @@
+"""Driving OBS's own window under Xvfb (no window manager) with xdotool, like a user would.
+
+obs-websocket 5.1 has no request to reload or remove a script, so the script tests use the
+real Tools > Scripts dialog:
+
+- the Tools menu opens with its mnemonic (Alt+T); "Scripts" is the fourth entry of OBS 29's
+  Tools menu (Auto-Configuration Wizard, Automatic Scene Switcher, Output Timer, Scripts, ...);
+- in the Scripts dialog ("Scripts", 775x492), a right click on the first row of "Loaded
+  Scripts" opens the row's menu: Add / Reload / Open file location / Remove, which the
+  keyboard then walks (so only the first row's position is geometry);
+- Add opens Qt's file dialog ("Add Scripts") with the file name field focused: type the path.
+
+Every step waits for the window it expects and, on failure, saves a screenshot of the whole
+X screen next to the OBS logs so a CI failure shows what OBS displayed. Callers verify the
+effect in the OBS log ("Loaded python script", "Unloaded python script").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from harness import Obs
+
+# Position of the first row of "Loaded Scripts", relative to the Scripts dialog (OBS 29,
+# default dialog size, Yami theme): the list starts below its label at about y=46.
+FIRST_SCRIPT_ROW = (90, 67)
+TOOLS_MENU_DOWNS_TO_SCRIPTS = 3
+
+
+class GuiError(AssertionError):
+    pass
+
+
+class ObsGui:
+    def __init__(self, obs: Obs) -> None:
+        assert obs.proc is not None and obs.xvfb is not None
+        self.obs = obs
+        self.env = {**os.environ, "DISPLAY": f":{obs.xvfb.display}"}
+
+    # -- primitives --------------------------------------------------------------------------
+    def xdo(self, *args: str, timeout: float = 10.0) -> str:
+        out = subprocess.run(
+            ["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        return out.stdout
+
+    def windows(self, name_regex: str) -> list[int]:
+        """Visible top-level windows of this OBS whose title matches ``name_regex``."""
+        assert self.obs.proc is not None
+        pid = str(self.obs.proc.pid)  # --all: pid AND name (xdotool's default is OR)
+        out = self.xdo("search", "--all", "--onlyvisible", "--pid", pid, "--name", name_regex)
+        return [int(w) for w in out.split()]
+
+    def wait_window(self, name_regex: str, timeout: float = 10.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.windows(name_regex)
+            if found:
+                return found[0]
+            time.sleep(0.1)
+        raise self.fail(f"no visible window named {name_regex!r} after {timeout:g} s")
+
+    def wait_gone(self, name_regex: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.windows(name_regex):
+                return
+            time.sleep(0.1)
+        raise self.fail(f"window {name_regex!r} still open after {timeout:g} s")
+
+    def focus(self, window: int) -> None:
+        self.xdo("windowfocus", "--sync", str(window))
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:  # one at a time: Qt menus need a moment between key presses
+            self.xdo("key", key)
+            time.sleep(0.15)
+
+    def click(self, window: int, x: int, y: int, button: int = 1) -> None:
+        self.xdo("mousemove", "--window", str(window), str(x), str(y), "click", str(button))
+
+    def screenshot(self, name: str) -> Path:
+        """The whole X screen as a PNG in the temporary folder (outlives the OBS home)."""
+        import tempfile
+
+        import cv2
+        import numpy as np
+        from Xlib import X, display
+
+        path = Path(tempfile.gettempdir()) / f"bgreplace-{name}-{int(time.time() * 1000)}.png"
+        d = display.Display(self.env["DISPLAY"])
+        try:
+            root = d.screen().root
+            g = root.get_geometry()
+            raw = root.get_image(0, 0, g.width, g.height, X.ZPixmap, 0xFFFFFFFF)
+            img = np.frombuffer(raw.data, np.uint8).reshape(g.height, g.width, 4)[..., :3]
+            cv2.imwrite(str(path), img)
+        finally:
+            d.close()
+        return path
+
+    def fail(self, message: str) -> GuiError:
+        try:
+            where = f"; screen saved to {self.screenshot('gui-failure')}"
+        except Exception as exc:  # the failure report must not hide the failure
+            where = f"; no screenshot ({exc})"
+        return GuiError(f"{message}{where}\n{self.obs.log_tail(20)}")
+
+    # -- Tools > Scripts ---------------------------------------------------------------------
+    def open_scripts(self) -> int:
+        """Open Tools > Scripts (or return it if already open)."""
+        found = self.windows("^Scripts$")
+        if found:
+            return found[0]
+        main = self.obs.main_window()
+        self.focus(main)
+        self.keys("alt+t")
+        time.sleep(0.3)
+        self.keys(*["Down"] * TOOLS_MENU_DOWNS_TO_SCRIPTS, "Return")
+        return self.wait_window("^Scripts$")
+
+    def close_scripts(self) -> None:
+        for window in self.windows("^Scripts$"):
+            self.focus(window)
+            self.keys("Escape")
+        self.wait_gone("^Scripts$")
+
+    def _script_row_menu(self, *keys: str) -> None:
+        dialog = self.open_scripts()
+        self.focus(dialog)
+        x, y = FIRST_SCRIPT_ROW
+        self.click(dialog, x, y)  # select the row (Reload and Remove act on the selection)
+        time.sleep(0.2)
+        self.click(dialog, x, y, button=3)
+        time.sleep(0.4)
+        self.keys(*keys)
+
+    def reload_script(self) -> None:
+        """Tools > Scripts, right click on the (only) script, Reload: OBS's obs_script_reload."""
+        self._script_row_menu("Down", "Down", "Return")  # Add, Reload
+
+    def remove_script(self) -> None:
+        """Tools > Scripts, right click on the (only) script, Remove."""
+        self._script_row_menu("Up", "Return")  # Up from the top wraps to the last entry
+
+    def add_script(self, path: Path) -> None:
+        """Tools > Scripts > Add (the row menu or the + button), type the file's path."""
+        dialog = self.open_scripts()
+        self.focus(dialog)
+        x, y = FIRST_SCRIPT_ROW
+        self.click(dialog, x, y + 120, button=3)  # below any row: the menu has only "Add"
+        time.sleep(0.4)
+        self.keys("Down", "Return")
+        chooser = self.wait_window("^Add Scripts$")
+        self.focus(chooser)
+        self.xdo("type", "--delay", "5", str(path))
+        time.sleep(0.2)
+        self.keys("Return")
+        self.wait_gone("^Add Scripts$")
+
+
+def count(text: str, needle: str) -> int:
+    return len(re.findall(re.escape(needle), text))
+
+
+def wait_log_count(gui: ObsGui, needle: str, at_least: int, timeout: float = 20.0) -> None:
+    """Wait until the OBS log holds ``needle`` at least ``at_least`` times (screenshot if not)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if count(gui.obs.log_text(), needle) >= at_least:
+            return
+        time.sleep(0.2)
+    raise gui.fail(f"{at_least}x {needle!r} not in the OBS log after {timeout:g} s")
