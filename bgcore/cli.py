@@ -335,6 +335,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     mask = cv2.imread(str(out_dir / "masks" / f"{best_index:05d}.png"), cv2.IMREAD_GRAYSCALE)
+    if mask is None or "frame" not in picked:
+        raise OutputError(f"the demo masks in {str(out_dir)!r} could not be read back; is the disk full?")
     picture = str(out_dir / "before_after.png")
     cv2.imwrite(picture, before_after(picked["frame"], picked["result"], mask))
     print(
@@ -392,9 +394,9 @@ def _cmd_quality(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench
+    from .bench import run
 
-    return int(bench.run(args))
+    return int(run(args))
 
 
 # -- the parser -----------------------------------------------------------------------------
@@ -462,9 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_p = sub.add_parser("bench", help="speed and memory against the floor (a BGR->BGRA copy)")
     try:
-        from . import bench
+        from .bench import add_arguments
 
-        bench.add_arguments(bench_p)
+        add_arguments(bench_p)
     except ImportError:
         pass
     bench_p.set_defaults(func=_cmd_bench)

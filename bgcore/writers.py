@@ -113,7 +113,7 @@ class VideoWriter:
                 pass
         except OSError as exc:
             raise OutputError(f"cannot write {path!r} ({exc.strerror}); choose a writable location") from None
-        self._fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix])
+        self._fourcc = cv2.VideoWriter.fourcc(*VIDEO_CODECS[suffix])
         self._fps = fps if fps and 0 < fps <= 240 else 30.0
         self._writer: cv2.VideoWriter | None = None
         self._bgr: npt.NDArray[np.uint8] | None = None
