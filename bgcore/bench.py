@@ -350,14 +350,13 @@ def _memory(names: list[str], plate: list[BGR], frames: list[BGR], size: tuple[i
 
 # -- optional parts ------------------------------------------------------------------------------
 def _latency(tmp: Path, size: tuple[int, int] = (1280, 720), seconds: float = 4.0) -> dict[str, Any] | None:
-    """Capture-to-output latency on a file camera: LatestFrameReader on a video at its fps."""
+    """Capture-to-output latency on a file camera: bgcore.capture.LatestFrameReader paced at the
+    file's fps (one-slot mailbox: frames are dropped, never queued), each newest frame run
+    through the default mode; latency = output time - capture time (time.monotonic)."""
     try:
-        from . import capture
+        from .capture import LatestFrameReader
     except ImportError:
         return None
-    reader_cls = getattr(capture, "LatestFrameReader", None)
-    if reader_cls is None:
-        return {"error": "bgcore.capture has no LatestFrameReader"}
     w, h = size
     plate, frames = make_scene(w, h, n_frames=DISTINCT_FRAMES, seed=7)
     path = tmp / f"camera-{w}x{h}.avi"
@@ -365,88 +364,64 @@ def _latency(tmp: Path, size: tuple[int, int] = (1280, 720), seconds: float = 4.
     for f in frames * 4:
         writer.write(f)
     writer.release()
-    try:
-        return _run_latency(capture, reader_cls, path, plate, seconds)
-    except Exception as exc:  # an optional measurement must not sink the benchmark
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-def _run_latency(
-    capture: Any, reader_cls: Any, path: Path, plate: list[BGR], seconds: float
-) -> dict[str, Any]:
-    import inspect
-
-    kwargs: dict[str, Any] = {}
-    params = inspect.signature(capture.open_source).parameters
-    if "loop" in params:
-        kwargs["loop"] = True
-    source = capture.open_source(str(path), **kwargs)
-    reader = reader_cls(source)
     r = BackgroundReplacer(COLOR)
     r.set_plate(plate)
     lat: list[float] = []
-    seen: set[int] = set()
-    got = 0
-    start = time.monotonic()
+    seqs: list[int] = []
     try:
-        with contextlib.suppress(AttributeError):
-            reader.start()
-        while time.monotonic() - start < seconds:
-            item = reader.get(timeout=1.0) if _accepts(reader.get, "timeout") else reader.get()
-            if item is None:
-                continue
-            frame, stamp, index = _unpack(item)
-            if index is not None:
-                seen.add(index)
-            r.process(frame)
-            lat.append(time.monotonic() - stamp)
-            got += 1
+        with LatestFrameReader(str(path), loop=True) as reader:
+            start = time.monotonic()
+            while time.monotonic() - start < seconds:
+                item = reader.latest(timeout=1.0)
+                if item is None:
+                    break
+                frame, captured, seq = item
+                r.process(frame)
+                lat.append(time.monotonic() - captured)
+                seqs.append(seq)
+            read, dropped, fps = reader.frames_read, reader.frames_dropped, reader.fps
+    except Exception as exc:  # an optional measurement must not sink the benchmark
+        return {"error": f"{type(exc).__name__}: {exc}"}
     finally:
-        with contextlib.suppress(Exception):
-            reader.close()
         r.close()
-    stats: dict[str, Any] = {"source_fps": float(getattr(source, "fps", FPS)), "frames_out": got}
-    if lat:
-        a = np.asarray(lat) * 1000.0
-        stats.update(median_ms=float(np.median(a)), p95_ms=float(np.percentile(a, 95)), max_ms=float(a.max()))
-    dropped = getattr(reader, "dropped", None)
-    if dropped is not None:
-        stats["frames_dropped"] = int(dropped)
-    return stats
+    if not lat:
+        return {"error": "the file camera delivered no frame"}
+    a = np.asarray(lat) * 1000.0
+    return {
+        "size": f"{w}x{h}",
+        "source_fps": fps,
+        "frames_read": read,
+        "frames_out": len(lat),
+        "frames_dropped": dropped,
+        "median_ms": float(np.median(a)),
+        "p95_ms": float(np.percentile(a, 95)),
+        "max_ms": float(a.max()),
+    }
 
 
-def _accepts(fn: Callable[..., Any], name: str) -> bool:
-    import inspect
+QUALITY_CASES: tuple[str, ...] = ("clean", "noise_high", "shadow", "similar_clothing")
+QUALITY_WORK_WIDTHS: tuple[int, ...] = (480, 320, 0)
 
+
+def _quality(
+    work_widths: Sequence[int] = QUALITY_WORK_WIDTHS, size: tuple[int, int] = (640, 360)
+) -> dict[str, Any] | None:
+    """F1 and edge F1 of the default mode at each working width (0 = full resolution) on
+    bgcore.synth scenes, pooled per case; the cost of the reduced working resolution."""
     try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _unpack(item: Any) -> tuple[BGR, float, int | None]:
-    """(frame, capture time on time.monotonic, index) from what the reader hands out."""
-    if isinstance(item, tuple):
-        frame, stamp = item[0], float(item[1])
-        index = int(item[2]) if len(item) > 2 and item[2] is not None else None
-        return frame, stamp, index
-    frame = item.frame
-    stamp = float(getattr(item, "t", getattr(item, "time", getattr(item, "timestamp", time.monotonic()))))
-    index = getattr(item, "index", None)
-    return frame, stamp, index
-
-
-def _quality(work_widths: Sequence[int] = (480, 320, 0)) -> dict[str, Any] | None:
-    """F1 and edge F1 of the default mode at each working width (0 = full resolution)."""
-    try:
-        from . import evaluate
+        from . import evaluate, synth
     except ImportError:
         return None
-    fn = getattr(evaluate, "work_width_table", None)
-    if fn is None:
-        return {"error": "bgcore.evaluate has no work_width_table"}
     try:
-        return {"rows": fn(work_widths)}
+        cases = [c for c in QUALITY_CASES if c in synth.CASES] or list(synth.CASES[:3])
+        rows: list[dict[str, Any]] = []
+        for case in cases:
+            scene = synth.make_scene(case, width=size[0], height=size[1], n_frames=20, seed=1)
+            for ww in work_widths:
+                m = evaluate.evaluate_scene(scene, mode="default", work_width=ww)
+                rows.append({"case": case, "work_width": ww, "f1": m.f1, "edge_f1": m.edge_f1,
+                             "ms_per_frame": m.ms_per_frame})
+        return {"size": f"{size[0]}x{size[1]}", "rows": rows}
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -606,20 +581,26 @@ def format_table(result: dict[str, Any]) -> str:
     if lat:
         if "error" in lat:
             lines.append(f"latency: not measured ({lat['error']})")
-        elif "median_ms" in lat:
-            extra = f", {lat['frames_dropped']} frames dropped" if "frames_dropped" in lat else ""
+        else:
             lines.append(
-                f"capture-to-output latency (file camera at {lat['source_fps']:g} fps, 1280x720): "
-                f"median {lat['median_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms{extra}"
+                f"capture-to-output latency, file camera {lat['size']} at {lat['source_fps']:g} fps: "
+                f"median {lat['median_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms; "
+                f"{lat['frames_out']} of {lat['frames_read']} frames processed, "
+                f"{lat['frames_dropped']} dropped (never queued)"
             )
     q = result.get("quality")
     if q:
         if "error" in q:
             lines.append(f"quality vs working resolution: not measured ({q['error']})")
         else:
-            lines.append("quality vs working resolution (default mode, synth scenes):")
+            lines.append(f"quality vs working resolution (default mode, synth scenes {q['size']}):")
+            lines.append("  case        work_width      F1  edge F1  ms/frame")
             for row in q["rows"]:
-                lines.append("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in row.items()))
+                ww = "full" if row["work_width"] == 0 else str(row["work_width"])
+                lines.append(
+                    f"  {row['case']:<11} {ww:>10}  {row['f1']:6.3f}  {row['edge_f1']:7.3f}  "
+                    f"{row['ms_per_frame']:8.2f}"
+                )
     return "\n".join(lines) + "\n"
 
 
