@@ -419,10 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
         "process",
         help="replace the background of a video, sequence, image or camera",
         description="INPUT and PLATE: a video file, an image sequence such as "
-        "frames/%%05d.png, a still image, a camera index or a URL (PLATE may also be a saved "
-        ".npz plate). OUT: a video file (.mp4 .avi .mkv .mov) or a pattern (out/%%05d.png).",
+        "frames/%05d.png, a still image, a camera index or a URL (PLATE may also be a saved "
+        ".npz plate). OUT: a video file (.mp4 .avi .mkv .mov) or a pattern (out/%05d.png).",
     )
-    proc.add_argument("input", metavar="INPUT")
+    proc.add_argument("input", metavar="INPUT", help="the frames to process (see above)")
     proc.add_argument("--plate", required=True, metavar="PLATE", help="frames of the empty scene")
     proc.add_argument(
         "--background",
@@ -483,8 +483,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _quiet_opencv() -> None:
+    """OpenCV's own warnings (e.g. probing a missing camera) would follow our one-line errors."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is not None:
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 2 user error, 130 interrupted)."""
+    _quiet_opencv()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
