@@ -25,7 +25,7 @@ def frames_of(spec: str) -> list:  # type: ignore[type-arg]
             frames.append(frame)
             if not source.live and len(frames) > 10_000:
                 break
-            if Path(spec).suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".webp"):
+            if "%" not in spec and Path(spec).suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".webp"):
                 break  # a still image is one frame
         return frames
     finally:

@@ -267,3 +267,27 @@ def test_entry_point_and_preview_without_display(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert prev.returncode == 2 and "display" in prev.stderr.lower() and "Traceback" not in prev.stderr
+
+
+def test_example_script_runs_on_files(scene_files: tuple[dict[str, str], object], tmp_path: Path) -> None:
+    paths, _ = scene_files
+    example = Path(__file__).resolve().parent.parent / "examples" / "replace_video.py"
+    out = tmp_path / "example.mp4"
+    bg = Path(__file__).resolve().parent.parent / "bgcore" / "data" / "background.jpg"
+    run_ = subprocess.run(
+        [sys.executable, str(example), paths["frames"], paths["plate"], str(bg), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run_.returncode == 0, run_.stderr
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    cap.release()
+    bad = subprocess.run(
+        [sys.executable, str(example), paths["frames"], paths["plate"], "nosuch.png", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and "nosuch.png" in bad.stderr and "Traceback" not in bad.stderr
