@@ -32,6 +32,13 @@ AUTO_SIGMA_LOW = 2.5
 SMALL_HOLE_FRACTION = 0.0015
 # The gain field's grid cell, in working pixels.
 FIELD_CELL = 16
+# Relative texture (std of the luma ratio's fine detail) that light alone never makes.
+TEXTURE_FLOOR = 0.012
+# Luma ratios frame/expected that a change of light may explain (shadow .. lamp).
+LIGHT_RATIO_MIN = 0.25
+LIGHT_RATIO_MAX = 4.0
+# Global gains are measured on every GAIN_STEP-th pixel in both directions.
+GAIN_STEP = 3
 
 _LUMA = LUMA_BGR.reshape(1, 3)
 _SUM3 = np.full((1, 3), 1.0 / 3.0, np.float32)
@@ -79,12 +86,29 @@ class MaskEngine:
 
     # -- stages --------------------------------------------------------------------------
     def _gains(self) -> tuple[float, float, float]:
+        """Global per-channel gain (exposure x white balance) of the frame against the plate.
+
+        A robust estimate on a sparse grid of pixels believed to be background: the median
+        ratio, then the mean of the ratios within 10% of it. A mean over all pixels would be
+        pulled by the person (a dark shirt filling a third of the picture reads as the
+        exposure dropping), and a wrong global gain turns the whole wall into foreground.
+        """
+        st = GAIN_STEP
         sel = self.confident if self.has_prev else self.valid
-        if cv2.countNonZero(sel) < 0.05 * self.area:
-            sel = self.valid
-        fm = cv2.mean(self.f, sel)
-        bm = cv2.mean(self.mean, sel)
-        g = [min(5.0, max(0.2, fm[c] / bm[c])) if bm[c] > 1.0 else 1.0 for c in range(3)]
+        sub = cv2.bitwise_and(sel[::st, ::st], self.valid[::st, ::st])
+        if cv2.countNonZero(sub) < 0.05 * sub.size:
+            sub = self.valid[::st, ::st]
+        pick = sub > 0
+        if int(pick.sum()) < 30:
+            return 1.0, 1.0, 1.0
+        fv = self.f[::st, ::st][pick]
+        mv = np.maximum(self.mean[::st, ::st][pick], 1.0)
+        ratios = fv / mv
+        med = np.median(ratios, axis=0)
+        near = (np.abs(ratios / med - 1.0) < 0.1).all(axis=1)
+        if int(near.sum()) >= 30:
+            med = ratios[near].mean(axis=0)
+        g = [min(5.0, max(0.2, float(med[c]))) for c in range(3)]
         return g[0], g[1], g[2]
 
     def _consistency(self, z_limit: float) -> None:
@@ -107,16 +131,18 @@ class MaskEngine:
         cv2.multiply(self.t3b, self.t3b, dst=self.t3b)
         cv2.transform(self.t3b, _SUM3, dst=self.t1a[..., None])
         cv2.compare(self.t1a, z_limit, cv2.CMP_LT, dst=self.consistent)
-        # texture: local variance of r in 7x7 against what noise alone would give
-        cv2.blur(self.r, (7, 7), dst=self.t1a)
-        cv2.multiply(self.r, self.r, dst=self.t1b)
-        cv2.blur(self.t1b, (7, 7), dst=self.t1b)
-        cv2.multiply(self.t1a, self.t1a, dst=self.t1a)
-        cv2.subtract(self.t1b, self.t1a, dst=self.t1b)  # variance
+        # texture: the high-frequency energy of r (r minus its 5x5 mean, squared, over 7x7)
+        # against what noise alone would give. Light varies slowly (a soft shadow's edge is
+        # a ramp of r, not texture); a flat cloth in front of a textured wall makes r carry
+        # the wall's fine texture.
+        cv2.blur(self.r, (5, 5), dst=self.t1a)
+        cv2.subtract(self.r, self.t1a, dst=self.t1b)
+        cv2.multiply(self.t1b, self.t1b, dst=self.t1b)
+        cv2.blur(self.t1b, (7, 7), dst=self.t1b)  # energy
         cv2.max(self.r, 0.25, dst=self.t1c)
         cv2.multiply(self.t1c, self.sigma_luma, dst=self.t1c)
         cv2.divide(self.t1c, self.y_e, dst=self.t1c)
-        cv2.addWeighted(self.t1c, 2.0, self.t1c, 0.0, 0.02, dst=self.t1c)
+        cv2.addWeighted(self.t1c, 2.0, self.t1c, 0.0, TEXTURE_FLOOR, dst=self.t1c)
         cv2.multiply(self.t1c, self.t1c, dst=self.t1c)
         cv2.compare(self.t1b, self.t1c, cv2.CMP_LT, dst=self.u1a)
         cv2.bitwise_and(self.consistent, self.u1a, dst=self.consistent)
@@ -161,10 +187,6 @@ class MaskEngine:
             cv2.multiply(self.gain3, (g[0], g[1], g[2], 0.0), dst=self.gain3)
             cv2.multiply(self.mean, self.gain3, dst=self.expected)
             self._consistency(AUTO_SIGMA_LOW**2)
-            self._update_field()
-            cv2.resize(self.field_coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
-            cv2.multiply(self.gain3, (g[0], g[1], g[2], 0.0), dst=self.gain3)
-            cv2.multiply(self.mean, self.gain3, dst=self.expected)
         else:
             np.copyto(self.expected, self.mean)
             if s.shadows:
@@ -193,12 +215,20 @@ class MaskEngine:
                 cv2.max(self.score, self.t1a, dst=self.score)
             high, low = float(s.threshold), 0.6 * s.threshold
 
-        # shadows: consistent with the expected background and darker by 5-75%
-        has_shadow = s.shadows
+        # Light explains a pixel when the frame is the expected background under another
+        # light level: consistent (colour and fine texture kept) and darker by up to 75% (a
+        # cast shadow; with `shadows`) or brighter by up to 4x (a lamp, a sun patch, or light
+        # the gain field has not caught up with; with `adapt`). The change must exceed the
+        # noise (3 sigma of luma), else the score is low anyway. Explaining brighter light
+        # per pixel also keeps a stale field from locking a lit wall into the mask: the
+        # field is measured only outside the mask, so an unexplained wall would never heal.
+        has_shadow = s.shadows or (s.adapt and s.threshold is None)
         if has_shadow:
-            cv2.inRange(self.r, 0.25, 0.95, dst=self.shadow)
+            lo_r = LIGHT_RATIO_MIN if s.shadows else 1.0
+            hi_r = LIGHT_RATIO_MAX if s.adapt and s.threshold is None else 1.0
+            cv2.inRange(self.r, lo_r, hi_r, dst=self.shadow)
             cv2.bitwise_and(self.shadow, self.consistent, dst=self.shadow)
-            cv2.subtract(self.y_e, self.y_f, dst=self.t1a)
+            cv2.absdiff(self.y_e, self.y_f, dst=self.t1a)
             cv2.multiply(self.sigma_luma, 3.0, dst=self.t1b)
             cv2.compare(self.t1a, self.t1b, cv2.CMP_GT, dst=self.u1a)
             cv2.bitwise_and(self.shadow, self.u1a, dst=self.shadow)
@@ -233,6 +263,11 @@ class MaskEngine:
             cv2.bitwise_and(self.calm, self.confident, dst=self.calm)
             cv2.divide(self.f, self.gain3, dst=self.t3a)
             cv2.accumulateWeighted(self.t3a, self.mean, s.adapt_rate, mask=self.calm)
+        if s.adapt:
+            # The light field for the next frame, measured away from this frame's person: a
+            # face or shirt of the wall's hue passes the consistency test, and measured
+            # before the mask exists it would drag the field (and the wall) with it.
+            self._update_field()
         self.frame_index += 1
         return self.mask
 

@@ -258,7 +258,13 @@ class PlateBuilder:
             dev = np.abs(normalised - median)
             mad_sigma = 1.4826 * float(np.median(dev)) + 1e-3
             limit = max(MOTION_SIGMAS * max(mad_sigma, global_noise), MOTION_MIN_LEVELS)
-            moved = (dev.max(axis=3) > limit).mean(axis=(1, 2))
+            # A camera on a desk or monitor trembles by a fraction of a pixel: that shifts
+            # edges, it is not something moving. Motion is a value outside the range of the
+            # median frame's 3x3 neighbourhood (the same tolerance the mask engine uses).
+            rect = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+            lo, hi = cv2.erode(median, rect), cv2.dilate(median, rect)
+            outside = np.maximum(normalised - hi, 0.0) + np.maximum(lo - normalised, 0.0)
+            moved = (outside.max(axis=3) > limit).mean(axis=(1, 2))
             worst = int(np.argmax(moved))
             if moved[worst] > MOTION_MAX_FRACTION:
                 raise PlateError(
