@@ -3,8 +3,10 @@
 Threading contract: OBS calls :meth:`SourceWorker.configure`, :meth:`set_visible`,
 :meth:`recapture` and :meth:`status` from its UI, render, hotkey and websocket threads; they
 only store a value and wake the worker, never block and never touch files or the camera.
-Everything slow (opening the camera, reading frames, loading backgrounds and plates, the
-engine, saving plates) runs on the worker thread, the only thread that calls the engine.
+Everything slow runs off OBS's threads: the camera (or file) is opened, read and reopened by
+a :class:`bgcore.capture.LatestFrameReader` thread that hands over only the newest frame;
+loading backgrounds and plates, the engine and saving plates run on the worker thread, the
+only thread that calls the engine.
 :meth:`stop` (called from the source's ``destroy``) asks the thread to finish and joins it;
 it is idempotent.
 
@@ -27,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bgcore import BackgroundReplacer, BgError, Plate, overlay
+from bgcore.backgrounds import open_background
+from bgcore.capture import FrameSource, LatestFrameReader, open_source
 
 from .config import SourceConfig
 
@@ -43,64 +47,10 @@ def _describe_camera(camera: str | int) -> str:
     return f"camera {camera}" if isinstance(camera, int) else str(camera)
 
 
-class _Transparent:
-    """Stands in only while bgcore.backgrounds is unavailable (the source stays alive)."""
-
-    transparent = True
-
-    def render(self, width: int, height: int, *, t: float, plate: Any) -> None:
-        return None
-
-    def close(self) -> None:
-        pass
-
-
-def _background(spec: str) -> Any:
-    """bgcore.backgrounds.open_background(spec), run on the worker thread (file I/O)."""
-    try:
-        from bgcore.backgrounds import open_background
-    except ImportError as exc:
-        if spec == "transparent":
-            return _Transparent()
-        raise BgError(f"backgrounds are unavailable in this install ({exc})") from None
-    return open_background(spec)
-
-
-def _open_camera(config: SourceConfig) -> Any:
-    """A bgcore.capture frame source (name, fps, live, read(), close())."""
-    try:
-        from bgcore.capture import open_source
-    except ImportError:
-        return _StopgapStill.open(config)
-    return open_source(config.camera, width=config.width, height=config.height, fps=config.fps)
-
-
-class _StopgapStill:
-    """Only while bgcore.capture is missing from this checkout: a still image as camera.
-    TODO(obs): delete once bgcore.capture (open_source) is in every install."""
-
-    live = False
-    fps = 30.0
-
-    def __init__(self, name: str, image: Any) -> None:
-        self.name, self.image = name, image
-
-    @classmethod
-    def open(cls, config: SourceConfig) -> _StopgapStill:
-        import cv2
-
-        from bgcore import SourceError
-
-        image = cv2.imread(str(config.camera), cv2.IMREAD_COLOR) if isinstance(config.camera, str) else None
-        if image is None:
-            raise SourceError(f"cannot open {config.camera!r} (only still images work in this install)")
-        return cls(str(config.camera), image)
-
-    def read(self) -> Any:
-        return self.image
-
-    def close(self) -> None:
-        pass
+def _open_camera(config: SourceConfig) -> FrameSource:
+    """Open the configured camera (runs on the reader thread). Video files and image sequences
+    loop, so a file plays forever like a camera; a still image repeats."""
+    return open_source(config.camera, width=config.width, height=config.height, fps=config.fps, loop=True)
 
 
 class SourceWorker:
@@ -114,7 +64,7 @@ class SourceWorker:
         on_status: StatusCallback,
         log: Log,
         plate_dir: Path | None,
-        open_camera: Callable[[SourceConfig], Any] = _open_camera,
+        open_camera: Callable[[SourceConfig], FrameSource] = _open_camera,
     ) -> None:
         self.name = name
         self._sink = sink
@@ -206,7 +156,9 @@ class _Loop:
         self.w = w
         self.cfg: SourceConfig | None = None
         self.replacer: BackgroundReplacer | None = None
-        self.camera: Any = None
+        self.reader: LatestFrameReader | None = None
+        self.reader_frames = 0  # frames taken from the current reader
+        self.lost = False  # the current reader lost its camera after giving frames
         self.camera_key: tuple[Any, ...] | None = None
         self.next_open = 0.0
         self.last_out: BGRA | None = None
@@ -217,7 +169,6 @@ class _Loop:
         self.background_error: str | None = None
         self.frame_times: list[float] = []
         self.ms_per_frame = 0.0
-        self.camera_error: str | None = None
         self.capture_note: str | None = None
         self.shown_placeholder: str | None = None
 
@@ -266,20 +217,21 @@ class _Loop:
             self.w._log_once("warning", f"{self.w.name}: {exc}")
 
     def close_camera(self) -> None:
-        if self.camera is not None:
+        """Stop the reader thread and close the camera (joins the reader)."""
+        if self.reader is not None:
             try:
-                self.camera.close()
+                self.reader.close()
             except Exception:
                 self.w._log_once(
                     "warning", f"{self.w.name}: closing the camera failed: {traceback.format_exc(limit=2)}"
                 )
-            self.camera = None
+            self.reader = None
 
     def apply(self, cfg: SourceConfig) -> None:
         old = self.cfg
         self.cfg = cfg
         if self.replacer is None:
-            self.replacer = BackgroundReplacer(_background("transparent"), settings=cfg.settings)
+            self.replacer = BackgroundReplacer(open_background("transparent"), settings=cfg.settings)
         else:
             self.replacer.update(settings=cfg.settings)
         if cfg.settings_error:
@@ -288,10 +240,10 @@ class _Loop:
             self.background_error = cfg.background_error
             spec = cfg.background if not cfg.background_error else "transparent"
             try:
-                self.replacer.update(background=_background(spec))
+                self.replacer.update(background=open_background(spec))
             except BgError as exc:
                 self.background_error = f"{exc} (showing a transparent background)"
-                self.replacer.update(background=_background("transparent"))
+                self.replacer.update(background=open_background("transparent"))
             except Exception as exc:
                 self.background_error = f"Background unavailable: {exc}"
                 self.w._log_once(
@@ -305,7 +257,6 @@ class _Loop:
             self.close_camera()
             self.camera_key = cfg.camera_key
             self.next_open = 0.0
-            self.camera_error = None
 
     def no_picture(self, text: str, level: str) -> None:
         """No new camera frame: keep the last frame with a banner, or show a placeholder."""
@@ -340,22 +291,30 @@ class _Loop:
                     w._wake.clear()
                     continue
                 if not (w._visible or self.cfg.keep_open):
-                    if self.camera is not None:
+                    if self.reader is not None:
                         self.close_camera()
                         w._log("info", f"{w.name}: source hidden, camera closed")
                     w._set_status("Hidden: the camera opens when the source is shown", "normal")
                     w._wake.wait(0.5)
                     w._wake.clear()
                     continue
-                if self.camera is None and not self.open_camera():
+                if self.reader is None and not self.open_camera():
                     continue
-                self.step()
+                assert self.reader is not None
+                item = self.reader.latest(timeout=0.1)
+                if item is None:
+                    self.no_frame()
+                else:
+                    self.step(item[0])
         finally:
             self.close_camera()
             if self.replacer is not None:
                 self.replacer.close()
 
     def open_camera(self) -> bool:
+        """Start a reader for the configured camera. The reader opens it on its own thread
+        and, while it cannot (missing file, camera unplugged or busy), retries every
+        RECONNECT_SECONDS by itself: the one reconnect mechanism."""
         w, cfg = self.w, self.cfg
         assert cfg is not None
         now = time.monotonic()
@@ -363,41 +322,60 @@ class _Loop:
             w._wake.wait(min(0.5, self.next_open - now))
             w._wake.clear()
             return False
+        opener = w._open_camera
+
+        def open_configured() -> FrameSource:
+            return opener(cfg)
+
+        open_configured.__name__ = _describe_camera(cfg.camera)
         try:
-            self.camera = w._open_camera(cfg)
-            self.camera_error = None
-            self.shown_placeholder = None
-            w._log("info", f"{w.name}: opened {_describe_camera(cfg.camera)}")
-            return True
-        except Exception as exc:
-            if not isinstance(exc, BgError):
-                w._log_once("error", f"{w.name}: opening {cfg.camera!r}: {traceback.format_exc(limit=3)}")
-            self.camera = None
+            self.reader = LatestFrameReader(
+                open_configured, reconnect_seconds=RECONNECT_SECONDS, wait_for_source=True
+            )
+        except Exception as exc:  # LatestFrameReader keeps BgErrors to itself: this is a bug
+            w._log_once("error", f"{w.name}: opening {cfg.camera!r}: {traceback.format_exc(limit=3)}")
             self.next_open = time.monotonic() + RECONNECT_SECONDS
-            self.camera_error = str(exc)
             self.no_picture(f"No camera: {exc}. Retrying every {RECONNECT_SECONDS:g} s", "error")
             return False
+        self.reader_frames = 0
+        self.lost = False
+        if self.reader.state == "running":
+            w._log("info", f"{w.name}: opened {_describe_camera(cfg.camera)}")
+        return True
 
-    def step(self) -> None:
+    def no_frame(self) -> None:
+        """No new frame within the wait: say why if the reader is not simply between frames."""
+        w, reader = self.w, self.reader
+        assert reader is not None
+        state, error = reader.state, reader.error
+        if state == "reconnecting":
+            if self.reader_frames:
+                if not self.lost:
+                    self.lost = True
+                    w._log("warning", f"{w.name}: camera lost ({error}); reconnecting")
+                self.no_picture("Camera disconnected: reconnecting by itself", "error")
+            else:
+                self.no_picture(f"No camera: {error}. Retrying every {RECONNECT_SECONDS:g} s", "error")
+        elif state in ("ended", "failed"):
+            # only a file can end (files loop) or fail: start a new reader after a pause
+            self.close_camera()
+            self.next_open = time.monotonic() + RECONNECT_SECONDS
+            reason = error or "the file ended"
+            w._log_once("warning", f"{w.name}: camera stopped: {reason}")
+            self.no_picture(f"Camera stopped: {reason}. Opening it again in {RECONNECT_SECONDS:g} s", "error")
+
+    def step(self, frame: Any) -> None:
         w, cfg, replacer = self.w, self.cfg, self.replacer
         assert cfg is not None and replacer is not None
         t0 = time.monotonic()
-        try:
-            frame = self.camera.read()
-        except Exception as exc:
-            frame = None
-            w._log_once("warning", f"{w.name}: reading the camera: {exc}")
-        if frame is None:
-            live = bool(getattr(self.camera, "live", True))
-            self.close_camera()
-            if live:
-                self.next_open = time.monotonic() + RECONNECT_SECONDS / 2
-                self.no_picture("Camera disconnected: reconnecting by itself", "error")
-            else:
-                self.next_open = 0.0  # a file ended: start it again (loops)
-            return
+        if self.lost:
+            self.lost = False
+            w._log("info", f"{w.name}: camera back")
+        elif not self.reader_frames and self.reader is not None and self.reader.reconnects:
+            w._log("info", f"{w.name}: opened {_describe_camera(cfg.camera)}")
+        self.reader_frames += 1
         self.shown_placeholder = None
-        now = time.monotonic()
+        now = t0
         if w._recapture:
             w._recapture = False
             replacer.cancel_capture()
@@ -435,7 +413,6 @@ class _Loop:
         self.timing(t0)
         if self.countdown_end is None and progress is None:
             self.running_status(frame.shape[1], frame.shape[0])
-        self.pace(t0)
 
     def timing(self, t0: float) -> None:
         now = time.monotonic()
@@ -449,17 +426,6 @@ class _Loop:
     def fps(self) -> float:
         ft = self.frame_times
         return (len(ft) - 1) / (ft[-1] - ft[0]) if len(ft) > 1 and ft[-1] > ft[0] else 0.0
-
-    def pace(self, t0: float) -> None:
-        """Files and still images have no clock of their own: play them at their frame rate."""
-        cam = self.camera
-        if cam is None or getattr(cam, "live", True):
-            return
-        rate = float(getattr(cam, "fps", 0) or 0) or 30.0
-        delay = t0 + 1.0 / rate - time.monotonic()
-        if delay > 0:
-            self.w._wake.wait(delay)
-            self.w._wake.clear()
 
     def running_status(self, width: int, height: int) -> None:
         w, cfg, replacer = self.w, self.cfg, self.replacer

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from harness import SCENE, Obs
 
 from bgcore import BackgroundReplacer, Plate
+from bgcore.backgrounds import open_background
 from bgobs import config
 
 BASE: dict[str, Any] = {"recapture_delay": 0, "plate_frames": 10, "background_type": "transparent"}
@@ -79,10 +80,8 @@ def press(obs: Obs, name: str, button: str = "recapture") -> None:
 def expected_composite(values: dict[str, Any], empty: Any, frame: Any) -> npt.NDArray[np.uint8]:
     """What the source must show: the engine fed like the OBS worker feeds it (a plate of
     ``empty``, then ``frame`` until the output no longer changes)."""
-    from bgobs.worker import _background
-
     cfg = config.from_values(values)
-    r = BackgroundReplacer(_background(cfg.background), settings=cfg.settings)
+    r = BackgroundReplacer(open_background(cfg.background), settings=cfg.settings)
     r.set_plate(Plate.from_frames([empty] * cfg.settings.plate_frames, work_width=cfg.settings.work_width))
     for _ in range(5):
         r.process(empty)

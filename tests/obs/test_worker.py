@@ -1,0 +1,199 @@
+"""The OBS source's worker without OBS: plain callables stand in for libobs (fast; no Xvfb).
+
+What a real OBS cannot show without hardware: a camera that disappears and comes back, and
+which threads do camera I/O. Camera files (video, image sequence, still) are real files.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from scenes import empty_room, with_person
+
+from bgcore import SourceError
+from bgobs import config, worker
+from bgobs.worker import SourceWorker
+
+
+class Recorder:
+    """Sink, status and log callbacks that remember what the worker sent."""
+
+    def __init__(self) -> None:
+        self.frames: list[np.ndarray] = []
+        self.statuses: list[str] = []
+        self.logs: list[str] = []
+        self.lock = threading.Lock()
+
+    def sink(self, bgra: np.ndarray) -> None:
+        with self.lock:
+            self.frames.append(bgra.copy())
+            del self.frames[:-400]
+
+    def on_status(self, text: str, level: str) -> None:
+        self.statuses.append(text)
+
+    def log(self, level: str, message: str) -> None:
+        self.logs.append(message)
+
+    def wait(self, what: str, check: Any, timeout: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = check()
+            if got:
+                return got
+            time.sleep(0.02)
+        raise AssertionError(
+            f"timed out waiting for {what}; statuses {self.statuses[-5:]}, logs {self.logs[-5:]}"
+        )
+
+
+def small(img: np.ndarray) -> np.ndarray:
+    return cv2.resize(img, (160, 90), interpolation=cv2.INTER_AREA)
+
+
+@pytest.fixture
+def run_worker(tmp_path: Path) -> Iterator[Any]:
+    started: list[SourceWorker] = []
+
+    def start(values: dict[str, Any], **kw: Any) -> tuple[SourceWorker, Recorder]:
+        rec = Recorder()
+        w = SourceWorker(
+            "test", sink=rec.sink, on_status=rec.on_status, log=rec.log, plate_dir=tmp_path, **kw
+        )
+        w.configure(config.from_values({"background_type": "transparent", "recapture_delay": 0, **values}))
+        w.set_visible(True)
+        w.start()
+        started.append(w)
+        return w, rec
+
+    yield start
+    for w in started:
+        assert w.stop(10), "the worker thread did not finish"
+
+
+def test_video_file_loops_like_a_camera(tmp_path: Path, run_worker: Any) -> None:
+    frames = [np.full((90, 160, 3), 20 * i, np.uint8) for i in range(1, 6)]
+    path = tmp_path / "clip.mkv"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"FFV1"), 60, (160, 90))
+    for f in frames:
+        out.write(f)
+    out.release()
+    _w, rec = run_worker({"camera": str(path)})
+
+    def seen_twice() -> bool:  # the first frame again after the last one: the file looped
+        with rec.lock:
+            values = [int(f[0, 0, 0]) for f in rec.frames]
+        if 100 not in values:
+            return False
+        return 20 in values[values.index(100) :]
+
+    rec.wait("the video to loop", seen_twice)
+    with rec.lock:
+        assert all(f[..., 3].min() == 255 for f in rec.frames), "no plate yet: the camera shown as is"
+        assert {int(f[0, 0, 0]) for f in rec.frames} <= {20, 40, 60, 80, 100}
+    assert any(s.startswith("Running, no background captured yet") for s in rec.statuses)
+
+
+def test_image_sequence_as_camera(tmp_path: Path, run_worker: Any) -> None:
+    room = small(empty_room())
+    person = small(with_person(empty_room()))
+    (tmp_path / "seq").mkdir()
+    for i, img in enumerate([room, room, person]):
+        cv2.imwrite(str(tmp_path / "seq" / f"{i:05d}.png"), img)
+    _w, rec = run_worker({"camera": str(tmp_path / "seq" / "%05d.png")})
+
+    def both() -> bool:
+        with rec.lock:
+            got = list(rec.frames)
+        return any(np.array_equal(f[..., :3], person) for f in got) and any(
+            np.array_equal(f[..., :3], room) for f in got
+        )
+
+    rec.wait("both pictures of the sequence", both)
+
+
+class FlakyCamera:
+    """A live camera that gives ``good`` frames, then is 'unplugged' (read raises)."""
+
+    live = True
+    fps = 100.0
+
+    def __init__(self, good: int, frame: np.ndarray) -> None:
+        self.name = "flaky"
+        self.left = good
+        self.frame = frame
+
+    def read(self) -> np.ndarray:
+        if self.left <= 0:
+            raise SourceError("camera 0 stopped giving frames; is it still plugged in?")
+        self.left -= 1
+        time.sleep(0.01)
+        return self.frame
+
+    def close(self) -> None:
+        pass
+
+
+def test_lost_camera_reconnects_by_itself_off_obs_threads(
+    monkeypatch: pytest.MonkeyPatch, run_worker: Any
+) -> None:
+    monkeypatch.setattr(worker, "RECONNECT_SECONDS", 0.2)
+    frame = small(empty_room())
+    opens: list[str] = []
+    plugged = threading.Event()
+    plugged.set()
+
+    def open_camera(cfg: config.SourceConfig) -> FlakyCamera:
+        opens.append(threading.current_thread().name)
+        if not plugged.is_set():
+            raise SourceError("cannot open camera 0: no such device")
+        return FlakyCamera(20, frame)
+
+    caller = threading.current_thread().name
+    _w, rec = run_worker({"camera": "0"}, open_camera=open_camera)
+    rec.wait("frames", lambda: len(rec.frames) >= 5)
+    plugged.clear()  # the camera stops after 20 frames and cannot be reopened
+    rec.wait("the disconnected status", lambda: "Camera disconnected: reconnecting by itself" in rec.statuses)
+    n_opens = len(opens)
+    rec.wait("reopen attempts", lambda: len(opens) >= n_opens + 2)
+    with rec.lock:  # the last picture stays on screen (with a banner)
+        assert rec.frames[-1].shape == (90, 160, 4)
+    plugged.set()
+    rec.wait("the camera back", lambda: any("camera back" in m for m in rec.logs))
+    rec.wait("running again", lambda: rec.statuses[-1].startswith("Running"))
+    assert caller not in opens, "camera I/O must never run on the caller's (OBS's) thread"
+    assert all(name.startswith("bgreplace") for name in opens), opens
+
+
+def test_missing_file_then_it_appears(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_worker: Any
+) -> None:
+    monkeypatch.setattr(worker, "RECONNECT_SECONDS", 0.2)
+    path = tmp_path / "later.png"
+    _w, rec = run_worker({"camera": str(path)})
+    rec.wait("no camera", lambda: any(s.startswith("No camera: ") for s in rec.statuses))
+    rec.wait("a placeholder", lambda: rec.frames and rec.frames[-1].shape == (720, 1280, 4))
+    cv2.imwrite(str(path), small(empty_room()))
+    rec.wait("running", lambda: rec.statuses[-1].startswith("Running"))
+
+
+def test_hidden_closes_the_camera(run_worker: Any) -> None:
+    frame = small(empty_room())
+    closed = threading.Event()
+
+    class Cam(FlakyCamera):
+        def close(self) -> None:
+            closed.set()
+
+    w, rec = run_worker({"camera": "0"}, open_camera=lambda cfg: Cam(10**9, frame))
+    rec.wait("frames", lambda: len(rec.frames) >= 3)
+    w.set_visible(False)
+    rec.wait("closed", closed.is_set, 5)
+    rec.wait("hidden status", lambda: rec.statuses[-1].startswith("Hidden"))
