@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .mask import GAIN_MIN_LEVEL, LUMA_BGR
+from .mask import GAIN_MIN_LEVEL, LUMA_BGR, TEXTURE_FLOOR
 from .plate import Plate
 from .settings import Settings
 
@@ -32,8 +32,6 @@ AUTO_SIGMA_LOW = 2.5
 SMALL_HOLE_FRACTION = 0.0015
 # The gain field's grid cell, in working pixels.
 FIELD_CELL = 16
-# Relative texture (std of the luma ratio's fine detail) that light alone never makes.
-TEXTURE_FLOOR = 0.012
 # Luma ratios frame/expected that a change of light may explain (shadow .. lamp).
 LIGHT_RATIO_MIN = 0.25
 LIGHT_RATIO_MAX = 4.0
@@ -123,7 +121,7 @@ class MaskEngine:
         cv2.multiply(e, r3, dst=self.t3b)  # r * expected
         cv2.subtract(f, self.t3b, dst=self.t3b)  # residual
         # tolerance: noise scaled by r, 3% for a tone curve that is not exactly linear, 0.5
-        cv2.max(r3, 0.25, dst=r3)
+        cv2.max(r3, (0.25, 0.25, 0.25, 0.0), dst=r3)  # (a bare float would clamp channel 0 only)
         cv2.multiply(r3, self.sigma, dst=r3)
         cv2.scaleAdd(e, 0.03, r3, dst=r3)
         cv2.add(r3, (0.5, 0.5, 0.5, 0.0), dst=r3)
@@ -131,11 +129,11 @@ class MaskEngine:
         cv2.multiply(self.t3b, self.t3b, dst=self.t3b)
         cv2.transform(self.t3b, _SUM3, dst=self.t1a[..., None])
         cv2.compare(self.t1a, z_limit, cv2.CMP_LT, dst=self.consistent)
-        # texture: the high-frequency energy of r (r minus its 5x5 mean, squared, over 7x7)
+        # texture: the high-frequency energy of r (r minus its 9x9 mean, squared, over 7x7)
         # against what noise alone would give. Light varies slowly (a soft shadow's edge is
         # a ramp of r, not texture); a flat cloth in front of a textured wall makes r carry
         # the wall's fine texture.
-        cv2.blur(self.r, (5, 5), dst=self.t1a)
+        cv2.blur(self.r, (9, 9), dst=self.t1a)
         cv2.subtract(self.r, self.t1a, dst=self.t1b)
         cv2.multiply(self.t1b, self.t1b, dst=self.t1b)
         cv2.blur(self.t1b, (7, 7), dst=self.t1b)  # energy

@@ -27,6 +27,9 @@ Bool = npt.NDArray[np.bool_]
 LUMA_BGR = np.array([0.114, 0.587, 0.299], np.float32)
 # Pixels darker than this in the plate carry too little light to measure a gain on.
 GAIN_MIN_LEVEL = 12.0
+# Relative fine texture (std of the detail of the luma ratio) that a change of light never
+# makes: above it (plus noise) the frame shows something other than the lit/shaded wall.
+TEXTURE_FLOOR = 0.012
 
 
 def classic_mask(frame: BGR, reference: BGR, threshold: int) -> U8:
@@ -63,9 +66,11 @@ def light_consistency(frame: F32, expected: F32, sigma: F32, *, z_limit: float) 
     """Where ``frame`` is ``expected`` under different light: returns (r, consistent).
 
     r is the luma ratio frame/expected. A pixel is consistent when all channels match
-    r * expected within the noise (same chromaticity) and r is locally smooth in 7x7 (the
-    texture is kept: light scales the wall, a person in front of it replaces the texture).
-    A flat cloth in front of a textured wall makes r follow the wall's texture and fails.
+    r * expected within the noise (same chromaticity) and r has no fine detail (the texture
+    is kept: light scales the wall, a person in front of it replaces the texture). Fine
+    detail is r minus its 9x9 mean, its energy taken over 7x7: a soft shadow's edge is a
+    ramp of r and passes, a flat cloth in front of a textured wall makes r follow the
+    wall's texture and fails.
     """
     y_f = frame @ LUMA_BGR
     y_e = np.maximum(expected @ LUMA_BGR, 1.0)
@@ -74,11 +79,11 @@ def light_consistency(frame: F32, expected: F32, sigma: F32, *, z_limit: float) 
     resid = frame - r[..., None] * expected
     tol = sigma * np.maximum(r, 0.25)[..., None] + 0.03 * expected + 0.5
     chroma_ok = ((resid / tol) ** 2).sum(axis=2) / 3.0 < z_limit
-    mean_r = cv2.blur(r, (7, 7))
-    var_r = np.maximum(cv2.blur(r * r, (7, 7)) - mean_r * mean_r, 0.0)
+    detail = r - cv2.blur(r, (9, 9))
+    energy = cv2.blur(detail * detail, (7, 7))
     sig_y = np.maximum(sigma @ LUMA_BGR, 0.5)
     noise_r = sig_y / y_e * np.maximum(r, 0.25)
-    smooth = var_r < (0.02 + 2.0 * noise_r) ** 2
+    smooth = energy < (TEXTURE_FLOOR + 2.0 * noise_r) ** 2
     return r.astype(np.float32), chroma_ok & smooth
 
 
@@ -139,14 +144,18 @@ def level_score(frame: F32, expected: F32) -> F32:
     return np.abs(frame - expected).max(axis=2).astype(np.float32)
 
 
-def shadow_candidates(frame: F32, expected: F32, sigma: F32, *, z_limit: float) -> Bool:
-    """Pixels that look like the background under less light: darker by one locally smooth
-    factor r in [0.25, 0.95] with the colour kept (see :func:`light_consistency`)."""
+def shadow_candidates(
+    frame: F32, expected: F32, sigma: F32, *, z_limit: float, r_min: float = 0.25, r_max: float = 1.0
+) -> Bool:
+    """Pixels that look like the background under other light: scaled by one locally smooth
+    factor r in [r_min, r_max] with colour and texture kept (see :func:`light_consistency`),
+    by more than 3 noise sigmas. The defaults find cast shadows (darker by up to 75%); the
+    engine also passes r_max=4 to explain a lamp or sun patch the gain field has not caught."""
     r, consistent = light_consistency(frame, expected, sigma, z_limit=z_limit)
     y_e = expected @ LUMA_BGR
     sig_y = np.maximum(sigma @ LUMA_BGR, 0.5)
-    darker = (r > 0.25) & (r < 0.95) & (y_e * (1.0 - r) > 3.0 * sig_y)
-    return darker & consistent
+    changed = (r >= r_min) & (r <= r_max) & (np.abs(y_e * (1.0 - r)) > 3.0 * sig_y)
+    return changed & consistent
 
 
 def hysteresis(score: F32, low: float, high: float, *, min_area: int, keep: Bool | None = None) -> U8:
