@@ -264,7 +264,13 @@ class PlateBuilder:
             rect = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
             lo, hi = cv2.erode(median, rect), cv2.dilate(median, rect)
             outside = np.maximum(normalised - hi, 0.0) + np.maximum(lo - normalised, 0.0)
-            moved = (outside.max(axis=3) > limit).mean(axis=(1, 2))
+            # Sensor noise grows with the signal (shot noise): in low light a bright wall is
+            # several times noisier than the picture's median, so each pixel's limit also
+            # scales with its own robust spread over time (a person passing through is an
+            # outlier in few frames and leaves that spread alone).
+            pixel_sigma = 1.4826 * np.median(dev, axis=0)
+            pixel_limit = np.maximum(limit, MOTION_SIGMAS * pixel_sigma)
+            moved = (outside > pixel_limit).any(axis=3).mean(axis=(1, 2))
             worst = int(np.argmax(moved))
             if moved[worst] > MOTION_MAX_FRACTION:
                 raise PlateError(

@@ -222,7 +222,8 @@ class _Room:
         emission = np.zeros((sh, sw, 3), np.float32)
 
         def rect(x0: float, y0: float, x1: float, y1: float) -> tuple[int, int, int, int]:
-            return (int(x0 * sw), int(y0 * sh), int(x1 * sw), int(y1 * sh))
+            cx0, cy0 = min(int(x0 * sw), sw - 2), min(int(y0 * sh), sh - 2)
+            return (cx0, cy0, max(cx0 + 1, min(int(x1 * sw), sw)), max(cy0 + 1, min(int(y1 * sh), sh)))
 
         # a window (emits: sky gradient, mullions), on one side, sometimes
         if rng.uniform() < 0.6:

@@ -1,0 +1,138 @@
+"""Metrics on hand-computed examples, and the default mode's quality held to measured floors.
+
+The floors were set a little under what the default mode measured on seeds 100-101 (the
+engine was tuned on seeds 0-1, never on these). Scenes are 320x240, 20 live frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bgcore import evaluate, synth
+
+# -- metrics --------------------------------------------------------------------------------
+
+
+def test_f1_hand_computed() -> None:
+    truth = np.zeros((4, 5), np.uint8)
+    truth[1:3, 1:4] = 255  # 6 pixels
+    assert evaluate.f1(truth, truth) == 1.0
+    assert evaluate.f1(np.zeros_like(truth), truth) == 0.0
+    assert evaluate.f1(np.zeros_like(truth), np.zeros_like(truth)) == 1.0  # nothing to find
+    pred = np.zeros_like(truth)
+    pred[1, 1:5] = 255  # 4 pixels: 3 right, 1 wrong; 3 missed
+    assert evaluate.counts(pred, truth) == evaluate.Counts(tp=3, fp=1, fn=3)
+    assert evaluate.f1(pred, truth) == pytest.approx(2 * 3 / (2 * 3 + 1 + 3))
+    with pytest.raises(ValueError, match="alike"):
+        evaluate.f1(pred, truth[:3])
+
+
+def test_edge_f1_hand_computed() -> None:
+    truth = np.zeros((20, 20), np.uint8)
+    truth[5:15, 5:15] = 255
+    assert evaluate.edge_f1(truth, truth) == 1.0
+    assert evaluate.edge_f1(np.zeros_like(truth), truth) == 0.0
+    shifted = np.roll(truth, 2, axis=1)  # every boundary pixel within 2 px of the true one
+    assert evaluate.edge_f1(shifted, truth, tolerance=2) == 1.0
+    far = np.roll(truth, 3, axis=1)
+    # 3 px off: only the top/bottom rows' overlapping parts match
+    c = evaluate.boundary_counts(far, truth, tolerance=2)
+    assert 0 < c.tp < c.tp + c.fp and evaluate.edge_f1(far, truth, tolerance=2) < 1.0
+    assert evaluate.edge_f1(far, truth, tolerance=3) == 1.0
+
+
+def test_flicker_counts_flips_only_where_the_truth_holds() -> None:
+    t = np.zeros((2, 5), np.uint8)
+    t2 = t.copy()
+    t2[0, 0] = 255  # the truth changes at one pixel: not counted
+    m1, m2, m3 = t.copy(), t.copy(), t.copy()
+    m2[0, 0] = 255  # follows the truth
+    m2[1, 4] = 255  # a flip where the truth stayed background
+    m3[0, 0] = 255
+    # pairs (1,2): 9 stable pixels, 1 flip; (2,3): 10 stable, 1 flip (pixel [1,4] back)
+    assert evaluate.flicker([m1, m2, m3], [t, t2, t2]) == pytest.approx(2 / 19)
+    assert evaluate.flicker([t, t], [t, t]) == 0.0
+    assert evaluate.flicker([t], [t]) == 0.0
+
+
+def test_evaluate_scene_perfect_and_table_format() -> None:
+    scene = synth.make_scene("clean", width=96, height=64, n_frames=3, plate_frames=3, seed=1)
+    m = evaluate.score_masks(scene.truth, scene.truth)
+    assert (m.f1, m.edge_f1, m.flicker, m.frames) == (1.0, 1.0, 0.0, 3)
+    rows = evaluate.quality_table(["clean"], seeds=(1,), width=96, height=64, n_frames=3, plate_frames=3)
+    text = evaluate.format_table(rows)
+    assert text.splitlines()[0].startswith("| case | F1 default | F1 classic")
+    assert "| clean |" in text and "**mean**" in text
+
+
+# -- quality of the default mode --------------------------------------------------------------
+
+SEEDS = (100, 101)
+N_FRAMES = 20
+# Measured with these settings (seeds 100-101, 20 frames), floors a little below.
+FLOORS = {
+    "clean": 0.95,  # measured 0.983
+    "noise_high": 0.62,  # 0.690
+    "exposure": 0.88,  # 0.931
+    "white_balance": 0.90,  # 0.941
+    "shadow": 0.90,  # 0.935
+    "local_light": 0.88,  # 0.919
+    "similar_clothing": 0.68,  # 0.731
+    "jpeg": 0.88,  # 0.923
+    "shake": 0.90,  # 0.948
+    "still": 0.95,  # 0.981
+    "combo": 0.84,  # 0.884
+}
+# Where the default mode does not yet reach the tutorial's F1 (see docs/README-quality.md):
+# strict, so the day it does, the marker must come off.
+BELOW_CLASSIC = {
+    "white_balance": "a clipped window reads as foreground when the white balance moves",
+    "similar_clothing": "a shirt of the wall's hue on a flat wall passes as a shadow",
+    "jpeg": "JPEG ringing beside the person's edge exceeds the plate's measured noise",
+}
+
+
+def _cases(names: tuple[str, ...]) -> list[object]:
+    marked: list[object] = []
+    for c in names:
+        gap = BELOW_CLASSIC.get(c)
+        marked.append(c if gap is None else pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=gap)))
+    return marked
+
+
+@pytest.fixture(scope="module")
+def scores() -> dict[str, tuple[float, float]]:
+    """(default F1, classic F1) per case, averaged over SEEDS."""
+    out = {}
+    for case in synth.CASES:
+        d, c = [], []
+        for seed in SEEDS:
+            scene = synth.make_scene(case, n_frames=N_FRAMES, plate_frames=20, seed=seed)
+            d.append(evaluate.evaluate_scene(scene).f1)
+            c.append(evaluate.evaluate_scene(scene, mode="classic").f1)
+        out[case] = (float(np.mean(d)), float(np.mean(c)))
+    return out
+
+
+@pytest.mark.parametrize("case", synth.CASES)
+def test_default_mode_meets_its_floor(scores: dict[str, tuple[float, float]], case: str) -> None:
+    assert scores[case][0] >= FLOORS[case], f"{case}: F1 {scores[case][0]:.3f} < floor {FLOORS[case]}"
+
+
+@pytest.mark.parametrize("case", _cases(synth.DRIFT_CASES))
+def test_default_beats_classic_under_light_drift(scores: dict[str, tuple[float, float]], case: str) -> None:
+    d, c = scores[case]
+    assert d > c, f"{case}: default {d:.3f} vs classic {c:.3f}"
+
+
+@pytest.mark.parametrize("case", _cases(synth.CASES))
+def test_default_is_never_below_classic(scores: dict[str, tuple[float, float]], case: str) -> None:
+    d, c = scores[case]
+    assert d >= c - 0.005, f"{case}: default {d:.3f} vs classic {c:.3f}"
+
+
+def test_still_person_does_not_flicker() -> None:
+    scene = synth.make_scene("still", n_frames=N_FRAMES, plate_frames=20, seed=102)
+    m = evaluate.evaluate_scene(scene)
+    assert m.flicker < 0.004 and m.f1 > 0.95
