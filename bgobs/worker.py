@@ -257,6 +257,14 @@ class _Loop:
             self.close_camera()
             self.camera_key = cfg.camera_key
             self.next_open = 0.0
+            if self.capturing:
+                # a plate must come from one camera: capture again from the new one's frames
+                # (OBS defers update to the next video tick, so a Recapture pressed right after
+                # changing the camera can arrive first)
+                self.replacer.cancel_capture()
+                self.capturing = False
+                self.countdown_end = time.monotonic()
+                self.w._log("info", f"{self.w.name}: camera changed during the capture: capturing again")
 
     def no_picture(self, text: str, level: str) -> None:
         """No new camera frame: keep the last frame with a banner, or show a placeholder."""

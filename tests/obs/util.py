@@ -53,6 +53,14 @@ def wait_status(obs: Obs, name: str, *needles: str, timeout: float = 20.0) -> st
         ) from None
 
 
+def wait_log(obs: Obs, needle: str, at_least: int = 1, timeout: float = 20.0) -> None:
+    """Wait until the current OBS log holds ``needle`` at least ``at_least`` times."""
+    try:
+        wait_for(f"{needle!r} in the OBS log", lambda: obs.log_text().count(needle) >= at_least, timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nOBS log:\n{obs.log_tail(40)}") from None
+
+
 def screenshot(obs: Obs, name: str) -> npt.NDArray[np.uint8]:
     """GetSourceScreenshot as an HxWx4 BGRA array (PNG: exact pixels)."""
     resp = obs.client.send("GetSourceScreenshot", {"sourceName": name, "imageFormat": "png"}, raw=True)
