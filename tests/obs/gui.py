@@ -22,6 +22,7 @@ import re
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from harness import Obs
 
@@ -54,6 +55,25 @@ class ObsGui:
         pid = str(self.obs.proc.pid)  # --all: pid AND name (xdotool's default is OR)
         out = self.xdo("search", "--all", "--onlyvisible", "--pid", pid, "--name", name_regex)
         return [int(w) for w in out.split()]
+
+    def visible(self) -> set[int]:
+        """Every visible window of this OBS (menus are windows of their own too)."""
+        assert self.obs.proc is not None
+        out = self.xdo("search", "--all", "--onlyvisible", "--pid", str(self.obs.proc.pid), "--name", "")
+        return {int(w) for w in out.split()}
+
+    def open_menu(self, action: Any, what: str, timeout: float = 10.0) -> None:
+        """Run ``action`` (a key or a click) and wait until its menu window is shown, so the
+        keys that follow go to the menu even on a busy machine."""
+        before = self.visible()
+        action()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.visible() - before:
+                time.sleep(0.1)  # mapped; let Qt finish showing it
+                return
+            time.sleep(0.05)
+        raise self.fail(f"the {what} did not open within {timeout:g} s")
 
     def wait_window(self, name_regex: str, timeout: float = 10.0) -> int:
         deadline = time.monotonic() + timeout
@@ -118,8 +138,7 @@ class ObsGui:
             return found[0]
         main = self.obs.main_window()
         self.focus(main)
-        self.keys("alt+t")
-        time.sleep(0.3)
+        self.open_menu(lambda: self.keys("alt+t"), "Tools menu")
         self.keys(*["Down"] * TOOLS_MENU_DOWNS_TO_SCRIPTS, "Return")
         return self.wait_window("^Scripts$")
 
@@ -135,8 +154,7 @@ class ObsGui:
         x, y = FIRST_SCRIPT_ROW
         self.click(dialog, x, y)  # select the row (Reload and Remove act on the selection)
         time.sleep(0.2)
-        self.click(dialog, x, y, button=3)
-        time.sleep(0.4)
+        self.open_menu(lambda: self.click(dialog, x, y, button=3), "script's menu")
         self.keys(*keys)
 
     def reload_script(self) -> None:
@@ -152,8 +170,8 @@ class ObsGui:
         dialog = self.open_scripts()
         self.focus(dialog)
         x, y = FIRST_SCRIPT_ROW
-        self.click(dialog, x, y + 120, button=3)  # below any row: the menu has only "Add"
-        time.sleep(0.4)
+        # below any row: the menu has only "Add"
+        self.open_menu(lambda: self.click(dialog, x, y + 120, button=3), "list's menu")
         self.keys("Down", "Return")
         chooser = self.wait_window("^Add Scripts$")
         self.focus(chooser)
