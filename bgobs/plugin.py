@@ -6,9 +6,11 @@ process; reloading or removing ``obs_bgreplace.py`` re-executes only that file, 
 :func:`script_load` registers the type once per process. The per-source state map is here
 too, so sources keep running across a script reload.
 
-Threads: libobs calls ``create``/``update``/``get_properties`` on the UI thread, ``show``/
-``hide`` on the graphics thread, ``destroy`` on its destruction thread, buttons on the UI or
-a websocket thread, hotkeys on the hotkey thread. Every callback only hands values to the
+Threads: libobs calls ``create``/``get_properties`` on the UI thread; ``update`` of a video
+source is deferred to the next video tick (graphics thread), so a button pressed right after
+a settings change can arrive before it; ``show``/``hide`` on the graphics thread, ``destroy``
+on its destruction thread, buttons on the UI or a websocket thread, hotkeys on the hotkey
+thread. Every callback only hands values to the
 source's :class:`~bgobs.worker.SourceWorker` and returns; every exception is caught and
 logged once (nothing escapes into OBS); ``get_properties`` never returns NULL.
 """

@@ -153,6 +153,7 @@ def test_remove_script_then_exit_cleanly(obs: Obs, live: dict[str, Any]) -> None
     obs.start()
     wait_for("OBS loaded the scenes", lambda: "Loaded scenes:" in obs.log_text(), 20)
     assert "[bgreplace]" not in obs.log_text()
+    assert "Source ID 'bgreplace_source' not found" in obs.log_text()
     assert obs.quit() == 0
     saved = json.loads((obs.config / "basic" / "scenes" / f"{COLLECTION}.json").read_text())
     kept = [s for s in saved["sources"] if s["name"] == NAME]
