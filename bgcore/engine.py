@@ -30,18 +30,70 @@ AUTO_SIGMA_HIGH = 4.0
 AUTO_SIGMA_LOW = 2.5
 # Holes smaller than this fraction of the frame are filled whatever they look like.
 SMALL_HOLE_FRACTION = 0.0015
-# The gain field's grid cell, in working pixels.
-FIELD_CELL = 16
+# The light field: per-channel gains on a FIELD_GRID (columns, rows) grid, interpolated
+# bilinearly: a smooth gradient of light across the room (daylight shifting, a lamp to one
+# side). Finer grids measured worse on every case: fed from a few frames, a fine field soaks
+# up the person's own colours near their outline. Local patches of light and shadow are
+# explained per pixel instead (LIGHT_RATIO_MIN/MAX, consistency and contact tests).
+FIELD_GRID = (2, 2)
 # Luma ratios frame/expected that a change of light may explain (shadow .. lamp).
 LIGHT_RATIO_MIN = 0.25
-LIGHT_RATIO_MAX = 4.0
+LIGHT_RATIO_MAX = 1.4
 # Global gains are measured on every GAIN_STEP-th pixel in both directions.
 GAIN_STEP = 3
+# Clipping: a camera's output saturates at a ceiling (255, or lower after its tone curve or
+# in limited-range video). A plate channel within CLIP_MARGIN of the brightest level that at
+# least CLIP_MIN_FRACTION of the picture reaches (a plateau: a window, a lamp) is clipped.
+CLIP_MARGIN = 3.0
+CLIP_MIN_FRACTION = 0.002
+CLIP_MIN_LEVEL = 180.0
+CLIP_QUIET = 0.6
+CLIP_SLACK = 1.0e4
+# Below the ceiling, a clipped channel may read somewhat lower when the camera's processing
+# after the sensor (white balance, tone curve) changes: this many levels are tolerated.
+CLIP_TOLERANCE = 12.0
+# Every camera pipeline errs near edges in proportion to their contrast (compression ringing
+# and chroma subsampling, sharpening halos, demosaicing, a sub-pixel tremor): the score's
+# noise includes EDGE_ERROR x the frame's local contrast (5x5 max - min, per channel).
+EDGE_ERROR = 0.1
+NOISE_RANGE = 4.0
+# A region explained away as a change of light must border the unchanged background: light
+# falls on the room around the person. When less than this fraction of its outline touches
+# clear background (the rest touching the person), it is part of the person (a shirt of the
+# wall's colour) and rejoins the mask.
+LIGHT_CONTACT_MIN = 0.6
 
 _LUMA = LUMA_BGR.reshape(1, 3)
 _SUM3 = np.full((1, 3), 1.0 / 3.0, np.float32)
 _RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_RECT5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 _DISC3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+
+
+def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]:
+    """Which plate channels are clipped, and per channel the level the sensor clips at.
+
+    A clipped pixel is bright and silent: clipping removes its temporal noise, while an
+    unclipped bright pixel has the most shot noise of all. Silent means a noise sigma under
+    CLIP_QUIET x the median sigma of mid-grey pixels. The level (255 where nothing clips;
+    lower after a camera's tone curve or in limited-range video) is the clipped pixels'
+    median plus CLIP_MARGIN.
+    """
+    flat, noise = mean.reshape(-1, 3), sigma.reshape(-1, 3)
+    clipped = np.zeros(mean.shape, bool)
+    ceiling = np.full(3, 255.0, np.float32)
+    need = max(1, int(CLIP_MIN_FRACTION * flat.shape[0]))
+    for c in range(3):
+        mid = (flat[:, c] > 60.0) & (flat[:, c] < CLIP_MIN_LEVEL)
+        if int(mid.sum()) < need:
+            continue
+        quiet = CLIP_QUIET * float(np.median(noise[mid, c]))
+        hit = (mean[..., c] >= CLIP_MIN_LEVEL) & (sigma[..., c] < quiet)
+        if int(hit.sum()) < need:
+            continue
+        clipped[..., c] = hit
+        ceiling[c] = min(255.0, float(np.median(mean[..., c][hit])) + CLIP_MARGIN)
+    return clipped, ceiling
 
 
 class MaskEngine:
@@ -54,10 +106,12 @@ class MaskEngine:
         self.mean: F32 = plate.mean_at(size)  # adapted over time (slow light changes)
         sigma = plate.sigma_at(size)
         self.inv_var3: F32 = (1.0 / (3.0 * sigma * sigma)).astype(np.float32)
+        self.var3: F32 = (3.0 * sigma * sigma).astype(np.float32)
+        self.noise_range: F32 = (NOISE_RANGE * sigma).astype(np.float32)
         self.sigma: F32 = sigma
         self.sigma_luma: F32 = np.maximum(cv2.transform(sigma, _LUMA), 0.5).astype(np.float32)
         self.area = w * h
-        gw, gh = max(2, w // FIELD_CELL), max(2, h // FIELD_CELL)
+        gw, gh = FIELD_GRID
         self.grid = (gw, gh)
         self.field_coarse: F32 = np.ones((gh, gw, 3), np.float32)
         self.frame_index = 0
@@ -78,6 +132,16 @@ class MaskEngine:
         )
         lum = cv2.transform(self.mean, _SUM3)
         self.valid: U8 = cv2.compare(lum, GAIN_MIN_LEVEL, cv2.CMP_GT)
+        # Clipped plate channels (a window, a lamp) only bound the true brightness from below:
+        # under more exposure they stay at 255, under less they may read anything up to 255.
+        # The score then has no upper bound there (CLIP_SLACK added to the expected maximum),
+        # and such pixels measure no gains.
+        clipped, ceiling = clipped_channels(self.mean, sigma)
+        self.ceiling = (float(ceiling[0]), float(ceiling[1]), float(ceiling[2]), 0.0)
+        self.clip_slack: F32 = np.where(clipped, np.float32(CLIP_SLACK), np.float32(0.0)).astype(np.float32)
+        self.clip_drop: F32 = np.where(clipped, np.float32(CLIP_TOLERANCE), np.float32(0)).astype(np.float32)
+        unclipped = np.where(clipped.any(axis=2), np.uint8(0), np.uint8(255)).astype(np.uint8)
+        cv2.bitwise_and(self.valid, unclipped, dst=self.valid)
         self.prev: U8 = np.zeros((h, w), np.uint8)
         self.has_prev = False
         self.confident: U8 = np.full((h, w), 255, np.uint8)
@@ -149,13 +213,13 @@ class MaskEngine:
         """Re-estimate the coarse gain field from consistent, confident, lit pixels.
 
         Normalised convolution of the per-pixel ratio frame/expected (expected = plate x
-        global gains x previous field) on a grid of FIELD_CELL pixels; where nothing nearby
+        global gains x previous field) on the FIELD_GRID; where nothing nearby
         could be measured (the person covers it) a wider pass, then no change, fill in.
         """
         weight = cv2.bitwise_and(self.consistent, self.valid, dst=self.u1a)
         if self.has_prev:
             cv2.bitwise_and(weight, self.confident, dst=weight)
-        cv2.max(self.expected, 1.0, dst=self.t3a)
+        cv2.max(self.expected, (1.0, 1.0, 1.0, 0.0), dst=self.t3a)  # per channel
         cv2.divide(self.f, self.t3a, dst=self.t3a)  # ratio to the current expectation
         wf = np.multiply(weight, np.float32(1.0 / 255.0), out=self.t1a, casting="unsafe")
         w3 = cv2.merge([wf, wf, wf], dst=self.t3b)
@@ -184,6 +248,7 @@ class MaskEngine:
             cv2.resize(self.field_coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
             cv2.multiply(self.gain3, (g[0], g[1], g[2], 0.0), dst=self.gain3)
             cv2.multiply(self.mean, self.gain3, dst=self.expected)
+            cv2.min(self.expected, self.ceiling, dst=self.expected)  # the sensor clips
             self._consistency(AUTO_SIGMA_LOW**2)
         else:
             np.copyto(self.expected, self.mean)
@@ -193,14 +258,28 @@ class MaskEngine:
         # score: difference to the expected background's 3x3 range, in noise units
         if s.threshold is None:
             cv2.erode(self.expected, _RECT3, dst=self.t3a)
+            cv2.subtract(self.t3a, self.clip_drop, dst=self.t3a)
             cv2.subtract(self.t3a, self.f, dst=self.t3a)
             cv2.max(self.t3a, 0.0, dst=self.t3a)
             cv2.dilate(self.expected, _RECT3, dst=self.t3b)
+            cv2.add(self.t3b, self.clip_slack, dst=self.t3b)
             cv2.subtract(self.f, self.t3b, dst=self.t3b)
             cv2.max(self.t3b, 0.0, dst=self.t3b)
             cv2.add(self.t3a, self.t3b, dst=self.t3a)
             cv2.multiply(self.t3a, self.t3a, dst=self.t3a)
-            cv2.multiply(self.t3a, self.inv_var3, dst=self.t3a)
+            if EDGE_ERROR > 0:
+                # variance = sigma^2 + (EDGE_ERROR x the frame's local contrast)^2, x3
+                cv2.dilate(self.f, _RECT5, dst=self.t3b)
+                cv2.erode(self.f, _RECT5, dst=self.t3c)
+                cv2.subtract(self.t3b, self.t3c, dst=self.t3b)
+                # minus what noise alone spreads 25 samples over (about 4 sigma)
+                cv2.subtract(self.t3b, self.noise_range, dst=self.t3b)
+                cv2.max(self.t3b, (0.0, 0.0, 0.0, 0.0), dst=self.t3b)
+                cv2.multiply(self.t3b, self.t3b, dst=self.t3b, scale=3.0 * EDGE_ERROR * EDGE_ERROR)
+                cv2.add(self.t3b, self.var3, dst=self.t3b)
+                cv2.divide(self.t3a, self.t3b, dst=self.t3a)
+            else:
+                cv2.multiply(self.t3a, self.inv_var3, dst=self.t3a)
             cv2.transform(self.t3a, np.ones((1, 3), np.float32), dst=self.score[..., None])
             k = 1.0 / s.sensitivity
             high, low = (AUTO_SIGMA_HIGH * k) ** 2, (AUTO_SIGMA_LOW * k) ** 2
@@ -247,6 +326,8 @@ class MaskEngine:
         lut = np.where(keep, np.uint8(255), np.uint8(0))
         np.take(lut, labels, out=self.mask)
 
+        if has_shadow and LIGHT_CONTACT_MIN > 0:
+            self._light_contact()
         if s.cleanup:
             cv2.morphologyEx(self.mask, cv2.MORPH_CLOSE, _DISC3, dst=self.mask)
             self._fill_holes(low, has_shadow)
@@ -268,6 +349,28 @@ class MaskEngine:
             self._update_field()
         self.frame_index += 1
         return self.mask
+
+    def _light_contact(self) -> None:
+        """Give back to the person the explained-as-light regions that do not border clear
+        background (see LIGHT_CONTACT_MIN)."""
+        n, labels = cv2.connectedComponents(self.shadow, connectivity=8, ltype=cv2.CV_32S)
+        if n <= 1:
+            return
+        flat = labels.ravel()
+        cv2.bitwise_or(self.mask, self.shadow, dst=self.u1a)
+        cv2.compare(self.u1a, 0, cv2.CMP_EQ, dst=self.u1a)  # clear background
+        cv2.dilate(self.u1a, _RECT3, dst=self.u1a)
+        cv2.bitwise_and(self.u1a, self.shadow, dst=self.u1a)
+        touch_clear = np.bincount(flat[self.u1a.ravel() > 0], minlength=n)
+        cv2.dilate(self.mask, _RECT3, dst=self.u1a)
+        cv2.bitwise_and(self.u1a, self.shadow, dst=self.u1a)
+        touch_fg = np.bincount(flat[self.u1a.ravel() > 0], minlength=n)
+        rejoin = (touch_fg > 0) & (touch_clear < LIGHT_CONTACT_MIN * (touch_clear + touch_fg))
+        rejoin[0] = False
+        if rejoin.any():
+            lut = np.where(rejoin, np.uint8(255), np.uint8(0))
+            np.take(lut, labels, out=self.u1a)
+            cv2.bitwise_or(self.mask, self.u1a, dst=self.mask)
 
     def _fill_holes(self, low: float, has_shadow: bool) -> None:
         """Fill enclosed background regions that are small, or mostly suspicious (evidence of
