@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -18,3 +20,13 @@ def textured_room(h: int = 180, w: int = 320, seed: int = 0) -> np.ndarray:
 
 def noisy(img: np.ndarray, rng: np.random.Generator, sigma: float = 2.5) -> np.ndarray:
     return np.clip(np.rint(img + rng.normal(0, sigma, img.shape)), 0, 255).astype(np.uint8)
+
+
+def write_flat_video(path: Path, n: int = 10, fps: float = 10.0, size: tuple[int, int] = (64, 48)) -> Path:
+    """Frame k is flat grey level 20*k (FFV1 is lossless: the levels come back exactly)."""
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"FFV1"), fps, size)
+    assert w.isOpened()
+    for k in range(n):
+        w.write(np.full((size[1], size[0], 3), 20 * k, np.uint8))
+    w.release()
+    return path

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import textured_room
+from helpers import textured_room, write_flat_video
 
 from bgcore import BackgroundError, BackgroundReplacer
 from bgcore.backgrounds import (
@@ -45,16 +45,6 @@ def three_bands(w: int = 200, h: int = 100) -> np.ndarray:
 
 def write_png(path: Path, img: np.ndarray) -> Path:
     assert cv2.imwrite(str(path), img)
-    return path
-
-
-def write_video(path: Path, n: int = 10, fps: float = 10.0, size: tuple[int, int] = (64, 48)) -> Path:
-    """Frame k is flat grey level 20*k (FFV1: lossless, so levels come back exactly)."""
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"FFV1"), fps, size)
-    assert w.isOpened()
-    for k in range(n):
-        w.write(np.full((size[1], size[0], 3), 20 * k, np.uint8))
-    w.release()
     return path
 
 
@@ -206,7 +196,7 @@ def test_file_without_a_known_extension_is_tried_as_image_then_video(tmp_path: P
     img_path = tmp_path / "picture.data"
     img_path.write_bytes(cv2.imencode(".png", three_bands())[1].tobytes())
     assert isinstance(open_background(str(img_path)), ImageBackground)
-    vid = write_video(tmp_path / "clip.avi")
+    vid = write_flat_video(tmp_path / "clip.avi")
     renamed = vid.rename(tmp_path / "clip.data")
     assert isinstance(open_background(str(renamed)), VideoBackground)
     assert isinstance(open_background(f"video:{renamed}"), VideoBackground)
@@ -310,7 +300,7 @@ def test_transparent_renders_none() -> None:
 
 
 def test_video_is_paced_to_t_and_loops(tmp_path: Path) -> None:
-    bg = open_background(str(write_video(tmp_path / "clip.avi", n=10, fps=10.0)))
+    bg = open_background(str(write_flat_video(tmp_path / "clip.avi", n=10, fps=10.0)))
     assert isinstance(bg, VideoBackground) and bg.fps == 10.0
     t0 = 1000.0
     expected = {0.0: 0, 0.05: 0, 0.1: 1, 0.35: 3, 0.99: 9, 1.0: 0, 1.25: 2, 3.71: 7}
@@ -319,7 +309,7 @@ def test_video_is_paced_to_t_and_loops(tmp_path: Path) -> None:
 
 
 def test_video_decodes_only_the_frames_it_needs(tmp_path: Path) -> None:
-    bg = open_background(str(write_video(tmp_path / "clip.avi", n=10, fps=10.0)))
+    bg = open_background(str(write_flat_video(tmp_path / "clip.avi", n=10, fps=10.0)))
     assert isinstance(bg, VideoBackground)
     assert bg.frames_decoded == 1  # the first frame, read at open time to check the file
     t0 = 50.0
@@ -340,7 +330,7 @@ def test_video_decodes_only_the_frames_it_needs(tmp_path: Path) -> None:
 
 
 def test_video_whose_container_does_not_say_its_length_learns_it_at_the_end(tmp_path: Path) -> None:
-    bg = open_background(str(write_video(tmp_path / "clip.avi", n=6, fps=10.0)))
+    bg = open_background(str(write_flat_video(tmp_path / "clip.avi", n=6, fps=10.0)))
     assert isinstance(bg, VideoBackground) and bg.frame_count == 6
     bg.frame_count = None  # as for a stream-like container without a frame count
     assert level(bg.render(16, 16, t=0.0, plate=None)) == 0
@@ -351,7 +341,7 @@ def test_video_whose_container_does_not_say_its_length_learns_it_at_the_end(tmp_
 
 
 def test_video_reuses_one_buffer_per_size_and_allocates_nothing_when_idle(tmp_path: Path) -> None:
-    bg = open_background(str(write_video(tmp_path / "clip.avi", n=10, fps=10.0)))
+    bg = open_background(str(write_flat_video(tmp_path / "clip.avi", n=10, fps=10.0)))
     a = bg.render(40, 30, t=0.0, plate=None)
     b = bg.render(40, 30, t=0.3, plate=None)  # a new frame, the same buffer
     assert a is b and level(b) == 60
@@ -362,7 +352,7 @@ def test_video_reuses_one_buffer_per_size_and_allocates_nothing_when_idle(tmp_pa
 
 
 def test_video_close_is_idempotent_and_keeps_the_last_frame(tmp_path: Path) -> None:
-    bg = open_background(str(write_video(tmp_path / "clip.avi")))
+    bg = open_background(str(write_flat_video(tmp_path / "clip.avi")))
     assert level(bg.render(16, 16, t=0.0, plate=None)) == 0
     assert level(bg.render(16, 16, t=0.4, plate=None)) == 80
     bg.close()

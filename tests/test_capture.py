@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import write_flat_video
 
 from bgcore import SourceError
 from bgcore.capture import (
@@ -24,16 +25,6 @@ from bgcore.capture import (
     open_source,
     register_source,
 )
-
-
-def write_video(path: Path, n: int = 10, fps: float = 10.0, size: tuple[int, int] = (64, 48)) -> Path:
-    """Frame k is flat grey level 20*k (FFV1 is lossless: the levels come back exactly)."""
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"FFV1"), fps, size)
-    assert w.isOpened()
-    for k in range(n):
-        w.write(np.full((size[1], size[0], 3), 20 * k, np.uint8))
-    w.release()
-    return path
 
 
 def level(frame: np.ndarray | None) -> int:
@@ -94,7 +85,7 @@ def test_image_sequence_loops(sequence: tuple[str, list[np.ndarray]]) -> None:
 
 
 def test_video_file_frames_count_and_end_of_stream(tmp_path: Path) -> None:
-    src = open_source(str(write_video(tmp_path / "clip.avi", n=10, fps=15.0)))
+    src = open_source(str(write_flat_video(tmp_path / "clip.avi", n=10, fps=15.0)))
     assert src.fps == 15.0 and not src.live and src.name.endswith("clip.avi")
     assert [level(f) for f in read_all(src)] == [20 * k for k in range(10)]
     assert src.read() is None
@@ -102,13 +93,13 @@ def test_video_file_frames_count_and_end_of_stream(tmp_path: Path) -> None:
 
 
 def test_video_file_loops_as_an_endless_camera(tmp_path: Path) -> None:
-    src = open_source(str(write_video(tmp_path / "clip.avi", n=4)), loop=True)
+    src = open_source(str(write_flat_video(tmp_path / "clip.avi", n=4)), loop=True)
     assert [level(f) for f in read_all(src, limit=11)] == [0, 20, 40, 60, 0, 20, 40, 60, 0, 20, 40]
     src.close()
 
 
 def test_frames_are_resized_to_the_requested_size(tmp_path: Path) -> None:
-    path = str(write_video(tmp_path / "clip.avi", n=3, size=(64, 48)))
+    path = str(write_flat_video(tmp_path / "clip.avi", n=3, size=(64, 48)))
     f = open_source(path, width=32, height=32).read()
     assert f is not None and f.shape == (32, 32, 3)
     f = open_source(path, width=32).read()  # one side keeps the aspect
@@ -260,7 +251,7 @@ def test_registered_kinds_are_opened_by_prefix(fake_camera: dict[str, int]) -> N
 
 
 def test_reader_drops_frames_for_a_slow_consumer_and_hands_over_the_newest(tmp_path: Path) -> None:
-    path = write_video(tmp_path / "clip.avi", n=12)
+    path = write_flat_video(tmp_path / "clip.avi", n=12)
     with LatestFrameReader(str(path), pace=False) as reader:
         deadline = time.monotonic() + 10
         while reader.state != "ended" and time.monotonic() < deadline:
@@ -277,7 +268,7 @@ def test_reader_drops_frames_for_a_slow_consumer_and_hands_over_the_newest(tmp_p
 
 
 def test_reader_paces_a_file_like_a_camera_at_its_fps(tmp_path: Path) -> None:
-    path = write_video(tmp_path / "clip.avi", n=10, fps=25.0)
+    path = write_flat_video(tmp_path / "clip.avi", n=10, fps=25.0)
     with LatestFrameReader(str(path)) as reader:
         got = list(reader)  # a fast consumer gets every frame, at the file's rate
     seqs = [s for _, _, s in got]
@@ -289,7 +280,7 @@ def test_reader_paces_a_file_like_a_camera_at_its_fps(tmp_path: Path) -> None:
 
 
 def test_reader_latest_waits_and_times_out(tmp_path: Path) -> None:
-    path = write_video(tmp_path / "clip.avi", n=3, fps=2.0)
+    path = write_flat_video(tmp_path / "clip.avi", n=3, fps=2.0)
     with LatestFrameReader(str(path)) as reader:
         first = reader.latest(timeout=2)
         assert first is not None and first[2] == 1

@@ -23,6 +23,10 @@ def scene_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str
     return paths, scene
 
 
+def process_argv(input_: str, plate: str, out: str, *extra: str, background: str = "blur") -> list[str]:
+    return ["process", input_, "--plate", plate, "--background", background, "--out", out, *extra]
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     captured = capsys.readouterr()
@@ -173,30 +177,12 @@ def test_missing_input_and_size_mismatch(
 ) -> None:
     paths, _ = scene_files
     code, _, err = run(
-        capsys,
-        "process",
-        str(tmp_path / "none.mp4"),
-        "--plate",
-        paths["plate"],
-        "--background",
-        "blur",
-        "--out",
-        str(tmp_path / "o.mp4"),
+        capsys, *process_argv(str(tmp_path / "none.mp4"), paths["plate"], str(tmp_path / "o.mp4"))
     )
     assert code == 2 and "none.mp4" in err and err.count("\n") == 1
     small = make_scene("clean", width=160, height=120, n_frames=2, plate_frames=2, seed=3)
     small_paths = write_scene(small, tmp_path / "small")
-    code, _, err = run(
-        capsys,
-        "process",
-        small_paths["frames"],
-        "--plate",
-        paths["plate"],
-        "--background",
-        "blur",
-        "--out",
-        str(tmp_path / "o2.mp4"),
-    )
+    code, _, err = run(capsys, *process_argv(small_paths["frames"], paths["plate"], str(tmp_path / "o2.mp4")))
     assert code == 2 and "160x120" in err and "320x240" in err and err.count("\n") == 1
 
 
@@ -207,30 +193,13 @@ def test_unwritable_output_fails_before_processing(
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     for out in (str(blocker / "o.mp4"), str(blocker / "%05d.png")):
-        code, _, err = run(
-            capsys,
-            "process",
-            paths["frames"],
-            "--plate",
-            paths["plate"],
-            "--background",
-            "blur",
-            "--out",
-            out,
-        )
+        code, _, err = run(capsys, *process_argv(paths["frames"], paths["plate"], out))
         assert code == 2 and "file" in err and err.count("\n") == 1
     code, _, err = run(
         capsys,
-        "process",
-        paths["frames"],
-        "--plate",
-        paths["plate"],
-        "--background",
-        "blur",
-        "--out",
-        str(tmp_path / "ok.mp4"),
-        "--mask-out",
-        str(blocker / "masks"),
+        *process_argv(
+            paths["frames"], paths["plate"], str(tmp_path / "ok.mp4"), "--mask-out", str(blocker / "masks")
+        ),
     )
     assert code == 2 and "masks" in err
     assert not (tmp_path / "ok.mp4").exists() or (tmp_path / "ok.mp4").stat().st_size == 0
