@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -260,3 +263,71 @@ def test_example_script_runs_on_files(scene_files: tuple[dict[str, str], object]
         check=False,
     )
     assert bad.returncode == 2 and "nosuch.png" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.fixture
+def xdisplay() -> Iterator[str]:
+    """A real X server (Xvfb) for the preview window; skipped where Xvfb or xdotool is missing."""
+    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+        pytest.skip("needs Xvfb and xdotool (./test installs them)")
+    for n in range(140, 200):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            break
+    proc = subprocess.Popen(
+        ["Xvfb", f":{n}", "-screen", "0", "800x600x24", "-noreset", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{n}").exists():
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.skip("Xvfb did not start")
+            time.sleep(0.05)
+        yield f":{n}"
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def test_preview_window_keys_and_quit(xdisplay: str, tmp_path: Path) -> None:
+    scene = make_scene("clean", width=160, height=120, n_frames=10, plate_frames=10, seed=5)
+    clip = tmp_path / "clip.mkv"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"FFV1"), 30.0, (160, 120))
+    for frame in [*scene.plate, *scene.frames] * 30:  # about 20 s: long enough to be quit
+        writer.write(frame)
+    writer.release()
+    env = {**os.environ, "DISPLAY": xdisplay}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bgcore", "preview", str(clip), "--delay", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        window = ""
+        while not window and time.monotonic() < deadline and proc.poll() is None:
+            found = subprocess.run(
+                ["xdotool", "search", "--name", "bgreplace preview"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            window = found.stdout.split()[0] if found.stdout.split() else ""
+            time.sleep(0.2)
+        assert window, f"no preview window appeared: {proc.stderr.read() if proc.poll() is not None else ''}"
+        time.sleep(1.0)  # countdown and plate capture run on the clip
+        # no window manager on Xvfb: give the window the focus, then type (XTEST, real key events)
+        subprocess.run(["xdotool", "windowfocus", window], env=env, check=False, capture_output=True)
+        for key in ("m", "m", "r", "q"):
+            subprocess.run(["xdotool", "key", key], env=env, check=False, capture_output=True)
+            time.sleep(0.3)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
