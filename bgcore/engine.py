@@ -36,6 +36,11 @@ SMALL_HOLE_FRACTION = 0.0015
 # up the person's own colours near their outline. Local patches of light and shadow are
 # explained per pixel instead (LIGHT_RATIO_MIN/MAX, consistency and contact tests).
 FIELD_GRID = (2, 2)
+# The texture-correlation test of light changes applies where the plate's fine detail has
+# TEXTURE_VERIFY x the noise (std); there the frame's detail must correlate with it at least
+# TEXTURE_NCC_MIN (a shadow at ratio 0.5 over detail of 1.5 noise std correlates at ~0.6).
+TEXTURE_VERIFY = 1.5
+TEXTURE_NCC_MIN = 0.3
 # Luma ratios frame/expected that a change of light may explain (shadow .. lamp).
 LIGHT_RATIO_MIN = 0.25
 LIGHT_RATIO_MAX = 1.4
@@ -131,6 +136,12 @@ class MaskEngine:
             u1() for _ in range(7)
         )
         lum = cv2.transform(self.mean, _SUM3)
+        plate_luma = cv2.transform(self.mean, _LUMA)
+        self.plate_detail: F32 = (plate_luma - cv2.blur(plate_luma, (9, 9))).astype(np.float32)
+        self.plate_detail_energy: F32 = cv2.blur(self.plate_detail * self.plate_detail, (7, 7))
+        self.detail_unverifiable: U8 = cv2.compare(
+            self.plate_detail_energy, (TEXTURE_VERIFY * self.sigma_luma) ** 2, cv2.CMP_LE
+        )
         self.valid: U8 = cv2.compare(lum, GAIN_MIN_LEVEL, cv2.CMP_GT)
         # Clipped plate channels (a window, a lamp) only bound the true brightness from below:
         # under more exposure they stay at 255, under less they may read anything up to 255.
@@ -207,6 +218,23 @@ class MaskEngine:
         cv2.addWeighted(self.t1c, 2.0, self.t1c, 0.0, TEXTURE_FLOOR, dst=self.t1c)
         cv2.multiply(self.t1c, self.t1c, dst=self.t1c)
         cv2.compare(self.t1b, self.t1c, cv2.CMP_LT, dst=self.u1a)
+        cv2.bitwise_and(self.consistent, self.u1a, dst=self.consistent)
+        # texture kept: where the plate has texture well above the noise, light changes only
+        # scale it, so the frame's fine detail must correlate with the plate's (a cloth of the
+        # wall's colour in front of a faintly textured wall does not, and its ratio to the
+        # wall is too faint for the energy test above).
+        cv2.blur(self.y_f, (9, 9), dst=self.t1a)
+        cv2.subtract(self.y_f, self.t1a, dst=self.t1a)  # the frame's fine detail
+        cv2.multiply(self.t1a, self.plate_detail, dst=self.t1b)
+        cv2.blur(self.t1b, (7, 7), dst=self.t1b)  # covariance with the plate's detail
+        cv2.multiply(self.t1a, self.t1a, dst=self.t1a)
+        cv2.blur(self.t1a, (7, 7), dst=self.t1a)
+        cv2.multiply(self.t1a, self.plate_detail_energy, dst=self.t1a, scale=TEXTURE_NCC_MIN**2)
+        cv2.multiply(self.t1b, self.t1b, dst=self.t1c)
+        cv2.compare(self.t1c, self.t1a, cv2.CMP_GT, dst=self.u1a)  # |correlation| > NCC_MIN
+        cv2.compare(self.t1b, 0.0, cv2.CMP_GT, dst=self.calm)  # and positive
+        cv2.bitwise_and(self.u1a, self.calm, dst=self.u1a)
+        cv2.bitwise_or(self.u1a, self.detail_unverifiable, dst=self.u1a)
         cv2.bitwise_and(self.consistent, self.u1a, dst=self.consistent)
 
     def _update_field(self) -> None:
