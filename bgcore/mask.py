@@ -87,6 +87,24 @@ def light_consistency(frame: F32, expected: F32, sigma: F32, *, z_limit: float) 
     return r.astype(np.float32), chroma_ok & smooth
 
 
+def texture_kept(frame_luma: F32, plate_luma: F32, sigma_luma: F32, *, verify: float = 1.5,
+                 ncc_min: float = 0.3) -> Bool:
+    """Where a change of light could have made ``frame_luma`` from ``plate_luma``, judged by
+    texture: light scales the plate's fine detail, so where that detail is well above the
+    noise (``verify`` x sigma, std over 7x7) the frame's detail must correlate with it (local
+    normalised cross-correlation >= ``ncc_min``). Where the plate is flat, nothing can be
+    told and the pixel passes. The engine's fused version is MaskEngine._consistency.
+    """
+    fd = frame_luma - cv2.blur(frame_luma, (9, 9))
+    pd = plate_luma - cv2.blur(plate_luma, (9, 9))
+    cov = cv2.blur(fd * pd, (7, 7))
+    ff = cv2.blur(fd * fd, (7, 7))
+    pp = cv2.blur(pd * pd, (7, 7))
+    ncc = cov / np.sqrt(np.maximum(ff * pp, 1e-12))
+    verifiable = pp > (verify * sigma_luma) ** 2
+    return np.asarray(~verifiable | (ncc >= ncc_min))
+
+
 def gain_field(
     frame: F32, plate: F32, gains: F32, weight: Bool, *, cell: int = 16
 ) -> F32:

@@ -6,7 +6,9 @@ import cv2
 import numpy as np
 from helpers import noisy, textured_room
 
-from bgcore import mask
+from bgcore import engine, mask
+from bgcore.engine import MaskEngine
+from bgcore.plate import Plate
 
 
 def _tutorial_reference(frame: np.ndarray, ref: np.ndarray, thr: int) -> np.ndarray:
@@ -76,6 +78,47 @@ def test_shadow_is_found_and_flat_darker_cloth_is_not(rng: np.random.Generator) 
     shadow = mask.shadow_candidates(f, room, sigma, z_limit=6.25)
     assert shadow[25:85, 25:115].mean() > 0.9
     assert shadow[105:165, 185:295].mean() < 0.2
+
+
+def test_texture_kept_tells_a_shadow_from_a_cloth_of_the_wall_colour(rng: np.random.Generator) -> None:
+    room = textured_room()
+    luma = room @ mask.LUMA_BGR
+    sigma_luma = np.full(luma.shape, 1.5, np.float32)
+    frame = luma.copy()
+    frame[20:90, 20:120] *= 0.6  # a shadow scales the texture
+    frame[100:170, 180:300] = luma[100:170, 180:300].mean() * 0.9  # flat cloth, wall colour
+    f = (frame + rng.normal(0, 1.5, frame.shape)).astype(np.float32)
+    kept = mask.texture_kept(f, luma.astype(np.float32), sigma_luma)
+    assert kept[28:82, 28:112].mean() > 0.95
+    assert kept[108:162, 188:292].mean() < 0.05
+    flat = np.full(luma.shape, 120.0, np.float32)  # nothing to verify on a flat plate: passes
+    assert mask.texture_kept(f, flat, sigma_luma).all()
+
+
+def test_engine_texture_test_matches_the_reference(rng: np.random.Generator) -> None:
+    room = textured_room()
+    plate = Plate.from_frames([noisy(room, rng) for _ in range(8)], work_width=0)
+    eng = MaskEngine(plate, plate.size)
+    frame = room.copy()
+    frame[20:90, 20:120] *= 0.6
+    frame[100:170, 180:300] = room[100:170, 180:300].reshape(-1, 3).mean(axis=0) * 0.9
+    eng.f[...] = noisy(frame, rng)
+    eng.expected[...] = eng.mean
+    eng._consistency(6.25)
+    ref = mask.texture_kept(
+        eng.y_f,
+        eng.mean @ mask.LUMA_BGR,
+        eng.sigma_luma,
+        verify=engine.TEXTURE_VERIFY,
+        ncc_min=engine.TEXTURE_NCC_MIN,
+    )
+    _, chroma_and_energy = mask.light_consistency(eng.f, eng.expected, eng.sigma, z_limit=6.25)
+    expected = chroma_and_energy & ref
+    agree = (eng.consistent > 0) == expected
+    assert agree.mean() > 0.995  # box filters at the border and float rounding may differ
+    assert (eng.consistent[28:82, 28:112] > 0).mean() > 0.9 and (
+        eng.consistent[108:162, 188:292] > 0
+    ).mean() < 0.1
 
 
 def test_hysteresis_properties(rng: np.random.Generator) -> None:
