@@ -44,10 +44,18 @@ SIGMA_FLOOR = 0.6
 
 
 def work_size(width: int, height: int, work_width: int) -> tuple[int, int]:
-    """The (w, h) at which masks are computed: ``work_width`` wide, aspect kept, never upscaled."""
+    """The (w, h) at which masks are computed: the frame halved (exact 2x2 averages, aspect
+    kept, never upscaled) until it is at most ``work_width`` wide; 0 = full resolution.
+
+    Halvings tie the mask's cost to the camera (1920x1080 -> 480x270, 1280x720 and
+    640x360 -> 320x180 for 480) and avoid a non-integer area resize, OpenCV's slow path.
+    """
     if work_width <= 0 or work_width >= width:
         return width, height
-    return work_width, max(8, round(height * work_width / width))
+    w, h = width, height
+    while w > work_width and h // 2 >= 8:
+        w, h = w // 2, h // 2
+    return w, h
 
 
 class Downscaler:

@@ -72,7 +72,9 @@ class Settings:
     temporal: bool = True
     """Temporal hysteresis: a foreground pixel needs less evidence to stay foreground."""
     work_width: int = 480
-    """The mask is computed at this width (height keeps the aspect); 0 = full resolution."""
+    """The mask is computed at most this wide: the frame is halved (exact 2x2 averages) until
+    it fits, so 1920x1080 works at 480x270 and 1280x720 or 640x360 at 320x180; 0 = full
+    resolution."""
     plate_frames: int = 30
     """Frames averaged into a background plate (about one second)."""
     show_mask: bool = False

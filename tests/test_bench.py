@@ -68,18 +68,13 @@ def test_everything_around_the_mask_engine_allocates_nothing(
     r.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bgcore/engine.py allocates ~2.1 MB per frame at 480x270: connectedComponents "
-    "returns new label images and np.bincount copies them to int64 (fix: labels=dst, "
-    "connectedComponentsWithStats areas); the rest of process() is allocation-free",
-)
 @pytest.mark.parametrize("background", ["color:#00b140", "transparent"])
 def test_process_allocates_no_frame_buffers_in_steady_state(
     clip: tuple[list[np.ndarray], list[np.ndarray]], background: str, tracing: None
 ) -> None:
     """Default mode, 1280x720: over 50 steady frames, no call holds a temporary anywhere near
-    a frame's size, and nothing is retained."""
+    a frame's size (nor a working-size image: 320x180 is 56 KB a plane), and nothing is
+    retained."""
     plate, frames = clip
     r = BackgroundReplacer(background)
     r.set_plate(plate)
@@ -89,11 +84,12 @@ def test_process_allocates_no_frame_buffers_in_steady_state(
     stats = bench.measure_allocations(step, frames=50)
     assert abs(stats["retained_kb"]) < 64, stats
     assert stats["alloc_kb_max"] * 1024 < FRAME_BYTES / 16, stats
+    assert stats["alloc_kb_max"] < 32, stats
     r.close()
 
 
 def test_memory_stays_flat_over_a_long_run(tracing: None) -> None:
-    """3,500 frames at a small size: after the warm-up the traced memory stops growing (no
+    """10,100 frames at a small size: after the warm-up the traced memory stops growing (no
     caches or histories that build up; numpy's own small-object caches settle early)."""
     plate, frames = bench.make_scene(192, 108, n_frames=16)
     r = BackgroundReplacer("color:#00b140")
@@ -103,7 +99,7 @@ def test_memory_stays_flat_over_a_long_run(tracing: None) -> None:
         step()
     held = []
     for _ in range(3):
-        for _ in range(1000):
+        for _ in range(3200):
             step()
         held.append(tracemalloc.get_traced_memory()[0])
     assert held[2] - held[1] < 16 * 1024, held  # flat
