@@ -46,6 +46,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .argtypes import positive_int
 from .frames import BGR
 from .pipeline import BackgroundReplacer
 from .settings import CLASSIC_THRESHOLD
@@ -441,7 +442,7 @@ def run_bench(
     quality: bool = True,
     file: TextIO | None = None,
 ) -> dict[str, Any]:
-    """Run the benchmark; returns a JSON-ready dict (see module docstring and README-perf).
+    """Run the benchmark; returns a JSON-ready dict (see the module docstring and README.md).
 
     Keys: ``machine``, ``config``, ``timings`` (one record per size x threads x case:
     median_ms, p95_ms, ratio = median / floor median), ``memory`` (per size x case),
@@ -644,16 +645,6 @@ def _parse_backgrounds(text: str) -> list[str]:
     return kinds
 
 
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {v}")
-    return v
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench options, for ``bgreplace bench`` / ``python -m bgcore bench``."""
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
@@ -663,7 +654,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=list(DEFAULT_SIZES),
         help="frame sizes, e.g. 640x360,1280x720,1920x1080 (the default)",
     )
-    parser.add_argument("--frames", type=_positive, default=DEFAULT_FRAMES, help="timed frames per case")
+    parser.add_argument("--frames", type=positive_int, default=DEFAULT_FRAMES, help="timed frames per case")
     parser.add_argument(
         "--threads",
         type=_parse_threads,

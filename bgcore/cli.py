@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .argtypes import positive_int
 from .errors import BgError, OutputError, SettingsError, SourceError
 from .frames import BGR
 from .settings import Settings, parse_threshold
@@ -438,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="cover",
         help="how an image or video background fits the frame (default cover)",
     )
-    proc.add_argument("--max-frames", type=_positive_int, default=None, help="stop after N frames")
+    proc.add_argument("--max-frames", type=positive_int, default=None, help="stop after N frames")
     proc.add_argument("--save-plate", metavar="FILE.npz", help="save the plate for later runs")
     proc.add_argument(
         "--progress",
@@ -471,16 +472,6 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     bench_p.set_defaults(func=_cmd_bench)
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return value
 
 
 def _quiet_opencv() -> None:

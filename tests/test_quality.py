@@ -87,7 +87,7 @@ FLOORS = {
     "still": 0.95,  # 0.986
     "combo": 0.80,  # 0.835
 }
-# Where the default mode does not yet reach the tutorial's F1 (see docs/README-quality.md):
+# Where the default mode does not yet reach the tutorial's F1 (see the Quality section of README.md):
 # strict, so the day it does, the marker must come off. None today.
 BELOW_CLASSIC: dict[str, str] = {}
 
