@@ -18,6 +18,8 @@ from .frames import BGR
 U8 = npt.NDArray[np.uint8]
 BGRA = npt.NDArray[np.uint8]
 
+_RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+
 # The soft edge maps blurred-mask values [ALPHA_LO, ALPHA_HI] to alpha [0, 1]: alpha is 0
 # from ~0.25 sigma inside the outer edge outwards, and reaches 1 about one sigma inside.
 ALPHA_LO = 0.4
@@ -55,6 +57,29 @@ def upscale(plane: U8, size: tuple[int, int], *, out: U8 | None = None) -> U8:
     return cv2.resize(plane, size, dst=out, interpolation=cv2.INTER_LINEAR)
 
 
+def upscale_box(plane: U8, size: tuple[int, int], *, out: U8) -> U8:
+    """:func:`upscale` of ``plane`` into ``out``, computed only around the plane's non-zero
+    bounding box (2 small pixels of margin) when the scale is a whole number per axis: the
+    same values there (the bilinear weights are the same, and the clamped taps at the box's
+    edges read 0 like the true ones), stale values elsewhere, where the true upscale is 0.
+    For readers of the box only (:class:`Compositor` with ``roi`` or ``small``)."""
+    sh, sw = plane.shape
+    w, h = size
+    if (sw, sh) == size or w % sw or h % sh:
+        return upscale(plane, size, out=out)
+    fx, fy = w // sw, h // sh
+    x, y, bw, bh = cv2.boundingRect(plane)
+    if bw == 0 or bh == 0:
+        return out
+    x0, y0 = max(0, x - 2), max(0, y - 2)
+    x1, y1 = min(sw, x + bw + 2), min(sh, y + bh + 2)
+    cv2.resize(
+        plane[y0:y1, x0:x1], ((x1 - x0) * fx, (y1 - y0) * fy),
+        dst=out[y0 * fy : y1 * fy, x0 * fx : x1 * fx], interpolation=cv2.INTER_LINEAR,
+    )
+    return out
+
+
 Rect = tuple[int, int, int, int]
 """(x, y, width, height)."""
 
@@ -80,11 +105,20 @@ class Compositor:
     only inside the rectangle where alpha is non-zero (``roi``, else its bounding box) is
     the frame blended in, with 8-bit OpenCV kernels: ``round(f*a/255) + round(b*(255-a)/255)``,
     exact where alpha is 0 or 255 and within one level of the exact blend elsewhere.
+
+    Given ``small`` (the working-size alpha that ``alpha`` is the bilinear upscale of), only
+    the fractional band is blended: the small alpha's 3x3 max and min (the bilinear taps of
+    every full-size pixel) split bands of BAND_ROWS small rows into column runs where the
+    upscaled alpha is surely 0 (background kept), surely 255 (the frame converted in) or
+    mixed (blended as above). Same output, fewer passes.
     Scratch buffers are kept per size. Threading: one thread. Lifetime: as long as the replacer.
     """
 
+    BAND_ROWS = 16
+
     def __init__(self) -> None:
         self._size: tuple[int, int] | None = None
+        self._small: tuple[int, int] | None = None
 
     def _ensure(self, h: int, w: int) -> None:
         if self._size == (w, h):
@@ -94,8 +128,39 @@ class Compositor:
         self.fg3 = np.empty((h, w, 3), np.uint8)
         self.bg3 = np.empty((h, w, 3), np.uint8)
 
+    def _ensure_small(self, sh: int, sw: int) -> None:
+        if self._small == (sw, sh):
+            return
+        self._small = (sw, sh)
+        b = self.BAND_ROWS
+        # output row r = max (min) over small rows r-1 .. r+b and columns c-1 .. c+1: at the
+        # first row of each band, the bilinear taps of all full-size pixels of the band
+        self.band_kernel = np.ones((b + 2, 3), np.uint8)
+        self.s_max: U8 = np.empty((sh, sw), np.uint8)
+        self.s_min: U8 = np.empty((sh, sw), np.uint8)
+        nb = -(-sh // b)
+        self.b_hi: U8 = np.empty((nb, sw), np.uint8)
+        self.b_cls: U8 = np.zeros((nb, sw + 2), np.uint8)
+        self.b_change = np.empty((nb, sw + 1), np.bool_)
+
+    def _blend(self, frame: BGR, alpha: U8, background: BGR, out: BGRA, ys: slice, xs: slice) -> None:
+        rh, rw = ys.stop - ys.start, xs.stop - xs.start
+        a3 = cv2.cvtColor(alpha[ys, xs], cv2.COLOR_GRAY2BGR, dst=self.a3[:rh, :rw])
+        fg = cv2.multiply(frame[ys, xs], a3, dst=self.fg3[:rh, :rw], scale=1.0 / 255.0)
+        cv2.bitwise_not(a3, dst=a3)
+        bg = cv2.multiply(background[ys, xs], a3, dst=self.bg3[:rh, :rw], scale=1.0 / 255.0)
+        cv2.add(fg, bg, dst=fg)
+        cv2.cvtColor(fg, cv2.COLOR_BGR2BGRA, dst=out[ys, xs])
+
     def __call__(
-        self, frame: BGR, alpha: U8, background: BGR | None, *, out: BGRA, roi: Rect | None = None
+        self,
+        frame: BGR,
+        alpha: U8,
+        background: BGR | None,
+        *,
+        out: BGRA,
+        roi: Rect | None = None,
+        small: U8 | None = None,
     ) -> BGRA:
         h, w = frame.shape[:2]
         if background is None:
@@ -107,14 +172,55 @@ class Compositor:
         if rw <= 0 or rh <= 0:
             return out
         self._ensure(h, w)
-        ys, xs = slice(y, y + rh), slice(x, x + rw)
-        a3 = cv2.cvtColor(alpha[ys, xs], cv2.COLOR_GRAY2BGR, dst=self.a3[:rh, :rw])
-        fg = cv2.multiply(frame[ys, xs], a3, dst=self.fg3[:rh, :rw], scale=1.0 / 255.0)
-        cv2.bitwise_not(a3, dst=a3)
-        bg = cv2.multiply(background[ys, xs], a3, dst=self.bg3[:rh, :rw], scale=1.0 / 255.0)
-        cv2.add(fg, bg, dst=fg)
-        cv2.cvtColor(fg, cv2.COLOR_BGR2BGRA, dst=out[ys, xs])
+        if small is None or small.shape[0] > h or small.shape[1] > w:
+            self._blend(frame, alpha, background, out, slice(y, y + rh), slice(x, x + rw))
+            return out
+        self._bands(frame, alpha, background, out, small, (x, y, x + rw, y + rh))
         return out
+
+    def _bands(
+        self, frame: BGR, alpha: U8, background: BGR, out: BGRA, small: U8, box: tuple[int, int, int, int]
+    ) -> None:
+        """The runs of :class:`Compositor`'s docstring, clipped to ``box`` (x0, y0, x1, y1),
+        outside which alpha is 0 (and may be stale: see :func:`upscale_box`)."""
+        h, w = frame.shape[:2]
+        sh, sw = small.shape
+        self._ensure_small(sh, sw)
+        b_rows = self.BAND_ROWS
+        mx = cv2.dilate(small, self.band_kernel, dst=self.s_max, anchor=(1, 1))
+        mn = cv2.erode(small, self.band_kernel, dst=self.s_min, anchor=(1, 1))
+        # per band and small column: 0 = alpha surely 0, 2 = surely 255, 1 = mixed; padded
+        # with 0 on both sides so every run has a start and an end
+        cls = self.b_cls
+        inner = cls[:, 1:-1]
+        cv2.threshold(mx[::b_rows], 0, 1, cv2.THRESH_BINARY, dst=inner)
+        cv2.threshold(mn[::b_rows], 254, 1, cv2.THRESH_BINARY, dst=self.b_hi)
+        cv2.add(inner, self.b_hi, dst=inner)
+        np.not_equal(cls[:, 1:], cls[:, :-1], out=self.b_change)
+        change = np.flatnonzero(self.b_change)
+        bx0, by0, bx1, by1 = box
+        step = sw + 1
+        bands = change // step
+        cols = change % step  # the run starting at small column `col` (in the unpadded plane)
+        for i in range(len(change) - 1):
+            b = int(bands[i])
+            if int(bands[i + 1]) != b:
+                continue
+            c0, c1 = int(cols[i]), int(cols[i + 1])
+            kind = int(cls[b, c0 + 1])
+            if kind == 0:
+                continue
+            # full-size pixels whose home small pixel (floor(X * sw / W)) is in the run
+            x0, x1 = max(bx0, -(-c0 * w // sw)), min(bx1, -(-c1 * w // sw))
+            r0, r1 = b * b_rows, min(sh, (b + 1) * b_rows)
+            y0, y1 = max(by0, -(-r0 * h // sh)), min(by1, -(-r1 * h // sh))
+            if x1 <= x0 or y1 <= y0:
+                continue
+            xs, ys = slice(x0, x1), slice(y0, y1)
+            if kind == 2:
+                cv2.cvtColor(frame[ys, xs], cv2.COLOR_BGR2BGRA, dst=out[ys, xs])
+            else:
+                self._blend(frame, alpha, background, out, ys, xs)
 
 
 def composite(frame: BGR, alpha: U8, background: BGR | None, *, out: BGRA | None = None) -> BGRA:

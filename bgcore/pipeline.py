@@ -180,9 +180,12 @@ class BackgroundReplacer:
         if self._alpha_full is None or self._alpha_full.shape != (h, w):
             self._alpha_full = np.empty((h, w), np.uint8)
         small = composite.feather_alpha(m, s.feather, out=self._alpha_work, scratch=self._alpha_scratch)
-        alpha = composite.upscale(small, (w, h), out=self._alpha_full)
-        roi = None if bg is None else composite.upscaled_roi(small, (w, h))
-        return self._compositor(frame, alpha, bg, out=self._out, roi=roi)
+        if bg is None:
+            alpha = composite.upscale(small, (w, h), out=self._alpha_full)
+            return self._compositor(frame, alpha, None, out=self._out)
+        roi = composite.upscaled_roi(small, (w, h))
+        alpha = composite.upscale_box(small, (w, h), out=self._alpha_full)
+        return self._compositor(frame, alpha, bg, out=self._out, roi=roi, small=small)
 
     def _feed_capture(self, frame: BGR) -> None:
         builder = self._builder

@@ -194,3 +194,27 @@ def test_floor_and_tutorial_do_what_they_claim(clip: tuple[list[np.ndarray], lis
     bg = np.full((48, 64, 3), (1, 2, 3), np.uint8)
     out = bench.Tutorial(plate[0], bg)(plate[0], 0.0)
     assert out.shape == (48, 64, 4) and np.array_equal(out[..., :3], bg)  # the plate itself: all background
+
+
+def test_band_composite_and_box_upscale_equal_the_whole_box_blend(rng: np.random.Generator) -> None:
+    """Blending only the fractional band (runs from the working-size alpha) and upscaling only
+    around its box give the same picture as upscaling everything and blending the whole box."""
+    comp = composite.Compositor()
+    for (w, h), (sw, sh) in (((1280, 720), (320, 180)), ((1920, 1080), (480, 270)), ((101, 77), (40, 31))):
+        frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        bg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        for k in range(4):
+            m = np.zeros((sh, sw), np.uint8)
+            x, y = int(rng.integers(0, sw // 2)), int(rng.integers(0, sh // 2))
+            m[y : y + int(rng.integers(3, sh)), x : x + int(rng.integers(3, sw))] = 255
+            m[rng.random(m.shape) < 0.01] = 255
+            if k == 3:
+                m[:] = 0
+            small = composite.feather_alpha(m, 1.5)
+            full = composite.upscale(small, (w, h))
+            roi = composite.upscaled_roi(small, (w, h))
+            expected = comp(frame, full, bg, out=np.empty((h, w, 4), np.uint8), roi=roi).copy()
+            stale = np.full((h, w), 77, np.uint8)  # upscale_box leaves the rest untouched
+            alpha = composite.upscale_box(small, (w, h), out=stale)
+            got = comp(frame, alpha, bg, out=np.empty((h, w, 4), np.uint8), roi=roi, small=small)
+            assert np.array_equal(got, expected)
