@@ -141,7 +141,7 @@ class Compositor:
         nb = -(-sh // b)
         self.b_hi: U8 = np.empty((nb, sw), np.uint8)
         self.b_cls: U8 = np.zeros((nb, sw + 2), np.uint8)
-        self.b_change = np.empty((nb, sw + 1), np.bool_)
+        self.b_change: U8 = np.empty((nb, sw + 1), np.uint8)
 
     def _blend(self, frame: BGR, alpha: U8, background: BGR, out: BGRA, ys: slice, xs: slice) -> None:
         rh, rw = ys.stop - ys.start, xs.stop - xs.start
@@ -196,7 +196,7 @@ class Compositor:
         cv2.threshold(mx[::b_rows], 0, 1, cv2.THRESH_BINARY, dst=inner)
         cv2.threshold(mn[::b_rows], 254, 1, cv2.THRESH_BINARY, dst=self.b_hi)
         cv2.add(inner, self.b_hi, dst=inner)
-        np.not_equal(cls[:, 1:], cls[:, :-1], out=self.b_change)
+        cv2.compare(cls[:, 1:], cls[:, :-1], cv2.CMP_NE, dst=self.b_change)  # (np.not_equal buffers)
         change = np.flatnonzero(self.b_change)
         bx0, by0, bx1, by1 = box
         step = sw + 1
