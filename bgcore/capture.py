@@ -306,6 +306,10 @@ class VideoSource:
                 if not self._rewind():
                     raise SourceError(f"cannot restart {self.what} '{self.name}' for looping")
                 frame = self._next_frame()
+                if frame is None:  # the seek was accepted but lands nowhere (seen on 1-frame mp4)
+                    self._cap.release()
+                    self._cap = cv2.VideoCapture(self.name)
+                    frame = self._next_frame() if self._cap.isOpened() else None
             if frame is None:
                 self._ended = True
                 self.close()

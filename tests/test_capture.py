@@ -355,3 +355,17 @@ def test_reader_accepts_an_open_function() -> None:
 def test_reader_constructor_raises_for_a_bad_spec(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="not found"):
         LatestFrameReader(str(tmp_path / "missing.mp4"))
+
+
+def test_one_frame_mp4_loops_as_a_camera(tmp_path: Path) -> None:
+    path = tmp_path / "one.mp4"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30.0, (64, 48))
+    assert w.isOpened()
+    w.write(np.full((48, 64, 3), 120, np.uint8))
+    w.release()
+    src = open_source(str(path), loop=True)
+    try:
+        frames = [src.read() for _ in range(5)]
+    finally:
+        src.close()
+    assert all(f is not None and f.shape == (48, 64, 3) and abs(int(f.mean()) - 120) <= 3 for f in frames)
