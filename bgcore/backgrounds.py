@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from .errors import BackgroundError
-from .frames import BGR
+from .frames import BGR, read_image_file
 
 __all__ = [
     "BACKGROUND_KINDS",
@@ -288,15 +288,14 @@ class ImageBackground:
 
 def _read_image(path: Path) -> BGR:
     try:
-        data = path.read_bytes()  # not cv2.imread: it cannot open non-ASCII paths on Windows
+        image = read_image_file(path)
     except FileNotFoundError:
         raise BackgroundError(f"background image '{path}' not found; check the path") from None
     except IsADirectoryError:
         raise BackgroundError(f"background '{path}' is a folder; give an image or video file") from None
     except OSError as exc:
         raise BackgroundError(f"cannot read background image '{path}': {exc.strerror or exc}") from None
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
-    if image is None or image.size == 0:
+    if image is None:
         raise BackgroundError(
             f"cannot decode background image '{path}'; use a PNG, JPEG, WebP or BMP file"
         )

@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 from .errors import BgError, SourceError
-from .frames import BGR, check_bgr
+from .frames import BGR, check_bgr, read_image_file
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -215,15 +215,13 @@ class StillImageSource:
 
     def __init__(self, path: str | os.PathLike[str], opts: SourceOptions = SourceOptions()) -> None:
         self.name = str(path)
-        p = Path(path)
         try:
-            data = p.read_bytes()  # not cv2.imread: it cannot open non-ASCII paths on Windows
+            decoded = read_image_file(path)
         except FileNotFoundError:
             raise SourceError(f"image '{path}' not found; check the path") from None
         except OSError as exc:
             raise SourceError(f"cannot read image '{path}': {exc.strerror or exc}") from None
-        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
-        if decoded is None or decoded.size == 0:
+        if decoded is None:
             raise SourceError(f"cannot decode image '{path}'; use a PNG, JPEG, WebP or BMP file")
         image = _to_bgr(decoded)
         image = np.ascontiguousarray(_resized(image, _target_size(image.shape[1], image.shape[0], opts)))

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import cv2
 import numpy as np
@@ -26,8 +26,11 @@ import numpy.typing as npt
 from .argtypes import positive_int
 from .errors import BgError, OutputError, SettingsError, SourceError
 from .frames import BGR
+
+if TYPE_CHECKING:
+    from .capture import FrameSource
 from .settings import Settings, parse_threshold
-from .writers import IMAGE_SUFFIXES, MaskFolderWriter, is_pattern, open_writer
+from .writers import MaskFolderWriter, open_writer
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -109,24 +112,21 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 # -- frames in ------------------------------------------------------------------------------
-def _is_still_image(spec: str) -> bool:
-    return not is_pattern(spec) and Path(spec).suffix.lower() in IMAGE_SUFFIXES
-
-
-def read_frames(spec: str, *, limit: int | None = None, what: str = "input") -> Iterator[BGR]:
-    """Frames of ``spec``: a still image is one frame; a file or sequence to its end; a camera
-    or stream up to ``limit`` frames (forever if None). Raises SourceError if unreadable."""
-    if _is_still_image(spec):
-        if not Path(spec).is_file():
-            raise SourceError(f"{what} image {spec!r} not found; check the path")
-        image = cv2.imread(spec, cv2.IMREAD_COLOR)
-        if image is None:
-            raise SourceError(f"cannot read {what} image {spec!r}; is it a valid picture?")
-        yield image
-        return
+def open_input(spec: str) -> FrameSource:
+    """``spec`` opened once through :func:`bgcore.capture.open_source` (a digit string is a
+    camera index). Raises SourceError if it cannot be opened."""
     from .capture import open_source
 
-    source = open_source(int(spec) if spec.strip().isdigit() else spec)
+    return open_source(int(spec) if spec.strip().isdigit() else spec)
+
+
+def read_frames(source: FrameSource, *, limit: int | None = None) -> Iterator[BGR]:
+    """Frames of ``source``: a still image is one frame; a file or sequence to its end; a camera
+    or stream up to ``limit`` frames (forever if None). Closes the source when done."""
+    from .capture import StillImageSource
+
+    if isinstance(source, StillImageSource):
+        limit = 1 if limit is None else min(limit, 1)
     try:
         count = 0
         while limit is None or count < limit:
@@ -139,15 +139,14 @@ def read_frames(spec: str, *, limit: int | None = None, what: str = "input") -> 
         source.close()
 
 
-def _source_fps(spec: str) -> float:
-    if _is_still_image(spec) or spec.strip().isdigit():
-        return 30.0
-    cap = cv2.VideoCapture(spec)
-    try:
-        fps = float(cap.get(cv2.CAP_PROP_FPS)) if cap.isOpened() else 0.0
-    finally:
-        cap.release()
-    return fps if 1.0 <= fps <= 240.0 else 30.0
+def _frame_count(source: FrameSource) -> int | None:
+    """Frames a file holds (1 for a still image), None when unknown (cameras, streams)."""
+    from .capture import StillImageSource
+
+    if isinstance(source, StillImageSource):
+        return 1
+    count = getattr(source, "frame_count", None)
+    return count if isinstance(count, int) and count > 0 else None
 
 
 # -- progress -------------------------------------------------------------------------------
@@ -187,27 +186,15 @@ class Progress:
             self.stream.flush()
 
 
-def _frame_count(spec: str) -> int | None:
-    if _is_still_image(spec):
-        return 1
-    if spec.strip().isdigit():
-        return None
-    cap = cv2.VideoCapture(spec)
-    try:
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-    finally:
-        cap.release()
-    return n if n > 0 else None
-
-
 # -- process --------------------------------------------------------------------------------
-def _load_plate(spec: str, settings: Settings, what: str = "plate") -> Any:
+def _load_plate(spec: str, settings: Settings) -> Any:
     from .plate import Plate
 
     if spec.lower().endswith(".npz"):
         return Plate.load(spec)
-    limit = settings.plate_frames if spec.strip().isdigit() else None
-    return Plate.from_frames(read_frames(spec, limit=limit, what=what), work_width=settings.work_width)
+    source = open_input(spec)
+    limit = settings.plate_frames if source.live else None
+    return Plate.from_frames(read_frames(source, limit=limit), work_width=settings.work_width)
 
 
 def process(
@@ -229,10 +216,15 @@ def process(
     from .pipeline import BackgroundReplacer
 
     # Check everything that can be checked before the long part starts.
-    fps = _source_fps(input_spec)
-    writer = open_writer(out, fps=fps)
-    masks = MaskFolderWriter(mask_out) if mask_out else None
-    bg = open_background(background, fit=fit)
+    source = open_input(input_spec)
+    fps = source.fps
+    try:
+        writer = open_writer(out, fps=fps)
+        masks = MaskFolderWriter(mask_out) if mask_out else None
+        bg = open_background(background, fit=fit)
+    except BaseException:
+        source.close()
+        raise
     replacer = BackgroundReplacer(bg, settings=settings)
     try:
         plate = replacer.set_plate(_load_plate(plate_spec, settings))
@@ -243,12 +235,12 @@ def process(
                 raise OutputError(
                     f"cannot save the plate to {save_plate!r} ({exc}); choose a writable path"
                 ) from None
-        total = _frame_count(input_spec)
+        total = _frame_count(source)
         if max_frames is not None:
             total = min(total, max_frames) if total else max_frames
         bar = Progress(total, enabled=progress)
         n = 0
-        for frame in read_frames(input_spec, limit=max_frames):
+        for frame in read_frames(source, limit=max_frames):
             if (frame.shape[1], frame.shape[0]) != plate.size:
                 raise SourceError(
                     f"input frame {n} is {frame.shape[1]}x{frame.shape[0]} but the plate is "
@@ -267,6 +259,7 @@ def process(
             raise SourceError(f"no frames could be read from {input_spec!r}; is it an empty or broken file?")
         return n
     finally:
+        source.close()
         replacer.close()
         writer.close()
         if masks is not None:

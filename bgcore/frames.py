@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -41,3 +44,13 @@ def check_bgr(frame: Any, *, size: tuple[int, int] | None = None, what: str = "f
             f"{size[0]}x{size[1]}; recapture the background at this camera size"
         )
     return frame
+
+
+def read_image_file(path: str | os.PathLike[str]) -> npt.NDArray[Any] | None:
+    """The picture in the file at ``path`` as OpenCV decodes it (any depth and channels), or
+    None when the file is not a picture. OSError (FileNotFoundError, IsADirectoryError, ...)
+    when it cannot be read. Reads the bytes itself: cv2.imread cannot open non-ASCII paths on
+    Windows."""
+    data = Path(path).read_bytes()
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    return None if image is None or image.size == 0 else image

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 
 from bgcore import BackgroundReplacer, BgError
-from bgcore.capture import open_source
+from bgcore.capture import StillImageSource, open_source
 
 
 def frames_of(spec: str) -> list:  # type: ignore[type-arg]
@@ -25,7 +25,7 @@ def frames_of(spec: str) -> list:  # type: ignore[type-arg]
             frames.append(frame)
             if not source.live and len(frames) > 10_000:
                 break
-            if "%" not in spec and Path(spec).suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".webp"):
+            if isinstance(source, StillImageSource):
                 break  # a still image is one frame
         return frames
     finally:
