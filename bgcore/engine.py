@@ -157,7 +157,6 @@ class MaskEngine:
         self.plate = plate
         self.mean: F32 = plate.mean_at(size)  # adapted over time (slow light changes)
         sigma = plate.sigma_at(size)
-        self.inv_var3: F32 = (1.0 / (3.0 * sigma * sigma)).astype(np.float32)
         self.var3: F32 = (3.0 * sigma * sigma).astype(np.float32)
         self.noise_range: F32 = (NOISE_RANGE * sigma).astype(np.float32)
         self.sigma: F32 = sigma
@@ -395,20 +394,17 @@ class MaskEngine:
             cv2.max(self.t3a, self.t3b, dst=self.t3a)  # (lo <= hi: at most one is positive)
             cv2.max(self.t3a, (0.0, 0.0, 0.0, 0.0), dst=self.t3a)
             cv2.multiply(self.t3a, self.t3a, dst=self.t3a)
-            if EDGE_ERROR > 0:
-                # variance = sigma^2 + (EDGE_ERROR x the frame's local contrast)^2, x3; the
-                # 5x5 range is exact on the 8-bit frame
-                cv2.dilate(small, _RECT5, dst=self.u3a)
-                cv2.erode(small, _RECT5, dst=self.u3b)
-                cv2.subtract(self.u3a, self.u3b, dst=self.u3a)
-                # minus what noise alone spreads 25 samples over (about 4 sigma)
-                cv2.subtract(self.u3a, self.noise_range, dst=self.t3b, dtype=cv2.CV_32F)
-                cv2.max(self.t3b, (0.0, 0.0, 0.0, 0.0), dst=self.t3b)
-                cv2.multiply(self.t3b, self.t3b, dst=self.t3b)
-                cv2.scaleAdd(self.t3b, 3.0 * EDGE_ERROR * EDGE_ERROR, self.var3, dst=self.t3b)
-                cv2.divide(self.t3a, self.t3b, dst=self.t3a)
-            else:
-                cv2.multiply(self.t3a, self.inv_var3, dst=self.t3a)
+            # variance = sigma^2 + (EDGE_ERROR x the frame's local contrast)^2, x3; the
+            # 5x5 range is exact on the 8-bit frame
+            cv2.dilate(small, _RECT5, dst=self.u3a)
+            cv2.erode(small, _RECT5, dst=self.u3b)
+            cv2.subtract(self.u3a, self.u3b, dst=self.u3a)
+            # minus what noise alone spreads 25 samples over (about 4 sigma)
+            cv2.subtract(self.u3a, self.noise_range, dst=self.t3b, dtype=cv2.CV_32F)
+            cv2.max(self.t3b, (0.0, 0.0, 0.0, 0.0), dst=self.t3b)
+            cv2.multiply(self.t3b, self.t3b, dst=self.t3b)
+            cv2.scaleAdd(self.t3b, 3.0 * EDGE_ERROR * EDGE_ERROR, self.var3, dst=self.t3b)
+            cv2.divide(self.t3a, self.t3b, dst=self.t3a)
             cv2.transform(self.t3a, _ONES3, dst=self.score[..., None])
             k = 1.0 / s.sensitivity
             high, low = (AUTO_SIGMA_HIGH * k) ** 2, (AUTO_SIGMA_LOW * k) ** 2
@@ -454,7 +450,7 @@ class MaskEngine:
         else:
             self.mask.fill(0)
 
-        if has_shadow and LIGHT_CONTACT_MIN > 0:
+        if has_shadow:
             self._light_contact()
         if s.cleanup:
             cv2.morphologyEx(self.mask, cv2.MORPH_CLOSE, _DISC3, dst=self.mask)
