@@ -12,6 +12,8 @@ Threading and lifetime: one instance per plate and working size, used by one thr
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +24,7 @@ from .settings import Settings
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
+_Array = TypeVar("_Array", bound=npt.NDArray[np.generic])
 
 # Auto threshold in noise sigmas (on the channel-averaged squared score): a pixel becomes
 # foreground above HIGH and stays/extends at above LOW. For pure noise, the average of three
@@ -36,6 +39,7 @@ SMALL_HOLE_FRACTION = 0.0015
 # up the person's own colours near their outline. Local patches of light and shadow are
 # explained per pixel instead (LIGHT_RATIO_MIN/MAX, consistency and contact tests).
 FIELD_GRID = (2, 2)
+FIELD_STEP_MAX = 0.03
 # The texture-correlation test of light changes applies where the plate's fine detail has
 # TEXTURE_VERIFY x the noise (std); there the frame's detail must correlate with it at least
 # TEXTURE_NCC_MIN (a shadow at ratio 0.5 over detail of 1.5 noise std correlates at ~0.6).
@@ -48,6 +52,8 @@ LIGHT_RATIO_MAX = 1.4
 # about GAIN_SAMPLES pixels (every k-th pixel in both directions): a few thousand samples pin
 # three gains and a 2x2 field far below the noise, at a fraction of a dense pass's cost.
 GAIN_SAMPLES = 3000
+GAIN_MIN, GAIN_MAX = 0.2, 5.0
+GAIN_BINS = 960  # 0.5% of gain a bin
 # Clipping: a camera's output saturates at a ceiling (255, or lower after its tone curve or
 # in limited-range video). A plate channel within CLIP_MARGIN of the brightest level that at
 # least CLIP_MIN_FRACTION of the picture reaches (a plateau: a window, a lamp) is clipped.
@@ -69,6 +75,16 @@ NOISE_RANGE = 4.0
 # clear background (the rest touching the person), it is part of the person (a shirt of the
 # wall's colour) and rejoins the mask.
 LIGHT_CONTACT_MIN = 0.6
+# The region of interest (the hysteresis mask's bounding box) is widened by this many pixels:
+# the texture tests' filters reach 4 + 3 pixels, the contact test and closing 1 more.
+ROI_MARGIN = 12
+# The score's distances are taken in fixed point: levels x FIXED_POINT in uint16, where
+# OpenCV's saturating subtraction gives max(0, a - b) in one cheap pass (1/8 level is far
+# below any camera's noise).
+FIXED_POINT = 8
+# The background adapts to slow changes every ADAPT_EVERY frames (at the rate that makes
+# the same time constant): the plate's 3x3 range is re-derived after each update.
+ADAPT_EVERY = 4
 
 _LUMA = LUMA_BGR.reshape(1, 3)
 _SUM3 = np.full((1, 3), 1.0 / 3.0, np.float32)
@@ -109,31 +125,46 @@ class _Labels:
     """Connected components into reused buffers. Up to 256 labels (the usual case) are
     copied to 8 bits, where OpenCV's histogram and look-up table are fastest; more are
     counted on a float copy (exact for integers) and painted through an index copy. Nothing
-    image-sized is allocated per call."""
+    image-sized is allocated per call. :meth:`find` takes an image of at most the buffers'
+    size (a region of interest): the label views then have that image's shape."""
 
     def __init__(self, h: int, w: int) -> None:
-        self.labels = np.empty((h, w), np.int32)
-        self.as_u8: U8 = np.empty((h, w), np.uint8)
-        self.as_float: F32 = np.empty((h, w), np.float32)
-        self.as_index = np.empty((h, w), np.intp)
+        self._labels_buf = np.empty((h, w), np.int32)
+        self._u8_buf: U8 = np.empty((h, w), np.uint8)
+        self._u8_scratch: U8 = np.empty((h, w), np.uint8)
+        self._float_buf: F32 = np.empty((h, w), np.float32)
+        self._index_buf = np.empty((h, w), np.intp)
+        self.labels = self._labels_buf
+        self.as_u8: U8 = self._u8_buf
+        self.as_float: F32 = self._float_buf
         self.lut: U8 = np.zeros(256, np.uint8)
         self.n = 0
 
     def find(self, binary: U8, connectivity: int) -> int:
+        rh, rw = binary.shape
+        self.labels = self._labels_buf[:rh, :rw]
         n, _ = cv2.connectedComponents(
             binary, labels=self.labels, connectivity=connectivity, ltype=cv2.CV_32S
         )
         self.n = int(n)
         if 1 < self.n <= 256:
+            self.as_u8 = self._u8_buf[:rh, :rw]
             np.copyto(self.as_u8, self.labels, casting="unsafe")
         elif self.n > 256:
+            self.as_float = self._float_buf[:rh, :rw]
             np.copyto(self.as_float, self.labels)
         return self.n
 
     def count(self, where: U8 | None = None) -> npt.NDArray[np.float32]:
-        """Pixels per label (within the 0/255 mask ``where`` if given): a vector of n."""
+        """Pixels per label (within the 0/255 mask ``where`` if given): a vector of n. The
+        count of label 0 (the background) is not kept within ``where``."""
         if self.n <= 256:
-            return cv2.calcHist([self.as_u8], [0], where, [256], [0, 256]).ravel()[: self.n]
+            if where is None:
+                return cv2.calcHist([self.as_u8], [0], None, [256], [0, 256]).ravel()[: self.n]
+            # label 0 where ``where`` is not set: a histogram without a mask is twice as fast
+            scratch = self._u8_scratch[: where.shape[0], : where.shape[1]]
+            picked = cv2.bitwise_and(self.as_u8, where, dst=scratch)
+            return cv2.calcHist([picked], [0], None, [256], [0, 256]).ravel()[: self.n]
         return cv2.calcHist([self.as_float], [0], where, [self.n], [0, self.n]).ravel()
 
     def paint(self, chosen: npt.NDArray[np.bool_], out: U8) -> U8:
@@ -142,9 +173,10 @@ class _Labels:
             self.lut.fill(0)
             self.lut[: self.n][chosen] = 255
             return cv2.LUT(self.as_u8, self.lut, dst=out)
-        np.copyto(self.as_index, self.labels)
+        index = self._index_buf[: out.shape[0], : out.shape[1]]
+        np.copyto(index, self.labels)
         lut = np.where(chosen, np.uint8(255), np.uint8(0))
-        np.take(lut, self.as_index, out=out, mode="clip")
+        np.take(lut, index, out=out, mode="clip")
         return out
 
 
@@ -179,8 +211,8 @@ class MaskEngine:
 
         self.f, self.expected, self.t3a, self.t3b, self.gain3 = (f3() for _ in range(5))
         self.y_f, self.y_e, self.r, self.t1a, self.t1b, self.t1c, self.score = (f1() for _ in range(7))
-        self.consistent, self.shadow, self.weak, self.strong, self.mask, self.calm, self.u1a = (
-            u1() for _ in range(7)
+        self.consistent, self.shadow, self.weak, self.strong, self.mask, self.calm, self.u1a, self.u1b = (
+            u1() for _ in range(8)
         )
         self.u3a: U8 = np.empty((h, w, 3), np.uint8)
         self.u3b: U8 = np.empty((h, w, 3), np.uint8)
@@ -209,33 +241,63 @@ class MaskEngine:
         self.prev: U8 = np.zeros((h, w), np.uint8)
         self.has_prev = False
         self.confident: U8 = np.full((h, w), 255, np.uint8)
+        # the score in fixed point (see FIXED_POINT): the plate's 3x3 range (re-derived when
+        # the mean adapts), the frame, and the noise's spread in whole levels
+        self.lo_plate: F32 = np.empty((h, w, 3), np.float32)
+        self.hi_plate: F32 = np.empty((h, w, 3), np.float32)
+        self.lo16 = np.empty((h, w, 3), np.uint16)
+        self.hi16 = np.empty((h, w, 3), np.uint16)
+        self.f16 = np.empty((h, w, 3), np.uint16)
+        self.ceiling_fx = tuple(FIXED_POINT * c for c in self.ceiling)
+        self.clip_drop16 = np.rint(FIXED_POINT * self.clip_drop).astype(np.uint16)
+        self.clip_slack16 = np.where(clipped, np.uint16(65535), np.uint16(0)).astype(np.uint16)
+        self.noise_range_u8: U8 = np.clip(np.rint(self.noise_range), 0, 255).astype(np.uint8)
+        self.gain3.fill(1.0)
         # the sparse grid of the slowly varying parts (gains, light field)
-        st = self.gain_step = max(1, round(float(np.sqrt(self.area / GAIN_SAMPLES))))
-        self.g_valid: U8 = np.ascontiguousarray(self.valid[::st, ::st])
-        gs = self.g_valid.shape
+        st = max(1, round(float(np.sqrt(self.area / GAIN_SAMPLES))))
+        self.grid_size = (-(-w // st), -(-h // st))
+        gw_, gh_ = self.grid_size
+        gs = (gh_, gw_)
+        self.g_valid: U8 = self._grid(self.valid, np.empty(gs, np.uint8))
         self.g_f: F32 = np.empty((*gs, 3), np.float32)
         self.g_m: F32 = np.empty((*gs, 3), np.float32)
+        self.g_mean: F32 = np.empty((*gs, 3), np.float32)  # the mean at the grid (>= 1)
         self.g_sel: U8 = np.empty(gs, np.uint8)
+        self.g_conf: U8 = np.empty(gs, np.uint8)
         self.g_w: F32 = np.empty(gs, np.float32)
-        self.g_skip = np.empty(gs[0] * gs[1], np.bool_)
-        self.g_all = np.empty(gs[0] * gs[1], np.bool_)
-        self.g_cols: F32 = np.empty((3, gs[0] * gs[1]), np.float32)
-        self.g_dev: F32 = np.empty((3, gs[0] * gs[1]), np.float32)
-        self.g_near = np.empty((3, gs[0] * gs[1]), np.bool_)
+        self.g_num: F32 = np.empty((gh, gw, 4), np.float32)
+        self.g_num4: F32 = np.empty((*gs, 4), np.float32)
+        self.g_cum: F32 = np.empty(GAIN_BINS, np.float32)
+        self._refresh_range()
 
     # -- stages --------------------------------------------------------------------------
+    def _grid(self, image: npt.NDArray[np.generic], out: _Array) -> _Array:
+        """``image`` sampled on the sparse grid (every k-th pixel: a nearest-neighbour resize,
+        far cheaper than numpy's strided copy) into ``out``."""
+        cv2.resize(image, self.grid_size, dst=out, interpolation=cv2.INTER_NEAREST)
+        return out
+
+    def _refresh_range(self) -> None:
+        """What derives from the adapted mean: its 3x3 min and max (the score's expected
+        range before the light field: the field is smooth, so the range of plate x field is
+        the plate's range x field) and its samples on the sparse grid."""
+        cv2.erode(self.mean, _RECT3, dst=self.lo_plate)
+        cv2.dilate(self.mean, _RECT3, dst=self.hi_plate)
+        self._grid(self.mean, self.g_mean)
+        cv2.max(self.g_mean, (1.0, 1.0, 1.0, 0.0), dst=self.g_mean)
+
     def _gains(self) -> tuple[float, float, float]:
         """Global per-channel gain (exposure x white balance) of the frame against the plate.
 
         A robust estimate on a sparse grid of pixels believed to be background: the median
-        ratio, then the mean of the ratios within 10% of it. A mean over all pixels would be
-        pulled by the person (a dark shirt filling a third of the picture reads as the
-        exposure dropping), and a wrong global gain turns the whole wall into foreground.
+        ratio (from a histogram of GAIN_BINS bins), then the mean of the ratios within 10%
+        of it. A mean over all pixels would be pulled by the person (a dark shirt filling a
+        third of the picture reads as the exposure dropping), and a wrong global gain turns
+        the whole wall into foreground.
         """
-        st = self.gain_step
         sel = self.g_sel
         if self.has_prev:
-            np.copyto(sel, self.confident[::st, ::st])
+            self._grid(self.confident, sel)
             cv2.bitwise_and(sel, self.g_valid, dst=sel)
         else:
             np.copyto(sel, self.g_valid)
@@ -244,90 +306,87 @@ class MaskEngine:
         k = cv2.countNonZero(sel)
         if k < 30:
             return 1.0, 1.0, 1.0
-        np.copyto(self.g_f, self.f[::st, ::st])
-        np.copyto(self.g_m, self.mean[::st, ::st])
-        cv2.max(self.g_m, (1.0, 1.0, 1.0, 0.0), dst=self.g_m)
-        cv2.divide(self.g_f, self.g_m, dst=self.g_f)  # ratios frame / plate
-        # The median of the k picked ratios without gathering them: the others are set to
-        # +inf in a copy, so the picked ones are the k smallest and an in-place partition
-        # finds their middle order statistics (np.median's two middle values for even k).
-        skip = np.equal(sel.ravel(), 0, out=self.g_skip)
-        cols, dev = self.g_cols, self.g_dev
-        np.copyto(cols, self.g_f.reshape(-1, 3).T)
-        np.copyto(dev, cols)
-        np.copyto(dev, np.float32(np.inf), where=skip)
-        lo, hi = (k - 1) // 2, k // 2
-        dev.partition((lo, hi), axis=1)
-        med = 0.5 * (dev[:, lo] + dev[:, hi])
-        for c in range(3):  # (scalar operands: numpy buffers broadcast ones)
-            np.divide(cols[c], float(med[c]), out=dev[c])
-        np.subtract(dev, 1.0, out=dev)
-        np.abs(dev, out=dev)
-        np.less(dev, 0.1, out=self.g_near)
-        near = np.all(self.g_near, axis=0, out=self.g_all)
-        np.logical_not(skip, out=skip)  # now: picked
-        np.logical_and(near, skip, out=near)
-        n_near = int(np.count_nonzero(near))
-        if n_near >= 30:
-            med = np.array([np.sum(cols[c], where=near) for c in range(3)]) / n_near
-        g = [min(5.0, max(0.2, float(med[c]))) for c in range(3)]
+        ratio = self._grid(self.f, self.g_f)
+        cv2.divide(ratio, self.g_mean, dst=ratio)  # ratios frame / plate
+        cv2.max(ratio, (GAIN_MIN,) * 3 + (0.0,), dst=ratio)
+        cv2.min(ratio, (GAIN_MAX,) * 3 + (0.0,), dst=ratio)
+        med = []
+        width = (GAIN_MAX - GAIN_MIN) / GAIN_BINS
+        for c in range(3):
+            hist = cv2.calcHist([ratio], [c], sel, [GAIN_BINS], [GAIN_MIN, GAIN_MAX + 1e-4])
+            cum = np.cumsum(hist.ravel(), out=self.g_cum)
+            i = int(np.searchsorted(cum, 0.5 * k))
+            med.append(GAIN_MIN + (i + 0.5) * width)
+        near = cv2.inRange(ratio, tuple(0.9 * m for m in med), tuple(1.1 * m for m in med), dst=self.g_conf)
+        cv2.bitwise_and(near, sel, dst=near)
+        if cv2.countNonZero(near) >= 30:
+            mean = cv2.mean(ratio, mask=near)
+            med = [mean[0], mean[1], mean[2]]
+        g = [min(GAIN_MAX, max(GAIN_MIN, float(med[c]))) for c in range(3)]
         return g[0], g[1], g[2]
 
-    def _consistency(self, z_limit: float) -> None:
+    def _consistency(self, z_limit: float, roi: tuple[slice, slice] | None = None) -> None:
         """self.r = luma ratio frame/expected; self.consistent = 255 where the frame is the
-        expected background under other light (colour kept, ratio locally smooth)."""
-        e, f = self.expected, self.f
-        cv2.transform(f, _LUMA, dst=self.y_f[..., None])
-        cv2.transform(e, _LUMA, dst=self.y_e[..., None])
-        np.maximum(self.y_e, 1.0, out=self.y_e)
-        cv2.divide(self.y_f, self.y_e, dst=self.r)
-        r3 = cv2.merge([self.r, self.r, self.r], dst=self.t3a)
-        cv2.multiply(e, r3, dst=self.t3b)  # r * expected
-        cv2.subtract(f, self.t3b, dst=self.t3b)  # residual
+        expected background under other light (colour kept, ratio locally smooth). Within
+        ``roi`` (rows, columns) only, when given: the buffers elsewhere are left as they are."""
+        ys, xs = roi if roi is not None else (slice(None), slice(None))
+        e, f = self.expected[ys, xs], self.f[ys, xs]
+        y_f, y_e, r = self.y_f[ys, xs], self.y_e[ys, xs], self.r[ys, xs]
+        t3a, t3b = self.t3a[ys, xs], self.t3b[ys, xs]
+        t1a, t1b, t1c = self.t1a[ys, xs], self.t1b[ys, xs], self.t1c[ys, xs]
+        consistent, u1a, calm = self.consistent[ys, xs], self.u1a[ys, xs], self.calm[ys, xs]
+        sigma_luma = self.sigma_luma[ys, xs]
+        cv2.transform(f, _LUMA, dst=y_f[..., None])
+        cv2.transform(e, _LUMA, dst=y_e[..., None])
+        cv2.max(y_e, 1.0, dst=y_e)
+        cv2.divide(y_f, y_e, dst=r)
+        r3 = cv2.cvtColor(r, cv2.COLOR_GRAY2BGR, dst=t3a)  # (a faster merge)
+        cv2.multiply(e, r3, dst=t3b)  # r * expected
+        cv2.subtract(f, t3b, dst=t3b)  # residual
         # tolerance: noise scaled by r (at least 0.25), 3% for a tone curve that is not
         # exactly linear, 0.5
-        rc = cv2.max(self.r, 0.25, dst=self.t1c)
-        cv2.merge([rc, rc, rc], dst=r3)
-        cv2.multiply(r3, self.sigma, dst=r3)
+        rc = cv2.max(r, 0.25, dst=t1c)
+        cv2.cvtColor(rc, cv2.COLOR_GRAY2BGR, dst=r3)
+        cv2.multiply(r3, self.sigma[ys, xs], dst=r3)
         cv2.addWeighted(r3, 1.0, e, 0.03, 0.5, dst=r3)
-        cv2.divide(self.t3b, r3, dst=self.t3b)
-        cv2.multiply(self.t3b, self.t3b, dst=self.t3b)
-        cv2.transform(self.t3b, _SUM3, dst=self.t1a[..., None])
-        cv2.compare(self.t1a, z_limit, cv2.CMP_LT, dst=self.consistent)
+        cv2.divide(t3b, r3, dst=t3b)
+        cv2.multiply(t3b, t3b, dst=t3b)
+        cv2.transform(t3b, _SUM3, dst=t1a[..., None])
+        cv2.compare(t1a, z_limit, cv2.CMP_LT, dst=consistent)
         # texture: the high-frequency energy of r (r minus its 9x9 mean, squared, over 7x7)
         # against what noise alone would give. Light varies slowly (a soft shadow's edge is
         # a ramp of r, not texture); a flat cloth in front of a textured wall makes r carry
         # the wall's fine texture.
-        cv2.blur(self.r, (9, 9), dst=self.t1a)
-        cv2.subtract(self.r, self.t1a, dst=self.t1b)
-        cv2.multiply(self.t1b, self.t1b, dst=self.t1b)
-        cv2.blur(self.t1b, (7, 7), dst=self.t1b)  # energy
+        cv2.blur(r, (9, 9), dst=t1a)
+        cv2.subtract(r, t1a, dst=t1b)
+        cv2.multiply(t1b, t1b, dst=t1b)
+        cv2.blur(t1b, (7, 7), dst=t1b)  # energy
         # noise level of r: (2 x max(r, 0.25) x luma sigma / luma + TEXTURE_FLOOR)^2
-        cv2.multiply(rc, self.sigma_luma, dst=self.t1c)
-        cv2.divide(self.t1c, self.y_e, dst=self.t1c, scale=2.0)
-        cv2.add(self.t1c, TEXTURE_FLOOR, dst=self.t1c)
-        cv2.multiply(self.t1c, self.t1c, dst=self.t1c)
-        cv2.compare(self.t1b, self.t1c, cv2.CMP_LT, dst=self.u1a)
-        cv2.bitwise_and(self.consistent, self.u1a, dst=self.consistent)
+        cv2.multiply(rc, sigma_luma, dst=t1c)
+        cv2.divide(t1c, y_e, dst=t1c, scale=2.0)
+        cv2.add(t1c, TEXTURE_FLOOR, dst=t1c)
+        cv2.multiply(t1c, t1c, dst=t1c)
+        cv2.compare(t1b, t1c, cv2.CMP_LT, dst=u1a)
+        cv2.bitwise_and(consistent, u1a, dst=consistent)
         if not self.any_verifiable:
             return
         # texture kept: where the plate has texture well above the noise, light changes only
         # scale it, so the frame's fine detail must correlate with the plate's (a cloth of the
         # wall's colour in front of a faintly textured wall does not, and its ratio to the
         # wall is too faint for the energy test above).
-        cv2.blur(self.y_f, (9, 9), dst=self.t1a)
-        cv2.subtract(self.y_f, self.t1a, dst=self.t1a)  # the frame's fine detail
-        cv2.multiply(self.t1a, self.plate_detail, dst=self.t1b)
-        cv2.blur(self.t1b, (7, 7), dst=self.t1b)  # covariance with the plate's detail
-        cv2.multiply(self.t1a, self.t1a, dst=self.t1a)
-        cv2.blur(self.t1a, (7, 7), dst=self.t1a)
-        cv2.multiply(self.t1a, self.plate_detail_energy, dst=self.t1a, scale=TEXTURE_NCC_MIN**2)
-        cv2.multiply(self.t1b, self.t1b, dst=self.t1c)
-        cv2.compare(self.t1c, self.t1a, cv2.CMP_GT, dst=self.u1a)  # |correlation| > NCC_MIN
-        cv2.compare(self.t1b, 0.0, cv2.CMP_GT, dst=self.calm)  # and positive
-        cv2.bitwise_and(self.u1a, self.calm, dst=self.u1a)
-        cv2.bitwise_or(self.u1a, self.detail_unverifiable, dst=self.u1a)
-        cv2.bitwise_and(self.consistent, self.u1a, dst=self.consistent)
+        cv2.blur(y_f, (9, 9), dst=t1a)
+        cv2.subtract(y_f, t1a, dst=t1a)  # the frame's fine detail
+        cv2.multiply(t1a, self.plate_detail[ys, xs], dst=t1b)
+        cv2.blur(t1b, (7, 7), dst=t1b)  # covariance with the plate's detail
+        cv2.multiply(t1a, t1a, dst=t1a)
+        cv2.blur(t1a, (7, 7), dst=t1a)
+        cv2.multiply(t1a, self.plate_detail_energy[ys, xs], dst=t1a, scale=TEXTURE_NCC_MIN**2)
+        cv2.multiply(t1b, t1b, dst=t1c)
+        cv2.compare(t1c, t1a, cv2.CMP_GT, dst=u1a)  # |correlation| > NCC_MIN
+        cv2.compare(t1b, 0.0, cv2.CMP_GT, dst=calm)  # and positive
+        cv2.bitwise_and(u1a, calm, dst=u1a)
+        cv2.bitwise_or(u1a, self.detail_unverifiable[ys, xs], dst=u1a)
+        cv2.bitwise_and(consistent, u1a, dst=consistent)
 
     def _update_field(self) -> None:
         """Re-estimate the coarse gain field from consistent, confident, lit pixels.
@@ -337,30 +396,32 @@ class MaskEngine:
         nothing nearby could be measured (the person covers it) a wider pass, then no
         change, fill in.
         """
-        st = self.gain_step
-        weight = self.g_sel
-        np.copyto(weight, self.consistent[::st, ::st])
+        weight = self._grid(self.consistent, self.g_sel)
         cv2.bitwise_and(weight, self.g_valid, dst=weight)
         if self.has_prev:
-            cv2.bitwise_and(weight, self.confident[::st, ::st], dst=weight)
-        np.copyto(self.g_m, self.expected[::st, ::st])
-        cv2.max(self.g_m, (1.0, 1.0, 1.0, 0.0), dst=self.g_m)  # per channel
-        np.copyto(self.g_f, self.f[::st, ::st])
-        cv2.divide(self.g_f, self.g_m, dst=self.g_f)  # ratio to the current expectation
+            cv2.bitwise_and(weight, self._grid(self.confident, self.g_conf), dst=weight)
+        expected = self._grid(self.gain3, self.g_m)
+        cv2.multiply(expected, self.g_mean, dst=expected)
+        cv2.min(expected, self.ceiling, dst=expected)  # the sensor clips
+        cv2.max(expected, (1.0, 1.0, 1.0, 0.0), dst=expected)  # per channel
+        ratio = self._grid(self.f, self.g_f)
+        cv2.divide(ratio, expected, dst=ratio)  # ratio to the current expectation
         wf = np.multiply(weight, np.float32(1.0 / 255.0), out=self.g_w, casting="unsafe")
-        cv2.multiply(self.g_f, cv2.merge([wf, wf, wf], dst=self.g_m), dst=self.g_f)
+        cv2.multiply(ratio, cv2.merge([wf, wf, wf], dst=self.g_m), dst=ratio)
         gw, gh = self.grid
-        num = cv2.resize(self.g_f, (gw, gh), interpolation=cv2.INTER_AREA)
-        den = cv2.resize(wf, (gw, gh), interpolation=cv2.INTER_AREA)
-        near_num = cv2.GaussianBlur(num, (0, 0), 1.0)
-        near_den = cv2.GaussianBlur(den, (0, 0), 1.0)
-        far_num = cv2.GaussianBlur(num, (0, 0), 4.0)
-        far_den = cv2.GaussianBlur(den, (0, 0), 4.0)
+        # numerator (3 channels) and denominator in one 4-channel image: one pass a filter
+        both = cv2.merge([ratio, wf], dst=self.g_num4)
+        cv2.resize(both, (gw, gh), dst=self.g_num, interpolation=cv2.INTER_AREA)
+        near4 = cv2.GaussianBlur(self.g_num, (0, 0), 1.0)
+        far4 = cv2.GaussianBlur(self.g_num, (0, 0), 4.0)
+        near_num, near_den = near4[..., :3], near4[..., 3]
+        far_num, far_den = far4[..., :3], far4[..., 3]
         near = near_num / np.maximum(near_den, 1e-6)[..., None]
         far = far_num / np.maximum(far_den, 1e-6)[..., None]
         a = (near_den / (near_den + 0.05))[..., None]
         b = (far_den / (far_den + 0.02))[..., None]
         change = a * near + (1 - a) * (b * far + (1 - b))
+        np.clip(change, 1.0 - FIELD_STEP_MAX, 1.0 + FIELD_STEP_MAX, out=change)
         self.field_coarse = np.clip(self.field_coarse * change, 0.2, 5.0).astype(np.float32)
 
     # -- the frame --------------------------------------------------------------------------
@@ -375,35 +436,38 @@ class MaskEngine:
             cv2.resize(coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
             cv2.multiply(self.mean, self.gain3, dst=self.expected)
             cv2.min(self.expected, self.ceiling, dst=self.expected)  # the sensor clips
-            self._consistency(AUTO_SIGMA_LOW**2)
         else:
+            if self.gain3[0, 0, 0] != 1.0 or self.gain3[-1, -1, -1] != 1.0:
+                self.gain3.fill(1.0)
             np.copyto(self.expected, self.mean)
-            if s.shadows:
-                self._consistency(AUTO_SIGMA_LOW**2)
 
         # score: difference to the expected background's 3x3 range, in noise units
         if s.threshold is None:
-            cv2.erode(self.expected, _RECT3, dst=self.t3a)
+            fx = float(FIXED_POINT)
+            lo, hi, f16 = self.lo16, self.hi16, self.f16
+            cv2.multiply(self.lo_plate, self.gain3, dst=lo, scale=fx, dtype=cv2.CV_16U)
+            cv2.min(lo, self.ceiling_fx, dst=lo)  # the sensor clips
+            cv2.multiply(self.hi_plate, self.gain3, dst=hi, scale=fx, dtype=cv2.CV_16U)
+            cv2.min(hi, self.ceiling_fx, dst=hi)
             if self.any_clipped:
-                cv2.subtract(self.t3a, self.clip_drop, dst=self.t3a)
-            cv2.subtract(self.t3a, self.f, dst=self.t3a)  # below the range: lo - f > 0
-            cv2.dilate(self.expected, _RECT3, dst=self.t3b)
-            if self.any_clipped:
-                cv2.add(self.t3b, self.clip_slack, dst=self.t3b)
-            cv2.subtract(self.f, self.t3b, dst=self.t3b)  # above it: f - hi > 0
-            cv2.max(self.t3a, self.t3b, dst=self.t3a)  # (lo <= hi: at most one is positive)
-            cv2.max(self.t3a, (0.0, 0.0, 0.0, 0.0), dst=self.t3a)
-            cv2.multiply(self.t3a, self.t3a, dst=self.t3a)
+                cv2.subtract(lo, self.clip_drop16, dst=lo)
+                cv2.add(hi, self.clip_slack16, dst=hi)
+            np.copyto(f16, small, casting="unsafe")  # (numpy: OpenCV's mixed-type paths are slow)
+            np.multiply(f16, FIXED_POINT, out=f16, casting="unsafe")
+            cv2.subtract(lo, f16, dst=lo)  # below the range: max(0, lo - f)
+            cv2.subtract(f16, hi, dst=hi)  # above it: max(0, f - hi)
+            cv2.add(lo, hi, dst=lo)  # (lo <= hi: at most one is positive)
+            cv2.multiply(lo, lo, dst=self.t3a, scale=1.0 / (fx * fx), dtype=cv2.CV_32F)
             # variance = sigma^2 + (EDGE_ERROR x the frame's local contrast)^2, x3; the
-            # 5x5 range is exact on the 8-bit frame
+            # 5x5 range is exact on the 8-bit frame, less what noise alone spreads 25
+            # samples over (about 4 sigma)
             cv2.dilate(small, _RECT5, dst=self.u3a)
             cv2.erode(small, _RECT5, dst=self.u3b)
             cv2.subtract(self.u3a, self.u3b, dst=self.u3a)
-            # minus what noise alone spreads 25 samples over (about 4 sigma)
-            cv2.subtract(self.u3a, self.noise_range, dst=self.t3b, dtype=cv2.CV_32F)
-            cv2.max(self.t3b, (0.0, 0.0, 0.0, 0.0), dst=self.t3b)
-            cv2.multiply(self.t3b, self.t3b, dst=self.t3b)
-            cv2.scaleAdd(self.t3b, 3.0 * EDGE_ERROR * EDGE_ERROR, self.var3, dst=self.t3b)
+            cv2.subtract(self.u3a, self.noise_range_u8, dst=self.u3a)
+            edge_var = 3.0 * EDGE_ERROR * EDGE_ERROR
+            cv2.multiply(self.u3a, self.u3a, dst=self.t3b, scale=edge_var, dtype=cv2.CV_32F)
+            cv2.add(self.t3b, self.var3, dst=self.t3b)
             cv2.divide(self.t3a, self.t3b, dst=self.t3a)
             cv2.transform(self.t3a, _ONES3, dst=self.score[..., None])
             k = 1.0 / s.sensitivity
@@ -417,55 +481,38 @@ class MaskEngine:
                 cv2.max(self.score, self.t1a, dst=self.score)
             high, low = float(s.threshold), 0.6 * s.threshold
 
-        # Light explains a pixel when the frame is the expected background under another
-        # light level: consistent (colour and fine texture kept) and darker by up to 75% (a
-        # cast shadow; with `shadows`) or brighter by up to 4x (a lamp, a sun patch, or light
-        # the gain field has not caught up with; with `adapt`). The change must exceed the
-        # noise (3 sigma of luma), else the score is low anyway. Explaining brighter light
-        # per pixel also keeps a stale field from locking a lit wall into the mask: the
-        # field is measured only outside the mask, so an unexplained wall would never heal.
-        has_shadow = s.shadows or (s.adapt and s.threshold is None)
-        if has_shadow:
-            lo_r = LIGHT_RATIO_MIN if s.shadows else 1.0
-            hi_r = LIGHT_RATIO_MAX if s.adapt and s.threshold is None else 1.0
-            cv2.inRange(self.r, lo_r, hi_r, dst=self.shadow)
-            cv2.bitwise_and(self.shadow, self.consistent, dst=self.shadow)
-            cv2.absdiff(self.y_e, self.y_f, dst=self.t1a)
-            cv2.compare(self.t1a, self.sigma_luma3, cv2.CMP_GT, dst=self.u1a)
-            cv2.bitwise_and(self.shadow, self.u1a, dst=self.shadow)
-            cv2.subtract(self.score, self.score, dst=self.score, mask=self.shadow)  # 0 there
-
-        # hysteresis (+ temporal: last frame's foreground needs only the low bar)
+        # Hysteresis (+ temporal: last frame's foreground needs only the low bar) on the
+        # whole frame. What light explains below only removes pixels from this mask, so
+        # everything after it works inside its bounding box (with a margin for the filters):
+        # the region of interest. Outside it nothing differs from the expected background
+        # beyond the noise: there the frame counts as consistent (for the light field).
         cv2.compare(self.score, low, cv2.CMP_GT, dst=self.weak)
         cv2.compare(self.score, high, cv2.CMP_GT, dst=self.strong)
         if s.temporal and self.has_prev:
             cv2.bitwise_and(self.prev, self.weak, dst=self.u1a)
             cv2.bitwise_or(self.strong, self.u1a, dst=self.strong)
         min_area = max(1, round(s.min_blob * self.area)) if s.cleanup else 1
-        cc = self.components
-        if cc.find(self.weak, 8) > 1:
-            keep = (cc.count(self.strong) > 0) & (cc.count() >= min_area)
-            keep[0] = False
-            cc.paint(keep, self.mask)
-        else:
-            self.mask.fill(0)
-
-        if has_shadow:
-            self._light_contact()
-        if s.cleanup:
-            cv2.morphologyEx(self.mask, cv2.MORPH_CLOSE, _DISC3, dst=self.mask)
-            self._fill_holes(low, has_shadow)
+        self._hysteresis(self.weak, self.strong, min_area, self.mask)
+        self.consistent.fill(255)
+        x, y, bw, bh = cv2.boundingRect(self.mask)
+        if bw > 0:
+            m = ROI_MARGIN
+            ys = slice(max(0, y - m), min(h, y + bh + m))
+            xs = slice(max(0, x - m), min(w, x + bw + m))
+            self._foreground(s, ys, xs, low, min_area)
 
         # state for the next frame
         np.copyto(self.prev, self.mask)
         self.has_prev = True
         cv2.dilate(self.mask, _RECT7, dst=self.u1a)
         cv2.bitwise_not(self.u1a, dst=self.confident)  # (the mask is 0/255)
-        if s.adapt and s.adapt_rate > 0:
+        if s.adapt and s.adapt_rate > 0 and self.frame_index % ADAPT_EVERY == 0:
             cv2.compare(self.score, low, cv2.CMP_LT, dst=self.calm)
             cv2.bitwise_and(self.calm, self.confident, dst=self.calm)
             cv2.divide(self.f, self.gain3, dst=self.t3a)
-            cv2.accumulateWeighted(self.t3a, self.mean, s.adapt_rate, mask=self.calm)
+            rate = 1.0 - (1.0 - s.adapt_rate) ** ADAPT_EVERY
+            cv2.accumulateWeighted(self.t3a, self.mean, rate, mask=self.calm)
+            self._refresh_range()
         if s.adapt:
             # The light field for the next frame, measured away from this frame's person: a
             # face or shirt of the wall's hue passes the consistency test, and measured
@@ -474,48 +521,110 @@ class MaskEngine:
         self.frame_index += 1
         return self.mask
 
-    def _light_contact(self) -> None:
-        """Give back to the person the explained-as-light regions that do not border clear
-        background (see LIGHT_CONTACT_MIN)."""
+    def _hysteresis(self, weak: U8, strong: U8, min_area: int, out: U8) -> None:
+        """out = 255 on the components of ``weak`` (8-connected) that hold a ``strong`` pixel
+        and at least ``min_area`` pixels."""
         cc = self.components
-        if cc.find(self.shadow, 8) <= 1:
+        if cc.find(weak, 8) > 1:
+            keep = (cc.count(strong) > 0) & (cc.count() >= min_area)
+            keep[0] = False
+            cc.paint(keep, out)
+        else:
+            out.fill(0)
+
+    def _foreground(self, s: Settings, ys: slice, xs: slice, low: float, min_area: int) -> None:
+        """Light, contact and cleanup inside the region of interest (rows ``ys``, columns
+        ``xs``), where self.mask holds the hysteresis mask; self.mask is 0 outside it."""
+        mask = self.mask[ys, xs]
+        # Light explains a pixel when the frame is the expected background under another
+        # light level: consistent (colour and fine texture kept) and darker by up to 75% (a
+        # cast shadow; with `shadows`) or brighter by up to 4x (a lamp, a sun patch, or light
+        # the gain field has not caught up with; with `adapt`). The change must exceed the
+        # noise (3 sigma of luma), else the score is low anyway. Explaining brighter light
+        # per pixel also keeps a stale field from locking a lit wall into the mask: the
+        # field is measured only outside the mask, so an unexplained wall would never heal.
+        has_shadow = s.shadows or (s.adapt and s.threshold is None)
+        if has_shadow or s.adapt:
+            self._consistency(AUTO_SIGMA_LOW**2, (ys, xs))
+        self.shadow.fill(0)
+        if has_shadow:
+            shadow, u1a, score = self.shadow[ys, xs], self.u1a[ys, xs], self.score[ys, xs]
+            lo_r = LIGHT_RATIO_MIN if s.shadows else 1.0
+            hi_r = LIGHT_RATIO_MAX if s.adapt and s.threshold is None else 1.0
+            cv2.inRange(self.r[ys, xs], lo_r, hi_r, dst=shadow)
+            cv2.bitwise_and(shadow, self.consistent[ys, xs], dst=shadow)
+            cv2.absdiff(self.y_e[ys, xs], self.y_f[ys, xs], dst=self.t1a[ys, xs])
+            cv2.compare(self.t1a[ys, xs], self.sigma_luma3[ys, xs], cv2.CMP_GT, dst=u1a)
+            cv2.bitwise_and(shadow, u1a, dst=shadow)
+            cv2.subtract(score, score, dst=score, mask=shadow)  # 0 there
+            cv2.bitwise_and(shadow, mask, dst=u1a)
+            if cv2.countNonZero(u1a):  # light explains part of the mask: hysteresis again
+                high_bar = self.strong[ys, xs]
+                weak = self.weak[ys, xs]
+                cv2.bitwise_and(weak, cv2.bitwise_not(shadow, dst=u1a), dst=weak)
+                cv2.bitwise_and(high_bar, u1a, dst=high_bar)
+                self._hysteresis(weak, high_bar, min_area, mask)
+            self._light_contact(ys, xs)
+        if s.cleanup:
+            cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _DISC3, dst=mask)
+            self._fill_holes(ys, xs, low, has_shadow)
+
+    def _light_contact(self, ys: slice, xs: slice) -> None:
+        """Give back to the person the explained-as-light regions that do not border clear
+        background (see LIGHT_CONTACT_MIN), within the region of interest."""
+        cc = self.components
+        shadow, mask, u1a = self.shadow[ys, xs], self.mask[ys, xs], self.u1a[ys, xs]
+        if not cv2.countNonZero(shadow) or cc.find(shadow, 8) <= 1:
             return
-        cv2.bitwise_or(self.mask, self.shadow, dst=self.u1a)
-        cv2.compare(self.u1a, 0, cv2.CMP_EQ, dst=self.u1a)  # clear background
-        cv2.dilate(self.u1a, _RECT3, dst=self.u1a)
-        cv2.bitwise_and(self.u1a, self.shadow, dst=self.u1a)
-        touch_clear = cc.count(self.u1a)
-        cv2.dilate(self.mask, _RECT3, dst=self.u1a)
-        cv2.bitwise_and(self.u1a, self.shadow, dst=self.u1a)
-        touch_fg = cc.count(self.u1a)
+        cv2.bitwise_or(mask, shadow, dst=u1a)
+        cv2.compare(u1a, 0, cv2.CMP_EQ, dst=u1a)  # clear background
+        cv2.dilate(u1a, _RECT3, dst=u1a)
+        cv2.bitwise_and(u1a, shadow, dst=u1a)
+        touch_clear = cc.count(u1a)
+        cv2.dilate(mask, _RECT3, dst=u1a)
+        cv2.bitwise_and(u1a, shadow, dst=u1a)
+        touch_fg = cc.count(u1a)
         rejoin = (touch_fg > 0) & (touch_clear < LIGHT_CONTACT_MIN * (touch_clear + touch_fg))
         rejoin[0] = False
         if rejoin.any():
-            cc.paint(rejoin, self.u1a)
-            cv2.bitwise_or(self.mask, self.u1a, dst=self.mask)
+            cc.paint(rejoin, u1a)
+            cv2.bitwise_or(mask, u1a, dst=mask)
 
-    def _fill_holes(self, low: float, has_shadow: bool) -> None:
+    def _fill_holes(self, ys: slice, xs: slice, low: float, has_shadow: bool) -> None:
         """Fill enclosed background regions that are small, or mostly suspicious (evidence of
-        foreground explained away as a shadow or faint difference: a shirt like the wall)."""
-        inv = cv2.compare(self.mask, 0, cv2.CMP_EQ, dst=self.u1a)
-        cc = self.components
-        n = cc.find(inv, 4)
-        if n <= 2:
+        foreground explained away as a shadow or faint difference: a shirt like the wall).
+        Within the region of interest: the mask is 0 outside it, so a background region that
+        touches its edge joins the frame's outer background.
+
+        The holes are the inner outlines of the mask's 8-connected components (each encloses
+        one 4-connected background region): found in a few microseconds, and each is then
+        measured within its own bounding box, never labelling the whole background.
+        """
+        mask = self.mask[ys, xs]
+        contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+        if hierarchy is None:
             return
-        labels = cc.labels
-        enclosed = np.ones(n, bool)
-        for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
-            enclosed[edge] = False
-        enclosed[0] = False
-        if not enclosed.any():
-            return
-        area = cc.count()
-        fill = enclosed & (area <= round(SMALL_HOLE_FRACTION * self.area))
-        cv2.compare(self.score, 0.25 * low, cv2.CMP_GT, dst=self.calm)
-        if has_shadow:
-            cv2.bitwise_or(self.calm, self.shadow, dst=self.calm)
-        hits = cc.count(self.calm)
-        fill |= enclosed & (hits > 0.5 * area)
-        if fill.any():
-            cc.paint(fill, self.u1a)
-            cv2.bitwise_or(self.mask, self.u1a, dst=self.mask)
+        small = round(SMALL_HOLE_FRACTION * self.area)
+        calm_ready = False
+        for outline, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
+            if parent < 0:
+                continue  # an outer outline
+            x, y, bw, bh = cv2.boundingRect(outline)
+            if bw * bh <= small:  # small whatever it holds: fill
+                cv2.drawContours(mask, [outline], 0, 255, -1)
+                continue
+            if not calm_ready:  # suspicious pixels: a raised score, or explained by light
+                calm = cv2.compare(self.score[ys, xs], 0.25 * low, cv2.CMP_GT, dst=self.calm[ys, xs])
+                if has_shadow:
+                    cv2.bitwise_or(calm, self.shadow[ys, xs], dst=calm)
+                calm_ready = True
+            box = (slice(y, y + bh), slice(x, x + bw))
+            hole = self.u1a[ys, xs][box]
+            hole.fill(0)
+            cv2.drawContours(hole, [outline], 0, 255, -1, offset=(-x, -y))
+            background = cv2.compare(mask[box], 0, cv2.CMP_EQ, dst=self.u1b[ys, xs][box])
+            cv2.bitwise_and(hole, background, dst=hole)  # the hole (not islands inside it)
+            area = cv2.countNonZero(hole)
+            suspicious = cv2.countNonZero(cv2.bitwise_and(hole, self.calm[ys, xs][box], dst=background))
+            if area <= small or suspicious > 0.5 * area:
+                cv2.bitwise_or(mask[box], hole, dst=mask[box])
