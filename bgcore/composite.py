@@ -36,14 +36,26 @@ def feather_alpha(mask: U8, feather: float, *, out: U8 | None = None, scratch: U
     if feather <= 0:
         np.copyto(out, mask)
         return out
-    cv2.GaussianBlur(mask, (0, 0), feather, dst=out)
+    # Only around the mask: outside its bounding box widened by the kernel's reach the blur
+    # is 0, and inside it the zeros of the margin stand in for the frame's (same result).
+    x, y, bw, bh = cv2.boundingRect(mask)
+    out.fill(0)
+    if bw == 0:
+        return out
+    h, w = mask.shape
+    reach = math.ceil(3 * feather) + 1
+    ys = slice(max(0, y - reach), min(h, y + bh + reach))
+    xs = slice(max(0, x - reach), min(w, x + bw + reach))
+    region, soft = mask[ys, xs], out[ys, xs]
+    cv2.GaussianBlur(region, (0, 0), feather, dst=soft)
     scale = 1.0 / (ALPHA_HI - ALPHA_LO)
     # addWeighted saturates to 0-255 (convertScaleAbs would fold negatives back up).
-    cv2.addWeighted(out, scale, out, 0.0, -255.0 * ALPHA_LO * scale, dst=out)
+    cv2.addWeighted(soft, scale, soft, 0.0, -255.0 * ALPHA_LO * scale, dst=soft)
     # Thin parts (a finger narrower than the blur) must not vanish: where the mask is set,
     # alpha is at least half.
-    half = np.right_shift(mask, 1, out=scratch if scratch is not None else np.empty_like(mask))
-    cv2.max(out, half, dst=out)
+    buf = scratch if scratch is not None else np.empty_like(mask)
+    half = np.right_shift(region, 1, out=buf[ys, xs])
+    cv2.max(soft, half, dst=soft)
     return out
 
 

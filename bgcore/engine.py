@@ -54,6 +54,9 @@ LIGHT_RATIO_MAX = 1.4
 GAIN_SAMPLES = 3000
 GAIN_MIN, GAIN_MAX = 0.2, 5.0
 GAIN_BINS = 960  # 0.5% of gain a bin
+# The full-size gains are rebuilt when the coarse gains move by more than this (0.1%: a
+# quarter level at white).
+GAIN_REBUILD = 0.001
 # Clipping: a camera's output saturates at a ceiling (255, or lower after its tone curve or
 # in limited-range video). A plate channel within CLIP_MARGIN of the brightest level that at
 # least CLIP_MIN_FRACTION of the picture reaches (a plateau: a window, a lamp) is clipped.
@@ -167,6 +170,13 @@ class _Labels:
             return cv2.calcHist([picked], [0], None, [256], [0, 256]).ravel()[: self.n]
         return cv2.calcHist([self.as_float], [0], where, [self.n], [0, self.n]).ravel()
 
+    def with_high_bit(self, where: U8) -> U8:
+        """The 8-bit labels (fewer than 128) with 128 added where the 0/255 mask ``where`` is
+        set (a scratch buffer)."""
+        scratch = self._u8_scratch[: where.shape[0], : where.shape[1]]
+        cv2.bitwise_and(where, 128, dst=scratch)
+        return cv2.bitwise_or(scratch, self.as_u8, dst=scratch)
+
     def paint(self, chosen: npt.NDArray[np.bool_], out: U8) -> U8:
         """255 where the pixel's label is chosen, else 0."""
         if self.n <= 256:
@@ -248,11 +258,14 @@ class MaskEngine:
         self.lo16 = np.empty((h, w, 3), np.uint16)
         self.hi16 = np.empty((h, w, 3), np.uint16)
         self.f16 = np.empty((h, w, 3), np.uint16)
+        self.d16 = np.empty((h, w, 3), np.uint16)
+        self.gain3.fill(1.0)
+        self.gain3_coarse: F32 | None = None  # the coarse gains self.gain3 was built from
+        self.small: U8 = np.zeros((h, w, 3), np.uint8)  # the frame of the current step
         self.ceiling_fx = tuple(FIXED_POINT * c for c in self.ceiling)
         self.clip_drop16 = np.rint(FIXED_POINT * self.clip_drop).astype(np.uint16)
         self.clip_slack16 = np.where(clipped, np.uint16(65535), np.uint16(0)).astype(np.uint16)
         self.noise_range_u8: U8 = np.clip(np.rint(self.noise_range), 0, 255).astype(np.uint8)
-        self.gain3.fill(1.0)
         # the sparse grid of the slowly varying parts (gains, light field)
         st = max(1, round(float(np.sqrt(self.area / GAIN_SAMPLES))))
         self.grid_size = (-(-w // st), -(-h // st))
@@ -260,6 +273,8 @@ class MaskEngine:
         gs = (gh_, gw_)
         self.g_valid: U8 = self._grid(self.valid, np.empty(gs, np.uint8))
         self.g_f: F32 = np.empty((*gs, 3), np.float32)
+        self.g_u8: U8 = np.empty((*gs, 3), np.uint8)
+        self.g_frame: F32 = np.empty((*gs, 3), np.float32)  # the frame at the grid
         self.g_m: F32 = np.empty((*gs, 3), np.float32)
         self.g_mean: F32 = np.empty((*gs, 3), np.float32)  # the mean at the grid (>= 1)
         self.g_sel: U8 = np.empty(gs, np.uint8)
@@ -268,6 +283,7 @@ class MaskEngine:
         self.g_num: F32 = np.empty((gh, gw, 4), np.float32)
         self.g_num4: F32 = np.empty((*gs, 4), np.float32)
         self.g_cum: F32 = np.empty(GAIN_BINS, np.float32)
+        self.last_gains: list[float] | None = None
         self._refresh_range()
 
     # -- stages --------------------------------------------------------------------------
@@ -277,12 +293,22 @@ class MaskEngine:
         cv2.resize(image, self.grid_size, dst=out, interpolation=cv2.INTER_NEAREST)
         return out
 
+    def _expected(self, roi: tuple[slice, slice] | None = None) -> None:
+        """self.f = the frame as float and self.expected = the plate under the current gains
+        (clipped like the sensor), within ``roi`` (rows, columns) if given."""
+        ys, xs = roi if roi is not None else (slice(None), slice(None))
+        f, e = self.f[ys, xs], self.expected[ys, xs]
+        np.copyto(f, self.small[ys, xs], casting="unsafe")
+        cv2.multiply(self.mean[ys, xs], self.gain3[ys, xs], dst=e)
+        cv2.min(e, self.ceiling, dst=e)
+
     def _refresh_range(self) -> None:
         """What derives from the adapted mean: its 3x3 min and max (the score's expected
         range before the light field: the field is smooth, so the range of plate x field is
         the plate's range x field) and its samples on the sparse grid."""
         cv2.erode(self.mean, _RECT3, dst=self.lo_plate)
         cv2.dilate(self.mean, _RECT3, dst=self.hi_plate)
+        self.range_stale = True
         self._grid(self.mean, self.g_mean)
         cv2.max(self.g_mean, (1.0, 1.0, 1.0, 0.0), dst=self.g_mean)
 
@@ -306,29 +332,44 @@ class MaskEngine:
         k = cv2.countNonZero(sel)
         if k < 30:
             return 1.0, 1.0, 1.0
-        ratio = self._grid(self.f, self.g_f)
-        cv2.divide(ratio, self.g_mean, dst=ratio)  # ratios frame / plate
+        ratio = cv2.divide(self.g_frame, self.g_mean, dst=self.g_f)  # ratios frame / plate
         cv2.max(ratio, (GAIN_MIN,) * 3 + (0.0,), dst=ratio)
         cv2.min(ratio, (GAIN_MAX,) * 3 + (0.0,), dst=ratio)
-        med = []
-        width = (GAIN_MAX - GAIN_MIN) / GAIN_BINS
-        for c in range(3):
-            hist = cv2.calcHist([ratio], [c], sel, [GAIN_BINS], [GAIN_MIN, GAIN_MAX + 1e-4])
-            cum = np.cumsum(hist.ravel(), out=self.g_cum)
-            i = int(np.searchsorted(cum, 0.5 * k))
-            med.append(GAIN_MIN + (i + 0.5) * width)
-        near = cv2.inRange(ratio, tuple(0.9 * m for m in med), tuple(1.1 * m for m in med), dst=self.g_conf)
-        cv2.bitwise_and(near, sel, dst=near)
+        near = self.g_conf
+        # Gains move little from frame to frame: when most picked ratios lie within 10% of
+        # the last gains, those centre the mean as well as the median would (the median is
+        # only needed after a jump, or at the start).
+        centre = self.last_gains
+        if centre is None or self._near(ratio, centre, sel, near) < 0.5 * k:
+            centre = []
+            width = (GAIN_MAX - GAIN_MIN) / GAIN_BINS
+            for c in range(3):
+                hist = cv2.calcHist([ratio], [c], sel, [GAIN_BINS], [GAIN_MIN, GAIN_MAX + 1e-4])
+                cum = np.cumsum(hist.ravel(), out=self.g_cum)
+                i = int(np.searchsorted(cum, 0.5 * k))
+                centre.append(GAIN_MIN + (i + 0.5) * width)
+            self._near(ratio, centre, sel, near)
+        med = list(centre)
         if cv2.countNonZero(near) >= 30:
             mean = cv2.mean(ratio, mask=near)
             med = [mean[0], mean[1], mean[2]]
         g = [min(GAIN_MAX, max(GAIN_MIN, float(med[c]))) for c in range(3)]
+        self.last_gains = g
         return g[0], g[1], g[2]
+
+    @staticmethod
+    def _near(ratio: F32, centre: list[float], sel: U8, out: U8) -> int:
+        """out = the picked (``sel``) samples whose ratios all lie within 10% of ``centre``;
+        returns their count."""
+        cv2.inRange(ratio, tuple(0.9 * m for m in centre), tuple(1.1 * m for m in centre), dst=out)
+        cv2.bitwise_and(out, sel, dst=out)
+        return cv2.countNonZero(out)
 
     def _consistency(self, z_limit: float, roi: tuple[slice, slice] | None = None) -> None:
         """self.r = luma ratio frame/expected; self.consistent = 255 where the frame is the
         expected background under other light (colour kept, ratio locally smooth). Within
         ``roi`` (rows, columns) only, when given: the buffers elsewhere are left as they are."""
+        self._expected(roi)
         ys, xs = roi if roi is not None else (slice(None), slice(None))
         e, f = self.expected[ys, xs], self.f[ys, xs]
         y_f, y_e, r = self.y_f[ys, xs], self.y_e[ys, xs], self.r[ys, xs]
@@ -404,8 +445,7 @@ class MaskEngine:
         cv2.multiply(expected, self.g_mean, dst=expected)
         cv2.min(expected, self.ceiling, dst=expected)  # the sensor clips
         cv2.max(expected, (1.0, 1.0, 1.0, 0.0), dst=expected)  # per channel
-        ratio = self._grid(self.f, self.g_f)
-        cv2.divide(ratio, expected, dst=ratio)  # ratio to the current expectation
+        ratio = cv2.divide(self.g_frame, expected, dst=self.g_f)  # ratio to the current expectation
         wf = np.multiply(weight, np.float32(1.0 / 255.0), out=self.g_w, casting="unsafe")
         cv2.multiply(ratio, cv2.merge([wf, wf, wf], dst=self.g_m), dst=ratio)
         gw, gh = self.grid
@@ -427,37 +467,45 @@ class MaskEngine:
     # -- the frame --------------------------------------------------------------------------
     def step(self, small: U8, s: Settings) -> U8:
         """Mask (0/255, a buffer owned by the engine) of one working-size BGR frame."""
-        np.copyto(self.f, small, casting="unsafe")
         w, h = self.size
+        self.small = small
         if s.adapt:
+            self._grid(small, self.g_u8)
+            np.copyto(self.g_frame, self.g_u8, casting="unsafe")
             g = self._gains()
             # bilinear interpolation is linear: the global gains scale the coarse field
             coarse = self.field_coarse * np.array(g, np.float32)
-            cv2.resize(coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
-            cv2.multiply(self.mean, self.gain3, dst=self.expected)
-            cv2.min(self.expected, self.ceiling, dst=self.expected)  # the sensor clips
-        else:
-            if self.gain3[0, 0, 0] != 1.0 or self.gain3[-1, -1, -1] != 1.0:
-                self.gain3.fill(1.0)
-            np.copyto(self.expected, self.mean)
+            # The full-size gains (and the score's range) are rebuilt only when they move by
+            # GAIN_REBUILD: the estimate's own noise would otherwise rebuild them every frame.
+            built = self.gain3_coarse
+            if built is None or float(np.max(np.abs(coarse / built - 1.0))) > GAIN_REBUILD:
+                cv2.resize(coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
+                self.gain3_coarse = coarse
+                self.range_stale = True
+        elif self.gain3_coarse is not None:
+            self.gain3.fill(1.0)
+            self.gain3_coarse = None
+            self.range_stale = True
 
         # score: difference to the expected background's 3x3 range, in noise units
         if s.threshold is None:
             fx = float(FIXED_POINT)
-            lo, hi, f16 = self.lo16, self.hi16, self.f16
-            cv2.multiply(self.lo_plate, self.gain3, dst=lo, scale=fx, dtype=cv2.CV_16U)
-            cv2.min(lo, self.ceiling_fx, dst=lo)  # the sensor clips
-            cv2.multiply(self.hi_plate, self.gain3, dst=hi, scale=fx, dtype=cv2.CV_16U)
-            cv2.min(hi, self.ceiling_fx, dst=hi)
-            if self.any_clipped:
-                cv2.subtract(lo, self.clip_drop16, dst=lo)
-                cv2.add(hi, self.clip_slack16, dst=hi)
+            lo, hi, f16, d16 = self.lo16, self.hi16, self.f16, self.d16
+            if self.range_stale:
+                cv2.multiply(self.lo_plate, self.gain3, dst=lo, scale=fx, dtype=cv2.CV_16U)
+                cv2.min(lo, self.ceiling_fx, dst=lo)  # the sensor clips
+                cv2.multiply(self.hi_plate, self.gain3, dst=hi, scale=fx, dtype=cv2.CV_16U)
+                cv2.min(hi, self.ceiling_fx, dst=hi)
+                if self.any_clipped:
+                    cv2.subtract(lo, self.clip_drop16, dst=lo)
+                    cv2.add(hi, self.clip_slack16, dst=hi)
+                self.range_stale = False
             np.copyto(f16, small, casting="unsafe")  # (numpy: OpenCV's mixed-type paths are slow)
             np.multiply(f16, FIXED_POINT, out=f16, casting="unsafe")
-            cv2.subtract(lo, f16, dst=lo)  # below the range: max(0, lo - f)
-            cv2.subtract(f16, hi, dst=hi)  # above it: max(0, f - hi)
-            cv2.add(lo, hi, dst=lo)  # (lo <= hi: at most one is positive)
-            cv2.multiply(lo, lo, dst=self.t3a, scale=1.0 / (fx * fx), dtype=cv2.CV_32F)
+            cv2.subtract(f16, hi, dst=d16)  # above the range: max(0, f - hi)
+            cv2.subtract(lo, f16, dst=f16)  # below it: max(0, lo - f)
+            cv2.add(f16, d16, dst=d16)  # (lo <= hi: at most one is positive)
+            cv2.multiply(d16, d16, dst=self.t3a, scale=1.0 / (fx * fx), dtype=cv2.CV_32F)
             # variance = sigma^2 + (EDGE_ERROR x the frame's local contrast)^2, x3; the
             # 5x5 range is exact on the 8-bit frame, less what noise alone spreads 25
             # samples over (about 4 sigma)
@@ -473,6 +521,7 @@ class MaskEngine:
             k = 1.0 / s.sensitivity
             high, low = (AUTO_SIGMA_HIGH * k) ** 2, (AUTO_SIGMA_LOW * k) ** 2
         else:
+            self._expected()
             cv2.absdiff(self.f, self.expected, dst=self.t3a)
             cv2.transform(self.t3a, np.eye(3, dtype=np.float32)[:1], dst=self.t1a[..., None])
             np.copyto(self.score, self.t1a)
@@ -509,6 +558,7 @@ class MaskEngine:
         if s.adapt and s.adapt_rate > 0 and self.frame_index % ADAPT_EVERY == 0:
             cv2.compare(self.score, low, cv2.CMP_LT, dst=self.calm)
             cv2.bitwise_and(self.calm, self.confident, dst=self.calm)
+            np.copyto(self.f, small, casting="unsafe")
             cv2.divide(self.f, self.gain3, dst=self.t3a)
             rate = 1.0 - (1.0 - s.adapt_rate) ** ADAPT_EVERY
             cv2.accumulateWeighted(self.t3a, self.mean, rate, mask=self.calm)
@@ -525,12 +575,21 @@ class MaskEngine:
         """out = 255 on the components of ``weak`` (8-connected) that hold a ``strong`` pixel
         and at least ``min_area`` pixels."""
         cc = self.components
-        if cc.find(weak, 8) > 1:
-            keep = (cc.count(strong) > 0) & (cc.count() >= min_area)
-            keep[0] = False
-            cc.paint(keep, out)
-        else:
+        n = cc.find(weak, 8)
+        if n <= 1:
             out.fill(0)
+            return
+        if n <= 128:
+            # one histogram of label + 128 x strong: bins n.. hold no label, 128 + i the
+            # strong pixels of label i
+            both = cc.with_high_bit(strong)
+            hist = cv2.calcHist([both], [0], None, [256], [0, 256]).ravel()
+            seeded, area = hist[128 : 128 + n], hist[:n] + hist[128 : 128 + n]
+        else:
+            seeded, area = cc.count(strong), cc.count()
+        keep = (seeded > 0) & (area >= min_area)
+        keep[0] = False
+        cc.paint(keep, out)
 
     def _foreground(self, s: Settings, ys: slice, xs: slice, low: float, min_area: int) -> None:
         """Light, contact and cleanup inside the region of interest (rows ``ys``, columns
@@ -606,12 +665,13 @@ class MaskEngine:
             return
         small = round(SMALL_HOLE_FRACTION * self.area)
         calm_ready = False
+        tiny = []  # small whatever they hold: filled in one call
         for outline, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
             if parent < 0:
                 continue  # an outer outline
             x, y, bw, bh = cv2.boundingRect(outline)
-            if bw * bh <= small:  # small whatever it holds: fill
-                cv2.drawContours(mask, [outline], 0, 255, -1)
+            if bw * bh <= small:
+                tiny.append(outline)
                 continue
             if not calm_ready:  # suspicious pixels: a raised score, or explained by light
                 calm = cv2.compare(self.score[ys, xs], 0.25 * low, cv2.CMP_GT, dst=self.calm[ys, xs])
@@ -628,3 +688,5 @@ class MaskEngine:
             suspicious = cv2.countNonZero(cv2.bitwise_and(hole, self.calm[ys, xs][box], dst=background))
             if area <= small or suspicious > 0.5 * area:
                 cv2.bitwise_or(mask[box], hole, dst=mask[box])
+        if tiny:
+            cv2.drawContours(mask, tiny, -1, 255, -1)

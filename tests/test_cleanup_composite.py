@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from bgcore import cleanup, composite
 
@@ -67,3 +68,21 @@ def test_composite_blends_exactly(rng: np.random.Generator) -> None:
     assert np.abs(out[:, 8:, :3] - ref).max() <= 1.0
     t = composite.composite(frame, alpha, None)
     assert np.array_equal(t[..., :3], frame) and np.array_equal(t[..., 3], alpha)
+
+
+@pytest.mark.parametrize("feather", [0.7, 2.0, 4.5])
+def test_feather_around_the_mask_equals_blurring_the_whole_frame(feather: float) -> None:
+    """feather_alpha blurs only the mask's bounding box plus the kernel's reach: the same
+    bytes as blurring the whole frame (masks in the middle, at the edges, and empty)."""
+    rng = np.random.default_rng(int(feather * 10))
+    scale = 1.0 / (composite.ALPHA_HI - composite.ALPHA_LO)
+    for _ in range(6):
+        m = np.zeros((90, 160), np.uint8)
+        for _ in range(int(rng.integers(0, 3))):
+            c = (int(rng.integers(-10, 170)), int(rng.integers(-10, 100)))
+            cv2.ellipse(m, c, (int(rng.integers(2, 40)), int(rng.integers(2, 30))), 0, 0, 360, 255, -1)
+        whole = cv2.GaussianBlur(m, (0, 0), feather)
+        whole = cv2.addWeighted(whole, scale, whole, 0.0, -255.0 * composite.ALPHA_LO * scale)
+        whole = np.maximum(whole, m >> 1)
+        stale = np.full_like(m, 77)  # whatever a reused buffer held before
+        assert np.array_equal(composite.feather_alpha(m, feather, out=stale), whole)
