@@ -54,7 +54,7 @@ def feather_alpha(mask: U8, feather: float, *, out: U8 | None = None, scratch: U
     # Thin parts (a finger narrower than the blur) must not vanish: where the mask is set,
     # alpha is at least half.
     buf = scratch if scratch is not None else np.empty_like(mask)
-    half = np.right_shift(region, 1, out=buf[ys, xs])
+    half = cv2.bitwise_and(region, 127, dst=buf[ys, xs])  # 255 >> 1 (numpy would copy the view)
     cv2.max(soft, half, dst=soft)
     return out
 
