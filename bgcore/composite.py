@@ -7,6 +7,7 @@ halo of the old room shows around the person on the new background.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
@@ -26,6 +27,14 @@ ALPHA_LO = 0.4
 ALPHA_HI = 0.9
 
 
+@functools.lru_cache(maxsize=8)
+def _gaussian_kernel(sigma: float) -> npt.NDArray[np.float32]:
+    """The Gaussian of ``sigma`` with a reach of 3 sigma (GaussianBlur's for 8-bit images).
+    Applied with sepFilter2D: GaussianBlur's bit-exact 8-bit path costs about 5x more."""
+    reach = math.ceil(3 * sigma)
+    return cv2.getGaussianKernel(2 * reach + 1, sigma, cv2.CV_32F)
+
+
 def feather_alpha(mask: U8, feather: float, *, out: U8 | None = None, scratch: U8 | None = None) -> U8:
     """Soft alpha (uint8) from a 0/255 mask; ``feather`` = Gaussian sigma in pixels (0: hard).
 
@@ -43,11 +52,12 @@ def feather_alpha(mask: U8, feather: float, *, out: U8 | None = None, scratch: U
     if bw == 0:
         return out
     h, w = mask.shape
-    reach = math.ceil(3 * feather) + 1
+    reach = math.ceil(3 * feather) + 1  # (the kernel's, and one more)
     ys = slice(max(0, y - reach), min(h, y + bh + reach))
     xs = slice(max(0, x - reach), min(w, x + bw + reach))
     region, soft = mask[ys, xs], out[ys, xs]
-    cv2.GaussianBlur(region, (0, 0), feather, dst=soft)
+    kernel = _gaussian_kernel(feather)
+    cv2.sepFilter2D(region, -1, kernel, kernel, dst=soft, borderType=cv2.BORDER_REFLECT_101)
     scale = 1.0 / (ALPHA_HI - ALPHA_LO)
     # addWeighted saturates to 0-255 (convertScaleAbs would fold negatives back up).
     cv2.addWeighted(soft, scale, soft, 0.0, -255.0 * ALPHA_LO * scale, dst=soft)

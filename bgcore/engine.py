@@ -39,7 +39,12 @@ SMALL_HOLE_FRACTION = 0.0015
 # up the person's own colours near their outline. Local patches of light and shadow are
 # explained per pixel instead (LIGHT_RATIO_MIN/MAX, consistency and contact tests).
 FIELD_GRID = (2, 2)
+# The field is re-measured every FIELD_EVERY frames and moves at most FIELD_STEP_MAX a time:
+# light drifts over seconds (a sudden change is the global gain's or, locally, the per-pixel
+# light test's), and a one-frame outlier (a shirt of the wall's hue entering) must not run
+# the field away.
 FIELD_STEP_MAX = 0.03
+FIELD_EVERY = 2
 # The texture-correlation test of light changes applies where the plate's fine detail has
 # TEXTURE_VERIFY x the noise (std); there the frame's detail must correlate with it at least
 # TEXTURE_NCC_MIN (a shadow at ratio 0.5 over detail of 1.5 noise std correlates at ~0.6).
@@ -80,7 +85,7 @@ NOISE_RANGE = 4.0
 LIGHT_CONTACT_MIN = 0.6
 # The region of interest (the hysteresis mask's bounding box) is widened by this many pixels:
 # the texture tests' filters reach 4 + 3 pixels, the contact test and closing 1 more.
-ROI_MARGIN = 12
+ROI_MARGIN = 8
 # The score's distances are taken in fixed point: levels x FIXED_POINT in uint16, where
 # OpenCV's saturating subtraction gives max(0, a - b) in one cheap pass (1/8 level is far
 # below any camera's noise).
@@ -563,7 +568,7 @@ class MaskEngine:
             rate = 1.0 - (1.0 - s.adapt_rate) ** ADAPT_EVERY
             cv2.accumulateWeighted(self.t3a, self.mean, rate, mask=self.calm)
             self._refresh_range()
-        if s.adapt:
+        if s.adapt and self.frame_index % FIELD_EVERY == 0:
             # The light field for the next frame, measured away from this frame's person: a
             # face or shirt of the wall's hue passes the consistency test, and measured
             # before the mask exists it would drag the field (and the wall) with it.
