@@ -22,6 +22,9 @@ background keeps returning its last picture without decoding or grabbing again. 
 the medium (an unreadable video frame, a lost display): it keeps the last good picture and
 records the problem in the object's ``error`` attribute.
 
+A kind may set ``static = True`` when a buffer it returned never changes afterwards (a new
+picture always comes in a new buffer): the compositor then redraws only where the person was.
+
 New kinds plug in with :func:`register_background`.
 """
 
@@ -226,6 +229,7 @@ class TransparentBackground:
     """No background: render returns None and the engine outputs alpha instead."""
 
     transparent = True
+    static = True
     name = "transparent"
 
     def render(self, width: int, height: int, *, t: float, plate: BGR | None) -> BGR | None:
@@ -239,6 +243,7 @@ class ColorBackground:
     """A solid colour; ``bgr`` is (blue, green, red)."""
 
     transparent = False
+    static = True
 
     def __init__(self, bgr: tuple[int, int, int]) -> None:
         self.bgr = bgr
@@ -261,6 +266,7 @@ class ImageBackground:
     """A still picture, fitted once per output size (``fit``: cover, contain or stretch)."""
 
     transparent = False
+    static = True
 
     def __init__(self, image: BGR, *, fit: str = "cover", name: str = "image") -> None:
         _check_fit(fit)
@@ -312,6 +318,7 @@ class BlurBackground:
     mid grey while there is no plate."""
 
     transparent = False
+    static = True
     DEFAULT_STRENGTH = 30.0
 
     def __init__(self, strength: float = DEFAULT_STRENGTH) -> None:
@@ -372,6 +379,7 @@ class VideoBackground:
     """
 
     transparent = False
+    static = False  # (one buffer per size, refilled with each new picture)
 
     def __init__(self, path: str | os.PathLike[str], *, fit: str = "cover") -> None:
         _check_fit(fit)
@@ -507,6 +515,7 @@ class ScreenBackground:
     """
 
     transparent = False
+    static = False  # (one buffer per size, refilled with each new picture)
 
     def __init__(
         self,

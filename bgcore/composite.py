@@ -141,6 +141,9 @@ class Compositor:
     def __init__(self) -> None:
         self._size: tuple[int, int] | None = None
         self._small: tuple[int, int] | None = None
+        # (out, background, (x0, y0, x1, y1)): the last static composite and where it drew
+        # the person (see __call__)
+        self._drawn: tuple[BGRA, BGR, tuple[int, int, int, int]] | None = None
 
     def _ensure(self, h: int, w: int) -> None:
         if self._size == (w, h):
@@ -183,14 +186,31 @@ class Compositor:
         out: BGRA,
         roi: Rect | None = None,
         small: U8 | None = None,
+        static: bool = False,
     ) -> BGRA:
+        """Composite into ``out``. ``static``: ``background`` is a picture that never changes
+        while it is the same array (a colour, an image, the blurred room); then, when the
+        previous call composited into the same ``out`` over the same background and nothing
+        else wrote into ``out`` since (see :meth:`forget`), only the rectangle where that call
+        drew the person is restored to background before this frame's person is drawn: the
+        rest of ``out`` already holds the background. The result is the same bytes as a full
+        redraw."""
         h, w = frame.shape[:2]
+        last, self._drawn = self._drawn, None
         if background is None:
             cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA, dst=out)
             cv2.mixChannels([alpha], [out], [0, 3])
             return out
-        cv2.cvtColor(background, cv2.COLOR_BGR2BGRA, dst=out)
+        if static and last is not None and last[0] is out and last[1] is background:
+            lx0, ly0, lx1, ly1 = last[2]
+            if lx1 > lx0 and ly1 > ly0:
+                ys, xs = slice(ly0, ly1), slice(lx0, lx1)
+                cv2.cvtColor(background[ys, xs], cv2.COLOR_BGR2BGRA, dst=out[ys, xs])
+        else:
+            cv2.cvtColor(background, cv2.COLOR_BGR2BGRA, dst=out)
         x, y, rw, rh = cv2.boundingRect(alpha) if roi is None else roi
+        if static:
+            self._drawn = (out, background, (x, y, x + max(rw, 0), y + max(rh, 0)))
         if rw <= 0 or rh <= 0:
             return out
         self._ensure(h, w)
@@ -199,6 +219,10 @@ class Compositor:
             return out
         self._bands(frame, alpha, background, out, small, (x, y, x + rw, y + rh))
         return out
+
+    def forget(self) -> None:
+        """Something else wrote into the output buffer: the next call redraws it whole."""
+        self._drawn = None
 
     def _bands(
         self, frame: BGR, alpha: U8, background: BGR, out: BGRA, small: U8, box: tuple[int, int, int, int]

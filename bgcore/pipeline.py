@@ -138,6 +138,7 @@ class BackgroundReplacer:
         """Composite one HxWx3 BGR frame; returns HxWx4 BGRA (a buffer reused by the next call).
 
         Without a plate (or with a plate of another size) the frame passes through opaque.
+        Whoever draws into the returned buffer calls :meth:`output_touched` afterwards.
         """
         check_bgr(frame)
         h, w = frame.shape[:2]
@@ -150,14 +151,18 @@ class BackgroundReplacer:
         if self._builder is not None:
             self._feed_capture(frame)
             self._mask_work = None
+            self._compositor.forget()
             return composite.passthrough(frame, out=self._out)
         plate = self._plate
         if plate is None or plate.size != (w, h):
             self._mask_work = None
+            self._compositor.forget()
             return composite.passthrough(frame, out=self._out)
 
         s = self.settings
         bg = self._background.render(w, h, t=when, plate=plate.image)
+        if s.mode == "classic" or s.show_mask:
+            self._compositor.forget()
         if s.mode == "classic":
             thr = CLASSIC_THRESHOLD if s.threshold is None else s.threshold
             fg = mask.classic_mask(frame, plate.reference, thr)
@@ -185,7 +190,14 @@ class BackgroundReplacer:
             return self._compositor(frame, alpha, None, out=self._out)
         roi = composite.upscaled_roi(small, (w, h))
         alpha = composite.upscale_box(small, (w, h), out=self._alpha_full)
-        return self._compositor(frame, alpha, bg, out=self._out, roi=roi, small=small)
+        static = bool(getattr(self._background, "static", False))
+        return self._compositor(frame, alpha, bg, out=self._out, roi=roi, small=small, static=static)
+
+    def output_touched(self) -> None:
+        """Call after drawing into the buffer :meth:`process` returned (an overlay, text):
+        behind a still background the next call redraws only where the person was, so it
+        must know that the rest changed too."""
+        self._compositor.forget()
 
     def _feed_capture(self, frame: BGR) -> None:
         builder = self._builder

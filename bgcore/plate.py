@@ -113,6 +113,10 @@ class Plate:
     """The first plate frame (the tutorial's single reference frame)."""
     sigma: F32
     """hxwx3 per-pixel noise sigma (grey levels) at the working size ``sigma_size``."""
+    small_sum: npt.NDArray[np.uint32] | None = None
+    """hxwx3 exact sum of the plate frames as the engine sees them: each frame downscaled to
+    ``sigma_size`` in 8 bits (the live frames' path, roundings included). None in plates
+    saved before it was kept."""
     _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -145,7 +149,12 @@ class Plate:
         return cached  # type: ignore[return-value]
 
     def mean_at(self, size: tuple[int, int]) -> F32:
-        """The mean resized (area average) to ``size`` = (w, h)."""
+        """The mean at ``size`` = (w, h). At the working size: the mean of the frames
+        downscaled like live frames are (8-bit roundings and all: averaging first and
+        rounding never would differ by up to half a level, a bias the background would
+        otherwise adapt away frame by frame); else the full mean resized (area average)."""
+        if self.small_sum is not None and size == self.sigma_size:
+            return (self.small_sum.astype(np.float32) / np.float32(self.n_frames)).astype(np.float32)
         return np.array(Downscaler(size)(self.mean), np.float32, copy=True)
 
     def sigma_at(self, size: tuple[int, int]) -> F32:
@@ -166,14 +175,16 @@ class Plate:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".plate-", suffix=".npz", dir=target.parent)
             with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    version=np.int32(PLATE_FORMAT_VERSION),
-                    frame_sum=self.frame_sum,
-                    n_frames=np.int32(self.n_frames),
-                    reference=self.reference,
-                    sigma=self.sigma.astype(np.float16),
-                )
+                arrays: dict[str, Any] = {
+                    "version": np.int32(PLATE_FORMAT_VERSION),
+                    "frame_sum": self.frame_sum,
+                    "n_frames": np.int32(self.n_frames),
+                    "reference": self.reference,
+                    "sigma": self.sigma.astype(np.float16),
+                }
+                if self.small_sum is not None:  # (plates from before it was kept lack it)
+                    arrays["small_sum"] = self.small_sum
+                np.savez_compressed(fh, **arrays)
             os.replace(tmp, target)
         except OSError as exc:
             raise PlateError(f"cannot save the background plate to {target}: {exc.strerror or exc}") from None
@@ -191,6 +202,7 @@ class Plate:
                 n = int(data["n_frames"])
                 reference = np.ascontiguousarray(data["reference"], dtype=np.uint8)
                 sigma = data["sigma"].astype(np.float32)
+                small_sum = data["small_sum"].astype(np.uint32) if "small_sum" in data.files else None
         except FileNotFoundError:
             raise PlateError(f"no background plate at {p}; capture one first") from None
         except PlateError:
@@ -201,7 +213,9 @@ class Plate:
             ) from None
         if frame_sum.ndim != 3 or frame_sum.shape[2] != 3 or n < 1 or reference.shape != frame_sum.shape:
             raise PlateError(f"{p} is damaged (inconsistent shapes); recapture the background")
-        return cls(frame_sum=frame_sum, n_frames=n, reference=reference, sigma=sigma)
+        if small_sum is not None and small_sum.shape != sigma.shape:
+            raise PlateError(f"{p} is damaged (inconsistent shapes); recapture the background")
+        return cls(frame_sum=frame_sum, n_frames=n, reference=reference, sigma=sigma, small_sum=small_sum)
 
     @classmethod
     def from_frames(cls, frames: Iterable[BGR], *, work_width: int = 480) -> Plate:
@@ -295,7 +309,10 @@ class PlateBuilder:
         else:
             sigma = np.full(stack.shape[1:], global_noise, np.float32)
         sigma = np.maximum(sigma, SIGMA_FLOOR).astype(np.float16).astype(np.float32)
-        return Plate(frame_sum=self._sum, n_frames=n, reference=self._reference, sigma=sigma)
+        small_sum: npt.NDArray[np.uint32] = np.stack(self._small).sum(axis=0, dtype=np.uint32)
+        return Plate(
+            frame_sum=self._sum, n_frames=n, reference=self._reference, sigma=sigma, small_sum=small_sum
+        )
 
 
 def _channel_gains(stack: F32, median: F32) -> F32:

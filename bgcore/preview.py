@@ -150,6 +150,7 @@ def run_preview(
                     2,
                     cv2.LINE_AA,
                 )
+            replacer.output_touched()  # the text above was drawn into the output
             window.show(out)
             key = window.key()
             if key in ("q", "Q"):

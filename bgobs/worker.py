@@ -398,6 +398,8 @@ class _Loop:
 
         out = replacer.process(frame, t=now)
         progress = replacer.capture_progress
+        if self.countdown_end is not None or progress is not None:
+            replacer.output_touched()  # the overlay below draws into the output
         if self.countdown_end is not None:
             left = self.countdown_end - now
             overlay.countdown(out, left)
