@@ -370,10 +370,23 @@ class MaskEngine:
         cv2.bitwise_and(out, sel, dst=out)
         return cv2.countNonZero(out)
 
-    def _consistency(self, z_limit: float, roi: tuple[slice, slice] | None = None) -> None:
+    def _consistency(
+        self,
+        z_limit: float,
+        roi: tuple[slice, slice] | None = None,
+        light: tuple[float, float] | None = None,
+    ) -> None:
         """self.r = luma ratio frame/expected; self.consistent = 255 where the frame is the
         expected background under other light (colour kept, ratio locally smooth). Within
-        ``roi`` (rows, columns) only, when given: the buffers elsewhere are left as they are."""
+        ``roi`` (rows, columns) only, when given: the buffers elsewhere are left as they are.
+
+        With ``light`` = (lowest, highest ratio) it also sets self.shadow: the pixels light
+        explains (consistent, the ratio in range, a luma change above 3 sigma). Light falls on
+        areas, never on lone pixels: the candidates that pass the colour test are kept only
+        around their areas (what survives a 3x3 erosion, widened by the filters' reach), and
+        the texture tests, the costly part, run only there. Lone candidates (noise) stay
+        unexplained, and elsewhere only the light field's sparse samples read the verdict.
+        """
         self._expected(roi)
         ys, xs = roi if roi is not None else (slice(None), slice(None))
         e, f = self.expected[ys, xs], self.f[ys, xs]
@@ -399,6 +412,32 @@ class MaskEngine:
         cv2.multiply(t3b, t3b, dst=t3b)
         cv2.transform(t3b, _SUM3, dst=t1a[..., None])
         cv2.compare(t1a, z_limit, cv2.CMP_LT, dst=consistent)
+        if light is not None:
+            shadow = self.shadow[ys, xs]
+            cv2.inRange(r, light[0], light[1], dst=shadow)
+            cv2.bitwise_and(shadow, consistent, dst=shadow)
+            cv2.absdiff(y_e, y_f, dst=t1a)
+            cv2.compare(t1a, self.sigma_luma3[ys, xs], cv2.CMP_GT, dst=u1a)
+            cv2.bitwise_and(shadow, u1a, dst=shadow)
+            cv2.erode(shadow, _RECT3, dst=u1a)
+            x, y, bw, bh = cv2.boundingRect(u1a)
+            if bw == 0:
+                shadow.fill(0)
+                return
+            rh, rw = shadow.shape
+            m = ROI_MARGIN + 1
+            y0, y1, x0, x1 = max(0, y - m), min(rh, y + bh + m), max(0, x - m), min(rw, x + bw + m)
+            shadow[:y0].fill(0)
+            shadow[y1:].fill(0)
+            shadow[:, :x0].fill(0)
+            shadow[:, x1:].fill(0)
+            top, left = ys.start or 0, xs.start or 0
+            ys, xs = slice(top + y0, top + y1), slice(left + x0, left + x1)
+            y_f, y_e, r = self.y_f[ys, xs], self.y_e[ys, xs], self.r[ys, xs]
+            t1a, t1b, rc = self.t1a[ys, xs], self.t1b[ys, xs], self.t1c[ys, xs]
+            t1c = rc
+            consistent, u1a, calm = self.consistent[ys, xs], self.u1a[ys, xs], self.calm[ys, xs]
+            sigma_luma, shadow = self.sigma_luma[ys, xs], self.shadow[ys, xs]
         # texture: the high-frequency energy of r (r minus its 9x9 mean, squared, over 7x7)
         # against what noise alone would give. Light varies slowly (a soft shadow's edge is
         # a ramp of r, not texture); a flat cloth in front of a textured wall makes r carry
@@ -415,6 +454,8 @@ class MaskEngine:
         cv2.compare(t1b, t1c, cv2.CMP_LT, dst=u1a)
         cv2.bitwise_and(consistent, u1a, dst=consistent)
         if not self.any_verifiable:
+            if light is not None:
+                cv2.bitwise_and(shadow, consistent, dst=shadow)
             return
         # texture kept: where the plate has texture well above the noise, light changes only
         # scale it, so the frame's fine detail must correlate with the plate's (a cloth of the
@@ -433,6 +474,8 @@ class MaskEngine:
         cv2.bitwise_and(u1a, calm, dst=u1a)
         cv2.bitwise_or(u1a, self.detail_unverifiable[ys, xs], dst=u1a)
         cv2.bitwise_and(consistent, u1a, dst=consistent)
+        if light is not None:
+            cv2.bitwise_and(shadow, consistent, dst=shadow)
 
     def _update_field(self) -> None:
         """Re-estimate the coarse gain field from consistent, confident, lit pixels.
@@ -608,18 +651,15 @@ class MaskEngine:
         # per pixel also keeps a stale field from locking a lit wall into the mask: the
         # field is measured only outside the mask, so an unexplained wall would never heal.
         has_shadow = s.shadows or (s.adapt and s.threshold is None)
-        if has_shadow or s.adapt:
-            self._consistency(AUTO_SIGMA_LOW**2, (ys, xs))
         self.shadow.fill(0)
         if has_shadow:
-            shadow, u1a, score = self.shadow[ys, xs], self.u1a[ys, xs], self.score[ys, xs]
             lo_r = LIGHT_RATIO_MIN if s.shadows else 1.0
             hi_r = LIGHT_RATIO_MAX if s.adapt and s.threshold is None else 1.0
-            cv2.inRange(self.r[ys, xs], lo_r, hi_r, dst=shadow)
-            cv2.bitwise_and(shadow, self.consistent[ys, xs], dst=shadow)
-            cv2.absdiff(self.y_e[ys, xs], self.y_f[ys, xs], dst=self.t1a[ys, xs])
-            cv2.compare(self.t1a[ys, xs], self.sigma_luma3[ys, xs], cv2.CMP_GT, dst=u1a)
-            cv2.bitwise_and(shadow, u1a, dst=shadow)
+            self._consistency(AUTO_SIGMA_LOW**2, (ys, xs), light=(lo_r, hi_r))
+        elif s.adapt:
+            self._consistency(AUTO_SIGMA_LOW**2, (ys, xs))
+        if has_shadow:
+            shadow, u1a, score = self.shadow[ys, xs], self.u1a[ys, xs], self.score[ys, xs]
             cv2.subtract(score, score, dst=score, mask=shadow)  # 0 there
             cv2.bitwise_and(shadow, mask, dst=u1a)
             if cv2.countNonZero(u1a):  # light explains part of the mask: hysteresis again

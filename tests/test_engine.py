@@ -72,3 +72,30 @@ def test_fill_holes_by_outlines_equals_labelling_the_background(seed: int) -> No
     framed = eng.mask.copy()
     eng._fill_holes(slice(10, 80), slice(15, 105), low, True)
     assert np.array_equal(eng.mask, _fill_holes_reference(framed, suspicious, small))
+
+
+def test_light_explains_areas_with_the_full_texture_test_and_never_lone_pixels() -> None:
+    """With a ratio range, _consistency marks as light exactly what the full test marks
+    around areas of candidates (a cast shadow), and drops lone candidates (noise)."""
+    from helpers import noisy, textured_room
+
+    rng = np.random.default_rng(5)
+    room = textured_room()
+    plate = Plate.from_frames([noisy(room, rng) for _ in range(8)], work_width=0)
+    eng = MaskEngine(plate, plate.size)
+    frame = room.copy()
+    frame[30:90, 40:140] *= 0.6  # a shadow
+    frame[120:170, 200:300] = room[120:170, 200:300].mean(axis=(0, 1)) * 0.8  # a flat cloth
+    eng.small = noisy(frame, rng)
+    eng._consistency(6.25, light=(0.25, 1.4))
+    with_light = eng.shadow.copy()
+    eng._consistency(6.25)  # the full test everywhere
+    candidates = (eng.r >= 0.25) & (eng.r <= 1.4) & (np.abs(eng.y_e - eng.y_f) > eng.sigma_luma3)
+    full = candidates & (eng.consistent > 0)
+    light = with_light > 0
+    assert not (light & ~full).any()  # never more than the full test
+    around = (slice(30 - 8, 90 + 8), slice(40 - 8, 140 + 8))
+    assert np.array_equal(light[around], full[around])  # around an area: exactly the full test
+    assert (light[30:90, 40:140]).mean() > 0.6  # the shadow is light (where luma moved 3 sigma)
+    assert (light[120:170, 200:300]).mean() < 0.1  # the cloth is not
+    assert full.sum() > light.sum()  # some lone candidates (noise) were dropped
