@@ -7,6 +7,14 @@ This class performs the same physics as the reference functions in :mod:`bgcore.
 (tests hold the two to the same results) with OpenCV calls writing into buffers that are
 allocated once per working size, so the hot path allocates (almost) nothing.
 
+Where the work goes (the budget is a few floors of a BGRA copy per frame, see ``bench``):
+the score is taken on the whole frame in 16-bit fixed point against the plate's cached
+3x3 range; everything after the first hysteresis (the light tests, the contact rule,
+cleanup) runs inside the mask's bounding box, the costly texture tests only around areas
+light might explain; the slow parts (gains, light field, adaptation) run on a sparse grid
+or every few frames. Each of these was checked against the quality tables
+(``python -m bgcore quality``) and left them where they were.
+
 Threading and lifetime: one instance per plate and working size, used by one thread.
 """
 
@@ -69,7 +77,6 @@ CLIP_MARGIN = 3.0
 CLIP_MIN_FRACTION = 0.002
 CLIP_MIN_LEVEL = 180.0
 CLIP_QUIET = 0.6
-CLIP_SLACK = 1.0e4
 # Below the ceiling, a clipped channel may read somewhat lower when the camera's processing
 # after the sensor (white balance, tone curve) changes: this many levels are tolerated.
 CLIP_TOLERANCE = 12.0
@@ -244,13 +251,12 @@ class MaskEngine:
         self.valid: U8 = cv2.compare(lum, GAIN_MIN_LEVEL, cv2.CMP_GT)
         # Clipped plate channels (a window, a lamp) only bound the true brightness from below:
         # under more exposure they stay at 255, under less they may read anything up to 255.
-        # The score then has no upper bound there (CLIP_SLACK added to the expected maximum),
-        # and such pixels measure no gains.
+        # The score then has no upper bound there (the expected maximum saturates at the top of
+        # the fixed-point range), and such pixels measure no gains.
         clipped, ceiling = clipped_channels(self.mean, sigma)
         self.ceiling = (float(ceiling[0]), float(ceiling[1]), float(ceiling[2]), 0.0)
         self.any_clipped = bool(clipped.any())
-        self.clip_slack: F32 = np.where(clipped, np.float32(CLIP_SLACK), np.float32(0.0)).astype(np.float32)
-        self.clip_drop: F32 = np.where(clipped, np.float32(CLIP_TOLERANCE), np.float32(0)).astype(np.float32)
+        clip_drop = np.where(clipped, np.float32(CLIP_TOLERANCE), np.float32(0)).astype(np.float32)
         unclipped = np.where(clipped.any(axis=2), np.uint8(0), np.uint8(255)).astype(np.uint8)
         cv2.bitwise_and(self.valid, unclipped, dst=self.valid)
         self.prev: U8 = np.zeros((h, w), np.uint8)
@@ -268,7 +274,7 @@ class MaskEngine:
         self.gain3_coarse: F32 | None = None  # the coarse gains self.gain3 was built from
         self.small: U8 = np.zeros((h, w, 3), np.uint8)  # the frame of the current step
         self.ceiling_fx = tuple(FIXED_POINT * c for c in self.ceiling)
-        self.clip_drop16 = np.rint(FIXED_POINT * self.clip_drop).astype(np.uint16)
+        self.clip_drop16 = np.rint(FIXED_POINT * clip_drop).astype(np.uint16)
         self.clip_slack16 = np.where(clipped, np.uint16(65535), np.uint16(0)).astype(np.uint16)
         self.noise_range_u8: U8 = np.clip(np.rint(self.noise_range), 0, 255).astype(np.uint8)
         # the sparse grid of the slowly varying parts (gains, light field)
