@@ -108,6 +108,7 @@ _RECT5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 _RECT7 = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))  # = three 3x3 dilations
 _ONES3 = np.ones((1, 3), np.float32)
 _DISC3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+_KEPT, _TOO_SMALL = 1, 2  # hysteresis fill values (the masks are 0/255)
 
 
 def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]:
@@ -182,13 +183,6 @@ class _Labels:
             return cv2.calcHist([picked], [0], None, [256], [0, 256]).ravel()[: self.n]
         return cv2.calcHist([self.as_float], [0], where, [self.n], [0, self.n]).ravel()
 
-    def with_high_bit(self, where: U8) -> U8:
-        """The 8-bit labels (fewer than 128) with 128 added where the 0/255 mask ``where`` is
-        set (a scratch buffer)."""
-        scratch = self._u8_scratch[: where.shape[0], : where.shape[1]]
-        cv2.bitwise_and(where, 128, dst=scratch)
-        return cv2.bitwise_or(scratch, self.as_u8, dst=scratch)
-
     def paint(self, chosen: npt.NDArray[np.bool_], out: U8) -> U8:
         """255 where the pixel's label is chosen, else 0."""
         if self.n <= 256:
@@ -239,6 +233,7 @@ class MaskEngine:
         self.u3a: U8 = np.empty((h, w, 3), np.uint8)
         self.u3b: U8 = np.empty((h, w, 3), np.uint8)
         self.components = _Labels(h, w)
+        self.fence: U8 = np.zeros((h + 2, w + 2), np.uint8)
         lum = cv2.transform(self.mean, _SUM3)
         plate_luma = cv2.transform(self.mean, _LUMA)
         self.plate_detail: F32 = (plate_luma - cv2.blur(plate_luma, (9, 9))).astype(np.float32)
@@ -627,23 +622,31 @@ class MaskEngine:
 
     def _hysteresis(self, weak: U8, strong: U8, min_area: int, out: U8) -> None:
         """out = 255 on the components of ``weak`` (8-connected) that hold a ``strong`` pixel
-        and at least ``min_area`` pixels."""
-        cc = self.components
-        n = cc.find(weak, 8)
-        if n <= 1:
-            out.fill(0)
-            return
-        if n <= 128:
-            # one histogram of label + 128 x strong: bins n.. hold no label, 128 + i the
-            # strong pixels of label i
-            both = cc.with_high_bit(strong)
-            hist = cv2.calcHist([both], [0], None, [256], [0, 256]).ravel()
-            seeded, area = hist[128 : 128 + n], hist[:n] + hist[128 : 128 + n]
-        else:
-            seeded, area = cc.count(strong), cc.count()
-        keep = (seeded > 0) & (area >= min_area)
-        keep[0] = False
-        cc.paint(keep, out)
+        (``strong`` within ``weak``) and at least ``min_area`` pixels.
+
+        By flood fill from one pixel of each strong component (its outline's first point):
+        a fill visits only the components that are kept and counts their pixels, where
+        labelling would sweep the whole frame, histogram it and paint it back."""
+        np.copyto(out, weak)
+        h, w = weak.shape
+        # floodFill's border mask, preallocated (without one the binding allocates a new one
+        # per call); filled pixels get marked in it, which no later fill here crosses anyway
+        fence = self.fence[: h + 2, : w + 2]
+        fence.fill(0)
+        small = []
+        outlines, _ = cv2.findContours(strong, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for outline in outlines:
+            x, y = int(outline[0, 0, 0]), int(outline[0, 0, 1])
+            if out[y, x] != 255:  # its weak component is filled already
+                continue
+            area = cv2.floodFill(out, fence, (x, y), _KEPT, flags=8)[0]
+            if area < min_area:
+                small.append((x, y))
+        if small:  # refill those (a fresh fence: the first one now blocks them)
+            fence.fill(0)
+            for x, y in small:
+                cv2.floodFill(out, fence, (x, y), _TOO_SMALL, flags=8)
+        cv2.compare(out, _KEPT, cv2.CMP_EQ, dst=out)
 
     def _foreground(self, s: Settings, ys: slice, xs: slice, low: float, min_area: int) -> None:
         """Light, contact and cleanup inside the region of interest (rows ``ys``, columns

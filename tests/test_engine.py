@@ -99,3 +99,32 @@ def test_light_explains_areas_with_the_full_texture_test_and_never_lone_pixels()
     assert (light[30:90, 40:140]).mean() > 0.6  # the shadow is light (where luma moved 3 sigma)
     assert (light[120:170, 200:300]).mean() < 0.1  # the cloth is not
     assert full.sum() > light.sum()  # some lone candidates (noise) were dropped
+
+
+def _hysteresis_reference(weak: np.ndarray, strong: np.ndarray, min_area: int) -> np.ndarray:
+    n, labels = cv2.connectedComponents(weak, connectivity=8)
+    out = np.zeros_like(weak)
+    for i in range(1, n):
+        comp = labels == i
+        if (strong[comp] > 0).any() and comp.sum() >= min_area:
+            out[comp] = 255
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_hysteresis_by_flood_fill_equals_labelling(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    h, w = 90, 120
+    eng = _engine(h, w, rng)
+    score = cv2.GaussianBlur(rng.uniform(0, 10, (h, w)).astype(np.float32), (0, 0), 1.5) * 3
+    score[rng.random((h, w)) < 0.01] = 40.0  # lone strong specks, some inside weak areas
+    weak = np.where(score > 14, 255, 0).astype(np.uint8)
+    strong = np.where(score > 17, 255, 0).astype(np.uint8)
+    for min_area in (1, 12, 60):
+        out = np.full((h, w), 77, np.uint8)
+        eng._hysteresis(weak, strong, min_area, out)
+        assert np.array_equal(out, _hysteresis_reference(weak, strong, min_area))
+    # and on views (the engine's region of interest)
+    out = np.zeros((h, w), np.uint8)
+    eng._hysteresis(weak[5:80, 7:110], strong[5:80, 7:110], 12, out[5:80, 7:110])
+    assert np.array_equal(out[5:80, 7:110], _hysteresis_reference(weak[5:80, 7:110], strong[5:80, 7:110], 12))
