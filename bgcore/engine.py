@@ -382,64 +382,89 @@ class MaskEngine:
         expected background under other light (colour kept, ratio locally smooth). Within
         ``roi`` (rows, columns) only, when given: the buffers elsewhere are left as they are.
 
-        With ``light`` = (lowest, highest ratio) it also sets self.shadow: the pixels light
-        explains (consistent, the ratio in range, a luma change above 3 sigma). Light falls on
-        areas, never on lone pixels: the candidates that pass the colour test are kept only
-        around their areas (what survives a 3x3 erosion, widened by the filters' reach), and
-        the texture tests, the costly part, run only there. Lone candidates (noise) stay
-        unexplained, and elsewhere only the light field's sparse samples read the verdict.
+        With ``light`` = (lowest, highest ratio) it sets self.shadow instead: the pixels light
+        explains (the ratio in range, a luma change above 3 sigma, consistent). Light falls
+        on areas, never on lone pixels, so each test runs only around the areas the cheaper
+        ones leave (what survives a 3x3 erosion, widened by the filters' reach): the colour
+        test around areas of luma candidates, the texture tests (the costly part) around
+        areas that also kept their colour. Lone candidates (noise) stay unexplained, and
+        elsewhere self.consistent is left at 255 (only the light field's sparse samples
+        read it there).
         """
         self._expected(roi)
         ys, xs = roi if roi is not None else (slice(None), slice(None))
-        e, f = self.expected[ys, xs], self.f[ys, xs]
         y_f, y_e, r = self.y_f[ys, xs], self.y_e[ys, xs], self.r[ys, xs]
-        t3a, t3b = self.t3a[ys, xs], self.t3b[ys, xs]
-        t1a, t1b, t1c = self.t1a[ys, xs], self.t1b[ys, xs], self.t1c[ys, xs]
-        consistent, u1a, calm = self.consistent[ys, xs], self.u1a[ys, xs], self.calm[ys, xs]
-        sigma_luma = self.sigma_luma[ys, xs]
-        cv2.transform(f, _LUMA, dst=y_f[..., None])
-        cv2.transform(e, _LUMA, dst=y_e[..., None])
+        cv2.transform(self.f[ys, xs], _LUMA, dst=y_f[..., None])
+        cv2.transform(self.expected[ys, xs], _LUMA, dst=y_e[..., None])
         cv2.max(y_e, 1.0, dst=y_e)
         cv2.divide(y_f, y_e, dst=r)
+        if light is None:
+            self._colour_test(ys, xs, z_limit)
+            self._texture_tests(ys, xs)
+            return
+        shadow, u1a = self.shadow[ys, xs], self.u1a[ys, xs]
+        cv2.inRange(r, light[0], light[1], dst=shadow)
+        cv2.absdiff(y_e, y_f, dst=self.t1a[ys, xs])
+        cv2.compare(self.t1a[ys, xs], self.sigma_luma3[ys, xs], cv2.CMP_GT, dst=u1a)
+        cv2.bitwise_and(shadow, u1a, dst=shadow)
+        for colour in (True, False):
+            around = self._around_areas(shadow, u1a)
+            if around is None:
+                return
+            top, left = ys.start or 0, xs.start or 0
+            ys = slice(top + around[0].start, top + around[0].stop)
+            xs = slice(left + around[1].start, left + around[1].stop)
+            shadow, u1a = self.shadow[ys, xs], self.u1a[ys, xs]
+            if colour:
+                self._colour_test(ys, xs, z_limit)
+            else:
+                self._texture_tests(ys, xs)
+            cv2.bitwise_and(shadow, self.consistent[ys, xs], dst=shadow)
+
+    @staticmethod
+    def _around_areas(candidates: U8, scratch: U8) -> tuple[slice, slice] | None:
+        """The box (rows, columns of ``candidates``) around what survives a 3x3 erosion,
+        widened by ROI_MARGIN + 1; candidates outside it are cleared. None (and all cleared)
+        when nothing survives."""
+        cv2.erode(candidates, _RECT3, dst=scratch)
+        x, y, bw, bh = cv2.boundingRect(scratch)
+        if bw == 0:
+            candidates.fill(0)
+            return None
+        rh, rw = candidates.shape
+        m = ROI_MARGIN + 1
+        y0, y1, x0, x1 = max(0, y - m), min(rh, y + bh + m), max(0, x - m), min(rw, x + bw + m)
+        candidates[:y0].fill(0)
+        candidates[y1:].fill(0)
+        candidates[:, :x0].fill(0)
+        candidates[:, x1:].fill(0)
+        return slice(y0, y1), slice(x0, x1)
+
+    def _colour_test(self, ys: slice, xs: slice, z_limit: float) -> None:
+        """self.consistent (rows ``ys``, columns ``xs``) = 255 where the frame is r times the
+        expected background within the noise: the colour kept. Leaves max(r, 0.25) in t1c."""
+        e, f, r = self.expected[ys, xs], self.f[ys, xs], self.r[ys, xs]
+        t3a, t3b, t1a = self.t3a[ys, xs], self.t3b[ys, xs], self.t1a[ys, xs]
         r3 = cv2.cvtColor(r, cv2.COLOR_GRAY2BGR, dst=t3a)  # (a faster merge)
         cv2.multiply(e, r3, dst=t3b)  # r * expected
         cv2.subtract(f, t3b, dst=t3b)  # residual
         # tolerance: noise scaled by r (at least 0.25), 3% for a tone curve that is not
         # exactly linear, 0.5
-        rc = cv2.max(r, 0.25, dst=t1c)
+        rc = cv2.max(r, 0.25, dst=self.t1c[ys, xs])
         cv2.cvtColor(rc, cv2.COLOR_GRAY2BGR, dst=r3)
         cv2.multiply(r3, self.sigma[ys, xs], dst=r3)
         cv2.addWeighted(r3, 1.0, e, 0.03, 0.5, dst=r3)
         cv2.divide(t3b, r3, dst=t3b)
         cv2.multiply(t3b, t3b, dst=t3b)
         cv2.transform(t3b, _SUM3, dst=t1a[..., None])
-        cv2.compare(t1a, z_limit, cv2.CMP_LT, dst=consistent)
-        if light is not None:
-            shadow = self.shadow[ys, xs]
-            cv2.inRange(r, light[0], light[1], dst=shadow)
-            cv2.bitwise_and(shadow, consistent, dst=shadow)
-            cv2.absdiff(y_e, y_f, dst=t1a)
-            cv2.compare(t1a, self.sigma_luma3[ys, xs], cv2.CMP_GT, dst=u1a)
-            cv2.bitwise_and(shadow, u1a, dst=shadow)
-            cv2.erode(shadow, _RECT3, dst=u1a)
-            x, y, bw, bh = cv2.boundingRect(u1a)
-            if bw == 0:
-                shadow.fill(0)
-                return
-            rh, rw = shadow.shape
-            m = ROI_MARGIN + 1
-            y0, y1, x0, x1 = max(0, y - m), min(rh, y + bh + m), max(0, x - m), min(rw, x + bw + m)
-            shadow[:y0].fill(0)
-            shadow[y1:].fill(0)
-            shadow[:, :x0].fill(0)
-            shadow[:, x1:].fill(0)
-            top, left = ys.start or 0, xs.start or 0
-            ys, xs = slice(top + y0, top + y1), slice(left + x0, left + x1)
-            y_f, y_e, r = self.y_f[ys, xs], self.y_e[ys, xs], self.r[ys, xs]
-            t1a, t1b, rc = self.t1a[ys, xs], self.t1b[ys, xs], self.t1c[ys, xs]
-            t1c = rc
-            consistent, u1a, calm = self.consistent[ys, xs], self.u1a[ys, xs], self.calm[ys, xs]
-            sigma_luma, shadow = self.sigma_luma[ys, xs], self.shadow[ys, xs]
+        cv2.compare(t1a, z_limit, cv2.CMP_LT, dst=self.consistent[ys, xs])
+
+    def _texture_tests(self, ys: slice, xs: slice) -> None:
+        """self.consistent (rows ``ys``, columns ``xs``) &= the fine texture behaves as under
+        light; t1c must hold max(r, 0.25) there (see :meth:`_colour_test`)."""
+        y_f, y_e, r = self.y_f[ys, xs], self.y_e[ys, xs], self.r[ys, xs]
+        t1a, t1b, t1c = self.t1a[ys, xs], self.t1b[ys, xs], self.t1c[ys, xs]
+        consistent, u1a, calm = self.consistent[ys, xs], self.u1a[ys, xs], self.calm[ys, xs]
         # texture: the high-frequency energy of r (r minus its 9x9 mean, squared, over 7x7)
         # against what noise alone would give. Light varies slowly (a soft shadow's edge is
         # a ramp of r, not texture); a flat cloth in front of a textured wall makes r carry
@@ -449,15 +474,13 @@ class MaskEngine:
         cv2.multiply(t1b, t1b, dst=t1b)
         cv2.blur(t1b, (7, 7), dst=t1b)  # energy
         # noise level of r: (2 x max(r, 0.25) x luma sigma / luma + TEXTURE_FLOOR)^2
-        cv2.multiply(rc, sigma_luma, dst=t1c)
+        cv2.multiply(t1c, self.sigma_luma[ys, xs], dst=t1c)
         cv2.divide(t1c, y_e, dst=t1c, scale=2.0)
         cv2.add(t1c, TEXTURE_FLOOR, dst=t1c)
         cv2.multiply(t1c, t1c, dst=t1c)
         cv2.compare(t1b, t1c, cv2.CMP_LT, dst=u1a)
         cv2.bitwise_and(consistent, u1a, dst=consistent)
         if not self.any_verifiable:
-            if light is not None:
-                cv2.bitwise_and(shadow, consistent, dst=shadow)
             return
         # texture kept: where the plate has texture well above the noise, light changes only
         # scale it, so the frame's fine detail must correlate with the plate's (a cloth of the
@@ -476,8 +499,6 @@ class MaskEngine:
         cv2.bitwise_and(u1a, calm, dst=u1a)
         cv2.bitwise_or(u1a, self.detail_unverifiable[ys, xs], dst=u1a)
         cv2.bitwise_and(consistent, u1a, dst=consistent)
-        if light is not None:
-            cv2.bitwise_and(shadow, consistent, dst=shadow)
 
     def _update_field(self) -> None:
         """Re-estimate the coarse gain field from consistent, confident, lit pixels.
