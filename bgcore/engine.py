@@ -658,9 +658,12 @@ class MaskEngine:
         fence = self.fence[: h + 2, : w + 2]
         fence.fill(0)
         small = []
-        outlines, _ = cv2.findContours(strong, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        # the outlines within the strong pixels' box (outlines cost a pass over their image)
+        bx, by, bw, bh = cv2.boundingRect(strong)
+        box = strong[by : by + bh, bx : bx + bw]
+        outlines, _ = cv2.findContours(box, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for outline in outlines:
-            x, y = int(outline[0, 0, 0]), int(outline[0, 0, 1])
+            x, y = bx + int(outline[0, 0, 0]), by + int(outline[0, 0, 1])
             if out[y, x] != 255:  # its weak component is filled already
                 continue
             area = cv2.floodFill(out, fence, (x, y), _KEPT, flags=8)[0]
@@ -737,6 +740,12 @@ class MaskEngine:
         one 4-connected background region): found in a few microseconds, and each is then
         measured within its own bounding box, never labelling the whole background.
         """
+        # within the mask's own box: the outlines cost a pass over their image
+        bx, by, bw, bh = cv2.boundingRect(self.mask[ys, xs])
+        if bw == 0:
+            return
+        top, left = ys.start or 0, xs.start or 0
+        ys, xs = slice(top + by, top + by + bh), slice(left + bx, left + bx + bw)
         mask = self.mask[ys, xs]
         contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
         if hierarchy is None:
