@@ -268,6 +268,9 @@ class MaskEngine:
         self.d16 = np.empty((h, w, 3), np.uint16)
         self.gain3.fill(1.0)
         self.gain3_coarse: F32 | None = None  # the coarse gains self.gain3 was built from
+        # what derives from the gains and the adapted mean is rebuilt when either changes
+        self.range_stale: bool = True  # lo16, hi16
+        self.expected_stale: bool = True  # expected
         self.small: U8 = np.zeros((h, w, 3), np.uint8)  # the frame of the current step
         self.ceiling_fx = tuple(FIXED_POINT * c for c in self.ceiling)
         self.clip_drop16 = np.rint(FIXED_POINT * clip_drop).astype(np.uint16)
@@ -301,13 +304,15 @@ class MaskEngine:
         return out
 
     def _expected(self, roi: tuple[slice, slice] | None = None) -> None:
-        """self.f = the frame as float and self.expected = the plate under the current gains
-        (clipped like the sensor), within ``roi`` (rows, columns) if given."""
+        """self.f = the frame as float within ``roi`` (rows, columns) if given, and
+        self.expected = the plate under the current gains (clipped like the sensor),
+        recomputed only when the gains or the adapted mean changed."""
         ys, xs = roi if roi is not None else (slice(None), slice(None))
-        f, e = self.f[ys, xs], self.expected[ys, xs]
-        np.copyto(f, self.small[ys, xs], casting="unsafe")
-        cv2.multiply(self.mean[ys, xs], self.gain3[ys, xs], dst=e)
-        cv2.min(e, self.ceiling, dst=e)
+        np.copyto(self.f[ys, xs], self.small[ys, xs], casting="unsafe")
+        if self.expected_stale:
+            cv2.multiply(self.mean, self.gain3, dst=self.expected)
+            cv2.min(self.expected, self.ceiling, dst=self.expected)
+            self.expected_stale = False
 
     def _refresh_range(self) -> None:
         """What derives from the adapted mean: its 3x3 min and max (the score's expected
@@ -315,7 +320,7 @@ class MaskEngine:
         the plate's range x field) and its samples on the sparse grid."""
         cv2.erode(self.mean, _RECT3, dst=self.lo_plate)
         cv2.dilate(self.mean, _RECT3, dst=self.hi_plate)
-        self.range_stale = True
+        self.range_stale = self.expected_stale = True
         self._grid(self.mean, self.g_mean)
         cv2.max(self.g_mean, (1.0, 1.0, 1.0, 0.0), dst=self.g_mean)
 
@@ -552,11 +557,11 @@ class MaskEngine:
             if built is None or float(np.max(np.abs(coarse / built - 1.0))) > GAIN_REBUILD:
                 cv2.resize(coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
                 self.gain3_coarse = coarse
-                self.range_stale = True
+                self.range_stale = self.expected_stale = True
         elif self.gain3_coarse is not None:
             self.gain3.fill(1.0)
             self.gain3_coarse = None
-            self.range_stale = True
+            self.range_stale = self.expected_stale = True
 
         # score: difference to the expected background's 3x3 range, in noise units
         if s.threshold is None:
