@@ -138,6 +138,20 @@ def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], npt.
     return clipped, ceiling
 
 
+def _widened(x: int, y: int, bw: int, bh: int, margin: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Rows and columns of the box (x, y, bw, bh) widened by ``margin``, within ``shape``."""
+    h, w = shape[:2]
+    rows = slice(max(0, y - margin), min(h, y + bh + margin))
+    return rows, slice(max(0, x - margin), min(w, x + bw + margin))
+
+
+def _inside(outer: tuple[slice, slice], inner: tuple[slice, slice]) -> tuple[slice, slice]:
+    """``inner`` (rows, columns relative to the region ``outer``) in the frame's coordinates."""
+    top, left = outer[0].start or 0, outer[1].start or 0
+    rows = slice(top + inner[0].start, top + inner[0].stop)
+    return rows, slice(left + inner[1].start, left + inner[1].stop)
+
+
 class _Labels:
     """Connected components into reused buffers. Up to 256 labels (the usual case) are
     copied to 8 bits, where OpenCV's histogram and look-up table are fastest; more are
@@ -207,13 +221,12 @@ class MaskEngine:
         self.mean: F32 = plate.mean_at(size)  # adapted over time (slow light changes)
         sigma = plate.sigma_at(size)
         self.var3_edge_units: F32 = (3.0 * sigma * sigma / _EDGE_VAR).astype(np.float32)
-        self.noise_range: F32 = (NOISE_RANGE * sigma).astype(np.float32)
         self.sigma: F32 = sigma
         self.sigma_luma: F32 = np.maximum(cv2.transform(sigma, _LUMA), 0.5).astype(np.float32)
         self.sigma_luma3: F32 = (3.0 * self.sigma_luma).astype(np.float32)
         self.area = w * h
         gw, gh = FIELD_GRID
-        self.grid = (gw, gh)
+        self.field_grid = (gw, gh)
         self.field_coarse: F32 = np.ones((gh, gw, 3), np.float32)
         self.frame_index = 0
 
@@ -244,7 +257,7 @@ class MaskEngine:
         )
         # nothing to verify anywhere (a flat plate): the texture-kept test always passes
         self.any_verifiable = cv2.countNonZero(self.detail_unverifiable) < self.area
-        self.valid: U8 = cv2.compare(lum, GAIN_MIN_LEVEL, cv2.CMP_GT)
+        valid: U8 = cv2.compare(lum, GAIN_MIN_LEVEL, cv2.CMP_GT)
         # Clipped plate channels (a window, a lamp) only bound the true brightness from below:
         # under more exposure they stay at 255, under less they may read anything up to 255.
         # The score then has no upper bound there (the expected maximum saturates at the top of
@@ -254,7 +267,7 @@ class MaskEngine:
         self.any_clipped = bool(clipped.any())
         clip_drop = np.where(clipped, np.float32(CLIP_TOLERANCE), np.float32(0)).astype(np.float32)
         unclipped = np.where(clipped.any(axis=2), np.uint8(0), np.uint8(255)).astype(np.uint8)
-        cv2.bitwise_and(self.valid, unclipped, dst=self.valid)
+        cv2.bitwise_and(valid, unclipped, dst=valid)
         self.prev: U8 = np.zeros((h, w), np.uint8)
         self.has_prev = False
         self.confident: U8 = np.full((h, w), 255, np.uint8)
@@ -275,13 +288,12 @@ class MaskEngine:
         self.ceiling_fx = tuple(FIXED_POINT * c for c in self.ceiling)
         self.clip_drop16 = np.rint(FIXED_POINT * clip_drop).astype(np.uint16)
         self.clip_slack16 = np.where(clipped, np.uint16(65535), np.uint16(0)).astype(np.uint16)
-        self.noise_range_u8: U8 = np.clip(np.rint(self.noise_range), 0, 255).astype(np.uint8)
+        self.noise_range_u8: U8 = np.clip(np.rint(NOISE_RANGE * sigma), 0, 255).astype(np.uint8)
         # the sparse grid of the slowly varying parts (gains, light field)
         st = max(1, round(float(np.sqrt(self.area / GAIN_SAMPLES))))
         self.grid_size = (-(-w // st), -(-h // st))
-        gw_, gh_ = self.grid_size
-        gs = (gh_, gw_)
-        self.g_valid: U8 = self._grid(self.valid, np.empty(gs, np.uint8))
+        gs = (self.grid_size[1], self.grid_size[0])
+        self.g_valid: U8 = self._grid(valid, np.empty(gs, np.uint8))
         self.g_f: F32 = np.empty((*gs, 3), np.float32)
         self.g_u8: U8 = np.empty((*gs, 3), np.uint8)
         self.g_frame: F32 = np.empty((*gs, 3), np.float32)  # the frame at the grid
@@ -416,9 +428,7 @@ class MaskEngine:
             around = self._around_areas(shadow, u1a)
             if around is None:
                 return
-            top, left = ys.start or 0, xs.start or 0
-            ys = slice(top + around[0].start, top + around[0].stop)
-            xs = slice(left + around[1].start, left + around[1].stop)
+            ys, xs = _inside((ys, xs), around)
             shadow, u1a = self.shadow[ys, xs], self.u1a[ys, xs]
             if colour:
                 self._colour_test(ys, xs, z_limit)
@@ -436,14 +446,12 @@ class MaskEngine:
         if bw == 0:
             candidates.fill(0)
             return None
-        rh, rw = candidates.shape
-        m = ROI_MARGIN + 1
-        y0, y1, x0, x1 = max(0, y - m), min(rh, y + bh + m), max(0, x - m), min(rw, x + bw + m)
-        candidates[:y0].fill(0)
-        candidates[y1:].fill(0)
-        candidates[:, :x0].fill(0)
-        candidates[:, x1:].fill(0)
-        return slice(y0, y1), slice(x0, x1)
+        rows, cols = _widened(x, y, bw, bh, ROI_MARGIN + 1, candidates.shape)
+        candidates[: rows.start].fill(0)
+        candidates[rows.stop :].fill(0)
+        candidates[:, : cols.start].fill(0)
+        candidates[:, cols.stop :].fill(0)
+        return rows, cols
 
     def _colour_test(self, ys: slice, xs: slice, z_limit: float) -> None:
         """self.consistent (rows ``ys``, columns ``xs``) = 255 where the frame is r times the
@@ -524,7 +532,7 @@ class MaskEngine:
         ratio = cv2.divide(self.g_frame, expected, dst=self.g_f)  # ratio to the current expectation
         wf = np.multiply(weight, np.float32(1.0 / 255.0), out=self.g_w, casting="unsafe")
         cv2.multiply(ratio, cv2.merge([wf, wf, wf], dst=self.g_m), dst=ratio)
-        gw, gh = self.grid
+        gw, gh = self.field_grid
         # numerator (3 channels) and denominator in one 4-channel image: one pass a filter
         both = cv2.merge([ratio, wf], dst=self.g_num4)
         cv2.resize(both, (gw, gh), dst=self.g_num, interpolation=cv2.INTER_AREA)
@@ -623,9 +631,7 @@ class MaskEngine:
         self.consistent.fill(255)
         x, y, bw, bh = cv2.boundingRect(self.mask)
         if bw > 0:
-            m = ROI_MARGIN
-            ys = slice(max(0, y - m), min(h, y + bh + m))
-            xs = slice(max(0, x - m), min(w, x + bw + m))
+            ys, xs = _widened(x, y, bw, bh, ROI_MARGIN, (h, w))
             self._foreground(s, ys, xs, low, min_area)
 
         # state for the next frame
@@ -749,8 +755,7 @@ class MaskEngine:
         bx, by, bw, bh = cv2.boundingRect(self.mask[ys, xs])
         if bw == 0:
             return
-        top, left = ys.start or 0, xs.start or 0
-        ys, xs = slice(top + by, top + by + bh), slice(left + bx, left + bx + bw)
+        ys, xs = _inside((ys, xs), (slice(by, by + bh), slice(bx, bx + bw)))
         mask = self.mask[ys, xs]
         contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
         if hierarchy is None:
