@@ -93,7 +93,7 @@ def texture_kept(frame_luma: F32, plate_luma: F32, sigma_luma: F32, *, verify: f
     texture: light scales the plate's fine detail, so where that detail is well above the
     noise (``verify`` x sigma, std over 7x7) the frame's detail must correlate with it (local
     normalised cross-correlation >= ``ncc_min``). Where the plate is flat, nothing can be
-    told and the pixel passes. The engine's fused version is MaskEngine._consistency.
+    told and the pixel passes. The engine's fused version is MaskEngine._texture_tests.
     """
     fd = frame_luma - cv2.blur(frame_luma, (9, 9))
     pd = plate_luma - cv2.blur(plate_luma, (9, 9))

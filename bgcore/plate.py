@@ -268,7 +268,8 @@ class PlateBuilder:
         """Build the plate; PlateError if there were no frames or something moved."""
         if self._sum is None or self._reference is None or not self._small:
             raise PlateError("no frames for the background plate; is the camera delivering pictures?")
-        stack = np.stack(self._small).astype(np.float32)  # n x h x w x 3
+        frames = np.stack(self._small)  # n x h x w x 3, uint8
+        stack = frames.astype(np.float32)
         n = stack.shape[0]
         global_noise = max(estimate_noise(self._small[0]), SIGMA_FLOOR)
         if n >= 3:
@@ -309,7 +310,7 @@ class PlateBuilder:
         else:
             sigma = np.full(stack.shape[1:], global_noise, np.float32)
         sigma = np.maximum(sigma, SIGMA_FLOOR).astype(np.float16).astype(np.float32)
-        small_sum: npt.NDArray[np.uint32] = np.stack(self._small).sum(axis=0, dtype=np.uint32)
+        small_sum: npt.NDArray[np.uint32] = frames.sum(axis=0, dtype=np.uint32)
         return Plate(
             frame_sum=self._sum, n_frames=n, reference=self._reference, sigma=sigma, small_sum=small_sum
         )
