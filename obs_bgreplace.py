@@ -46,7 +46,8 @@ except Exception as _exc:
     _plugin = None
     _import_error = (
         f"{type(_exc).__name__}: {_exc}. Run ./install from the bgreplace folder "
-        f"(it installs numpy, opencv-python-headless and mss into {deps_dir()}), then reload this script."
+        "(it installs numpy, opencv-python-headless, mss and numba into "
+        f"{deps_dir()}), then reload this script."
     )
 
 

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from . import kernels
 from .frames import BGR
 
 U8 = npt.NDArray[np.uint8]
@@ -120,19 +121,35 @@ def upscaled_roi(plane: U8, size: tuple[int, int]) -> Rect:
     return (x0, y0, x1 - x0, y1 - y0)
 
 
+Box = tuple[int, int, int, int]
+"""(x0, y0, x1, y1)."""
+
+
+def _minus(outer: Box, inner: Box) -> list[Box]:
+    """``outer`` less ``inner``, as up to four boxes (none empty)."""
+    ox0, oy0, ox1, oy1 = outer
+    if ox1 <= ox0 or oy1 <= oy0:
+        return []
+    ix0, iy0, ix1, iy1 = max(ox0, inner[0]), max(oy0, inner[1]), min(ox1, inner[2]), min(oy1, inner[3])
+    if ix1 <= ix0 or iy1 <= iy0:
+        return [outer]
+    parts = [(ox0, oy0, ox1, iy0), (ox0, iy1, ox1, oy1), (ox0, iy0, ix0, iy1), (ix1, iy0, ox1, iy1)]
+    return [p for p in parts if p[2] > p[0] and p[3] > p[1]]
+
+
 class Compositor:
     """``frame`` over ``background`` with ``alpha``, into a reused BGRA buffer.
 
-    The background is converted straight into the output (one pass, the floor's own cost);
-    only inside the rectangle where alpha is non-zero (``roi``, else its bounding box) is
-    the frame blended in, with 8-bit OpenCV kernels: ``round(f*a/255) + round(b*(255-a)/255)``,
-    exact where alpha is 0 or 255 and within one level of the exact blend elsewhere.
-
-    Given ``small`` (the working-size alpha that ``alpha`` is the bilinear upscale of), only
-    the fractional band is blended: the small alpha's 3x3 max and min (the bilinear taps of
-    every full-size pixel) split bands of BAND_ROWS small rows into column runs where the
-    upscaled alpha is surely 0 (background kept), surely 255 (the frame converted in) or
-    mixed (blended as above). Same output, fewer passes.
+    Only inside the rectangle where alpha is non-zero (``roi``, else its bounding box) is
+    the frame blended in; around it the background is converted straight into the output
+    (the floor's own cost). With the compiled kernels (:mod:`bgcore.kernels`) the rectangle
+    is blended in one pass, the exact blend rounded; without them, with 8-bit OpenCV kernels
+    ``round(f*a/255) + round(b*(255-a)/255)`` (within one level of the exact blend, exact
+    where alpha is 0 or 255), and given ``small`` (the working-size alpha that ``alpha`` is
+    the bilinear upscale of) only the fractional band: the small alpha's 3x3 max and min
+    (the bilinear taps of every full-size pixel) split bands of BAND_ROWS small rows into
+    column runs where the upscaled alpha is surely 0 (background kept), surely 255 (the
+    frame converted in) or mixed (blended as above).
     Scratch buffers are kept per size. Threading: one thread. Lifetime: as long as the replacer.
     """
 
@@ -201,17 +218,23 @@ class Compositor:
             cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA, dst=out)
             cv2.mixChannels([alpha], [out], [0, 3])
             return out
-        if static and last is not None and last[0] is out and last[1] is background:
-            lx0, ly0, lx1, ly1 = last[2]
-            if lx1 > lx0 and ly1 > ly0:
-                ys, xs = slice(ly0, ly1), slice(lx0, lx1)
-                cv2.cvtColor(background[ys, xs], cv2.COLOR_BGR2BGRA, dst=out[ys, xs])
-        else:
-            cv2.cvtColor(background, cv2.COLOR_BGR2BGRA, dst=out)
         x, y, rw, rh = cv2.boundingRect(alpha) if roi is None else roi
+        box = (x, y, x + max(rw, 0), y + max(rh, 0))
+        # The fused kernel writes every pixel of the box: the background goes only around it.
+        fused = kernels.blend_fits(frame, alpha, background, out)
+        keep = box if fused else (0, 0, 0, 0)
+        if static and last is not None and last[0] is out and last[1] is background:
+            stale = last[2]
+        else:
+            stale = (0, 0, w, h)
+        for x0, y0, x1, y1 in _minus(stale, keep):
+            cv2.cvtColor(background[y0:y1, x0:x1], cv2.COLOR_BGR2BGRA, dst=out[y0:y1, x0:x1])
         if static:
-            self._drawn = (out, background, (x, y, x + max(rw, 0), y + max(rh, 0)))
+            self._drawn = (out, background, box)
         if rw <= 0 or rh <= 0:
+            return out
+        if fused:
+            kernels.blend_box(frame, alpha, background, out, box)
             return out
         self._ensure(h, w)
         if small is None or small.shape[0] > h or small.shape[1] > w:

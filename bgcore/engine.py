@@ -275,14 +275,13 @@ class MaskEngine:
         # the mean adapts), the frame, and the noise's spread in whole levels
         self.lo_plate: F32 = np.empty((h, w, 3), np.float32)
         self.hi_plate: F32 = np.empty((h, w, 3), np.float32)
-        self.lo16 = np.empty((h, w, 3), np.uint16)
-        self.hi16 = np.empty((h, w, 3), np.uint16)
+        self.mid16 = np.empty((h, w, 3), np.uint16)  # lo + hi: twice the range's centre
+        self.width16 = np.empty((h, w, 3), np.uint16)  # hi - lo
         self.f16 = np.empty((h, w, 3), np.uint16)
-        self.d16 = np.empty((h, w, 3), np.uint16)
         self.gain3.fill(1.0)
         self.gain3_coarse: F32 | None = None  # the coarse gains self.gain3 was built from
         # what derives from the gains and the adapted mean is rebuilt when either changes
-        self.range_stale: bool = True  # lo16, hi16
+        self.range_stale: bool = True  # mid16, width16
         self.expected_stale: bool = True  # expected
         self.small: U8 = np.zeros((h, w, 3), np.uint8)  # the frame of the current step
         self.ceiling_fx = tuple(FIXED_POINT * c for c in self.ceiling)
@@ -574,8 +573,9 @@ class MaskEngine:
         # score: difference to the expected background's 3x3 range, in noise units
         if s.threshold is None:
             fx = float(FIXED_POINT)
-            lo, hi, f16, d16 = self.lo16, self.hi16, self.f16, self.d16
+            f16, mid, width = self.f16, self.mid16, self.width16
             if self.range_stale:
+                lo, hi = mid, width
                 cv2.multiply(self.lo_plate, self.gain3, dst=lo, scale=fx, dtype=cv2.CV_16U)
                 cv2.min(lo, self.ceiling_fx, dst=lo)  # the sensor clips
                 cv2.multiply(self.hi_plate, self.gain3, dst=hi, scale=fx, dtype=cv2.CV_16U)
@@ -583,16 +583,23 @@ class MaskEngine:
                 if self.any_clipped:
                     cv2.subtract(lo, self.clip_drop16, dst=lo)
                     cv2.add(hi, self.clip_slack16, dst=hi)
+                # no frame exceeds 255 levels: capping hi there changes no distance, and
+                # keeps lo + hi within 16 bits
+                cv2.min(hi, (FIXED_POINT * 255.0,) * 3 + (0.0,), dst=hi)
+                cv2.subtract(hi, lo, dst=width)  # (lo <= hi)
+                cv2.add(lo, lo, dst=mid)
+                cv2.add(mid, width, dst=mid)  # lo + hi
                 self.range_stale = False
+            # twice the distance outside the range, 2 max(0, f - hi, lo - f), in two
+            # saturating passes: |2f - (lo + hi)| - (hi - lo)
             np.copyto(f16, small, casting="unsafe")  # (numpy: OpenCV's mixed-type paths are slow)
-            np.multiply(f16, FIXED_POINT, out=f16, casting="unsafe")
-            cv2.subtract(f16, hi, dst=d16)  # above the range: max(0, f - hi)
-            cv2.subtract(lo, f16, dst=f16)  # below it: max(0, lo - f)
-            cv2.add(f16, d16, dst=d16)  # (lo <= hi: at most one is positive)
+            np.multiply(f16, 2 * FIXED_POINT, out=f16, casting="unsafe")
+            cv2.absdiff(f16, mid, dst=f16)
+            cv2.subtract(f16, width, dst=f16)
             # squares by accumulateSquare into a filled buffer: a third of the cost of a
             # mixed-type multiply
             self.t3a.fill(0.0)
-            cv2.accumulateSquare(d16, self.t3a)  # (FIXED_POINT x distance)^2
+            cv2.accumulateSquare(f16, self.t3a)  # (2 FIXED_POINT x distance)^2
             # variance = sigma^2 + (EDGE_ERROR x the frame's local contrast)^2, x3, here in
             # units of 3 EDGE_ERROR^2; the 5x5 range is exact on the 8-bit frame, less what
             # noise alone spreads 25 samples over (about 4 sigma)
@@ -602,7 +609,8 @@ class MaskEngine:
             cv2.subtract(self.u3a, self.noise_range_u8, dst=self.u3a)
             np.copyto(self.t3b, self.var3_edge_units)
             cv2.accumulateSquare(self.u3a, self.t3b)
-            cv2.divide(self.t3a, self.t3b, dst=self.t3a, scale=1.0 / (fx * fx * _EDGE_VAR))
+            # (a power of two apart from the unit: the same rounding as in FIXED_POINT units)
+            cv2.divide(self.t3a, self.t3b, dst=self.t3a, scale=1.0 / (4.0 * fx * fx * _EDGE_VAR))
             cv2.transform(self.t3a, _ONES3, dst=self.score[..., None])
             k = 1.0 / s.sensitivity
             high, low = (AUTO_SIGMA_HIGH * k) ** 2, (AUTO_SIGMA_LOW * k) ** 2

@@ -9,3 +9,17 @@ import pytest
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=["jit", "opencv"])
+def kernel_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test on both paths: the compiled kernels (bgcore.kernels, where numba is
+    installed) and the OpenCV path that runs without them."""
+    from bgcore import kernels
+
+    if request.param == "jit":
+        if not kernels.AVAILABLE:
+            pytest.skip("numba is not installed")
+    else:
+        monkeypatch.setattr(kernels, "_blend_box", None)
+    return str(request.param)

@@ -140,7 +140,9 @@ def test_main_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("size", [(97, 61), (160, 96)])
-def test_compositor_matches_a_float_reference(rng: np.random.Generator, size: tuple[int, int]) -> None:
+def test_compositor_matches_a_float_reference(
+    rng: np.random.Generator, size: tuple[int, int], kernel_path: str
+) -> None:
     """The fast blend equals the float blend within one level, exactly where alpha is 0/255,
     whether or not the ROI is given, on sizes that divide by nothing."""
     w, h = size

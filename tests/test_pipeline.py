@@ -209,7 +209,7 @@ class _Moving:
 
 
 @pytest.mark.parametrize("spec", ["color:#00b140", "blur"])
-def test_still_background_redraws_only_the_person_with_the_same_bytes(spec: str) -> None:
+def test_still_background_redraws_only_the_person_with_the_same_bytes(spec: str, kernel_path: str) -> None:
     """Behind a still background each frame restores only where the last person was: the
     output equals a full redraw's, frame after frame, through a person walking across,
     leaving the picture, an overlay drawn into the output, and the mask view in between."""

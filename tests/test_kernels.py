@@ -1,0 +1,94 @@
+"""The compiled kernels (bgcore.kernels) against exact references, and their guards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bgcore import composite, kernels
+
+pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
+
+
+def exact_blend(frame: np.ndarray, alpha: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """round((f a + b (255 - a)) / 255) in integers (never a tie)."""
+    a = alpha.astype(np.int64)[..., None]
+    x = frame.astype(np.int64) * a + bg.astype(np.int64) * (255 - a)
+    return ((2 * x + 255) // 510).astype(np.uint8)
+
+
+@pytest.mark.parametrize("size", [(97, 61), (320, 180)])
+def test_blend_box_is_the_exact_blend_rounded_inside_the_box_only(
+    rng: np.random.Generator, size: tuple[int, int]
+) -> None:
+    w, h = size
+    frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    bg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    alpha = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    alpha[: h // 3] = 0
+    alpha[-h // 3 :] = 255
+    want = exact_blend(frame, alpha, bg)
+    for box in ((0, 0, w, h), (5, 3, w - 7, h - 2), (-4, -9, 13, 11), (w - 1, h - 1, w + 20, h + 20)):
+        out = np.full((h, w, 4), 7, np.uint8)
+        assert kernels.blend_box(frame, alpha, bg, out, box)
+        x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3])
+        inside = np.zeros((h, w), bool)
+        inside[y0:y1, x0:x1] = True
+        assert np.array_equal(out[inside][:, :3], want[inside])
+        assert (out[inside][:, 3] == 255).all()
+        assert (out[~inside] == 7).all()
+    out = np.full((h, w, 4), 7, np.uint8)
+    assert kernels.blend_box(frame, alpha, bg, out, (10, 10, 10, 30)) and (out == 7).all()  # empty box
+
+
+def test_blend_box_refuses_what_it_cannot_run_on_and_writes_nothing(rng: np.random.Generator) -> None:
+    h, w = 40, 60
+    frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    alpha = np.full((h, w), 128, np.uint8)
+    out = np.zeros((h, w, 4), np.uint8)
+    wide = rng.integers(0, 256, (h, 2 * w, 3), dtype=np.uint8)
+    refused = [
+        (wide[:, ::2], alpha, frame, out),  # a strided view
+        (frame, alpha, frame, np.zeros((h, w, 3), np.uint8)),  # BGR output
+        (frame, alpha[:-1], frame, out),  # alpha of another size
+        (frame.astype(np.uint16), alpha, frame, out),
+    ]
+    for args in refused:
+        before = out.copy()
+        assert not kernels.blend_fits(*args)  # type: ignore[arg-type]
+        assert not kernels.blend_box(*args, (0, 0, w, h))  # type: ignore[arg-type]
+        assert np.array_equal(out, before)
+
+
+def test_compositor_paths_agree_within_one_level(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel path and the OpenCV path of the Compositor: the same picture within one
+    level (the OpenCV blend rounds its two products separately), exact where alpha is 0/255."""
+    w, h = 1280, 720
+    frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    bg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    m = np.zeros((180, 320), np.uint8)
+    m[40:160, 100:220] = 255
+    small = composite.feather_alpha(m, 2.0)
+    roi = composite.upscaled_roi(small, (w, h))
+    alpha = composite.upscale(small, (w, h))
+    jit = composite.Compositor()(frame, alpha, bg, out=np.zeros((h, w, 4), np.uint8), roi=roi, small=small)
+    monkeypatch.setattr(kernels, "_blend_box", None)
+    ref = composite.Compositor()(frame, alpha, bg, out=np.zeros((h, w, 4), np.uint8), roi=roi, small=small)
+    assert np.abs(jit.astype(int) - ref).max() <= 1
+    solid = (alpha == 0) | (alpha == 255)
+    assert np.array_equal(jit[solid], ref[solid])
+    assert np.array_equal(jit[..., :3], exact_blend(frame, alpha, bg))
+
+
+def test_no_jit_switch_turns_the_kernels_off() -> None:
+    code = "from bgcore import kernels; print(kernels.AVAILABLE, kernels.warm())"
+    env = {**os.environ, "BGREPLACE_NO_JIT": "1"}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.split() == ["False", "False"], r.stderr
+    assert kernels.warm()
