@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from . import kernels
 from .mask import GAIN_MIN_LEVEL, LUMA_BGR, TEXTURE_FLOOR
 from .plate import Plate
 from .settings import Settings
@@ -278,6 +279,7 @@ class MaskEngine:
         self.mid16 = np.empty((h, w, 3), np.uint16)  # lo + hi: twice the range's centre
         self.width16 = np.empty((h, w, 3), np.uint16)  # hi - lo
         self.f16 = np.empty((h, w, 3), np.uint16)
+        self.score_row: F32 = np.empty(3 * w, np.float32)  # the score kernel's scratch
         self.gain3.fill(1.0)
         self.gain3_coarse: F32 | None = None  # the coarse gains self.gain3 was built from
         # what derives from the gains and the adapted mean is rebuilt when either changes
@@ -320,6 +322,10 @@ class MaskEngine:
         recomputed only when the gains or the adapted mean changed."""
         ys, xs = roi if roi is not None else (slice(None), slice(None))
         np.copyto(self.f[ys, xs], self.small[ys, xs], casting="unsafe")
+        self._expected_only()
+
+    def _expected_only(self) -> None:
+        """self.expected, rebuilt if stale (see :meth:`_expected`)."""
         if self.expected_stale:
             cv2.multiply(self.mean, self.gain3, dst=self.expected)
             cv2.min(self.expected, self.ceiling, dst=self.expected)
@@ -407,22 +413,31 @@ class MaskEngine:
         elsewhere self.consistent is left at 255 (only the light field's sparse samples
         read it there).
         """
-        self._expected(roi)
         ys, xs = roi if roi is not None else (slice(None), slice(None))
-        y_f, y_e, r = self.y_f[ys, xs], self.y_e[ys, xs], self.r[ys, xs]
-        cv2.transform(self.f[ys, xs], _LUMA, dst=y_f[..., None])
-        cv2.transform(self.expected[ys, xs], _LUMA, dst=y_e[..., None])
-        cv2.max(y_e, 1.0, dst=y_e)
-        cv2.divide(y_f, y_e, dst=r)
-        if light is None:
-            self._colour_test(ys, xs, z_limit)
-            self._texture_tests(ys, xs)
-            return
         shadow, u1a = self.shadow[ys, xs], self.u1a[ys, xs]
-        cv2.inRange(r, light[0], light[1], dst=shadow)
-        cv2.absdiff(y_e, y_f, dst=self.t1a[ys, xs])
-        cv2.compare(self.t1a[ys, xs], self.sigma_luma3[ys, xs], cv2.CMP_GT, dst=u1a)
-        cv2.bitwise_and(shadow, u1a, dst=shadow)
+        if light is not None:
+            self._expected_only()  # (the kernels read the 8-bit frame: self.f is not needed)
+            fused = kernels.light_candidates(
+                self.small, self.expected, self.sigma_luma3, LUMA_BGR, light[0], light[1],
+                y_f=self.y_f, y_e=self.y_e, r=self.r, candidates=self.shadow, box=(ys, xs),
+            )
+        else:
+            fused = False
+        if not fused:
+            self._expected(roi)
+            y_f, y_e, r = self.y_f[ys, xs], self.y_e[ys, xs], self.r[ys, xs]
+            cv2.transform(self.f[ys, xs], _LUMA, dst=y_f[..., None])
+            cv2.transform(self.expected[ys, xs], _LUMA, dst=y_e[..., None])
+            cv2.max(y_e, 1.0, dst=y_e)
+            cv2.divide(y_f, y_e, dst=r)
+            if light is None:
+                self._colour_test(ys, xs, z_limit)
+                self._texture_tests(ys, xs)
+                return
+            cv2.inRange(r, light[0], light[1], dst=shadow)
+            cv2.absdiff(y_e, y_f, dst=self.t1a[ys, xs])
+            cv2.compare(self.t1a[ys, xs], self.sigma_luma3[ys, xs], cv2.CMP_GT, dst=u1a)
+            cv2.bitwise_and(shadow, u1a, dst=shadow)
         for colour in (True, False):
             around = self._around_areas(shadow, u1a)
             if around is None:
@@ -455,6 +470,12 @@ class MaskEngine:
     def _colour_test(self, ys: slice, xs: slice, z_limit: float) -> None:
         """self.consistent (rows ``ys``, columns ``xs``) = 255 where the frame is r times the
         expected background within the noise: the colour kept. Leaves max(r, 0.25) in t1c."""
+        if kernels.colour_kept(
+            self.small, self.expected, self.r, self.sigma, z_limit,
+            consistent=self.consistent, r_floor=self.t1c, box=(ys, xs),
+        ):
+            return
+        np.copyto(self.f[ys, xs], self.small[ys, xs], casting="unsafe")
         e, f, r = self.expected[ys, xs], self.f[ys, xs], self.r[ys, xs]
         t3a, t3b, t1a = self.t3a[ys, xs], self.t3b[ys, xs], self.t1a[ys, xs]
         r3 = cv2.cvtColor(r, cv2.COLOR_GRAY2BGR, dst=t3a)  # (a faster merge)
@@ -482,6 +503,26 @@ class MaskEngine:
         # a ramp of r, not texture); a flat cloth in front of a textured wall makes r carry
         # the wall's fine texture.
         cv2.blur(r, (9, 9), dst=t1a)
+        box = (ys, xs)
+        if kernels.squared_residual(self.r, self.t1a, out=self.t1b, box=box):
+            cv2.blur(t1b, (7, 7), dst=t1b)  # energy
+            detail = self.any_verifiable
+            if detail:
+                cv2.blur(y_f, (9, 9), dst=t1a)
+            # (the noise level below; then the frame's fine detail x the plate's into t1b)
+            kernels.texture_energy(
+                self.t1b, self.t1c, self.sigma_luma, self.y_e, TEXTURE_FLOOR, detail=detail,
+                y_f=self.y_f, mean9=self.t1a, plate_detail=self.plate_detail, consistent=self.consistent,
+                box=box,
+            )
+            if detail:
+                cv2.blur(t1b, (7, 7), dst=t1b)  # covariance with the plate's detail
+                cv2.blur(t1a, (7, 7), dst=t1a)
+                kernels.texture_kept(
+                    self.t1b, self.t1a, self.plate_detail_energy, self.detail_unverifiable,
+                    TEXTURE_NCC_MIN**2, consistent=self.consistent, box=box,
+                )
+            return
         cv2.subtract(r, t1a, dst=t1b)
         cv2.multiply(t1b, t1b, dst=t1b)
         cv2.blur(t1b, (7, 7), dst=t1b)  # energy
@@ -590,30 +631,39 @@ class MaskEngine:
                 cv2.add(lo, lo, dst=mid)
                 cv2.add(mid, width, dst=mid)  # lo + hi
                 self.range_stale = False
-            # twice the distance outside the range, 2 max(0, f - hi, lo - f), in two
-            # saturating passes: |2f - (lo + hi)| - (hi - lo)
-            np.copyto(f16, small, casting="unsafe")  # (numpy: OpenCV's mixed-type paths are slow)
-            np.multiply(f16, 2 * FIXED_POINT, out=f16, casting="unsafe")
-            cv2.absdiff(f16, mid, dst=f16)
-            cv2.subtract(f16, width, dst=f16)
-            # squares by accumulateSquare into a filled buffer: a third of the cost of a
-            # mixed-type multiply
-            self.t3a.fill(0.0)
-            cv2.accumulateSquare(f16, self.t3a)  # (2 FIXED_POINT x distance)^2
+            k = 1.0 / s.sensitivity
+            high, low = (AUTO_SIGMA_HIGH * k) ** 2, (AUTO_SIGMA_LOW * k) ** 2
             # variance = sigma^2 + (EDGE_ERROR x the frame's local contrast)^2, x3, here in
             # units of 3 EDGE_ERROR^2; the 5x5 range is exact on the 8-bit frame, less what
             # noise alone spreads 25 samples over (about 4 sigma)
             cv2.dilate(small, _RECT5, dst=self.u3a)
             cv2.erode(small, _RECT5, dst=self.u3b)
-            cv2.subtract(self.u3a, self.u3b, dst=self.u3a)
-            cv2.subtract(self.u3a, self.noise_range_u8, dst=self.u3a)
-            np.copyto(self.t3b, self.var3_edge_units)
-            cv2.accumulateSquare(self.u3a, self.t3b)
-            # (a power of two apart from the unit: the same rounding as in FIXED_POINT units)
-            cv2.divide(self.t3a, self.t3b, dst=self.t3a, scale=1.0 / (4.0 * fx * fx * _EDGE_VAR))
-            cv2.transform(self.t3a, _ONES3, dst=self.score[..., None])
-            k = 1.0 / s.sensitivity
-            high, low = (AUTO_SIGMA_HIGH * k) ** 2, (AUTO_SIGMA_LOW * k) ** 2
+            # (the distance in units of 1 / (2 FIXED_POINT) level, squared: a power of two
+            # apart from FIXED_POINT units, so the same rounding)
+            scale = 1.0 / (4.0 * fx * fx * _EDGE_VAR)
+            prev = self.prev if s.temporal and self.has_prev else None
+            masks_done = kernels.score(
+                small, mid, width, self.u3a, self.u3b, self.noise_range_u8, self.var3_edge_units,
+                f_scale=2 * fx, scale=scale, low=low, high=high, prev=prev,
+                score=self.score, weak=self.weak, strong=self.strong, row=self.score_row,
+            )
+            if not masks_done:  # the same in OpenCV passes
+                # twice the distance outside the range, 2 max(0, f - hi, lo - f), in two
+                # saturating passes: |2f - (lo + hi)| - (hi - lo)
+                np.copyto(f16, small, casting="unsafe")  # (numpy: OpenCV's mixed-type paths are slow)
+                np.multiply(f16, 2 * FIXED_POINT, out=f16, casting="unsafe")
+                cv2.absdiff(f16, mid, dst=f16)
+                cv2.subtract(f16, width, dst=f16)
+                # squares by accumulateSquare into a filled buffer: a third of the cost of a
+                # mixed-type multiply
+                self.t3a.fill(0.0)
+                cv2.accumulateSquare(f16, self.t3a)  # (2 FIXED_POINT x distance)^2
+                cv2.subtract(self.u3a, self.u3b, dst=self.u3a)
+                cv2.subtract(self.u3a, self.noise_range_u8, dst=self.u3a)
+                np.copyto(self.t3b, self.var3_edge_units)
+                cv2.accumulateSquare(self.u3a, self.t3b)
+                cv2.divide(self.t3a, self.t3b, dst=self.t3a, scale=scale)
+                cv2.transform(self.t3a, _ONES3, dst=self.score[..., None])
         else:
             self._expected()
             cv2.absdiff(self.f, self.expected, dst=self.t3a)
@@ -623,17 +673,19 @@ class MaskEngine:
                 cv2.transform(self.t3a, np.eye(3, dtype=np.float32)[c : c + 1], dst=self.t1a[..., None])
                 cv2.max(self.score, self.t1a, dst=self.score)
             high, low = float(s.threshold), 0.6 * s.threshold
+            masks_done = False
 
         # Hysteresis (+ temporal: last frame's foreground needs only the low bar) on the
         # whole frame. What light explains below only removes pixels from this mask, so
         # everything after it works inside its bounding box (with a margin for the filters):
         # the region of interest. Outside it nothing differs from the expected background
         # beyond the noise: there the frame counts as consistent (for the light field).
-        cv2.compare(self.score, low, cv2.CMP_GT, dst=self.weak)
-        cv2.compare(self.score, high, cv2.CMP_GT, dst=self.strong)
-        if s.temporal and self.has_prev:
-            cv2.bitwise_and(self.prev, self.weak, dst=self.u1a)
-            cv2.bitwise_or(self.strong, self.u1a, dst=self.strong)
+        if not masks_done:
+            cv2.compare(self.score, low, cv2.CMP_GT, dst=self.weak)
+            cv2.compare(self.score, high, cv2.CMP_GT, dst=self.strong)
+            if s.temporal and self.has_prev:
+                cv2.bitwise_and(self.prev, self.weak, dst=self.u1a)
+                cv2.bitwise_or(self.strong, self.u1a, dst=self.strong)
         min_area = max(1, round(s.min_blob * self.area)) if s.cleanup else 1
         self._hysteresis(self.weak, self.strong, min_area, self.mask)
         self.consistent.fill(255)

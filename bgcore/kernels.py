@@ -28,6 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 U8 = npt.NDArray[np.uint8]
+U16 = npt.NDArray[np.uint16]
+F32 = npt.NDArray[np.float32]
 
 numba: Any
 try:
@@ -38,7 +40,10 @@ except Exception:  # missing, or broken against this numpy: the OpenCV paths sti
     numba = None
 
 AVAILABLE = numba is not None
-"""Whether the compiled kernels run (else every wrapper returns False)."""
+"""Whether numba is here to compile the kernels."""
+enabled = AVAILABLE
+"""Whether the wrappers run the kernels (else every one returns False): tests switch it off
+to run the OpenCV paths in the same process."""
 
 
 def _jit(fn: Any) -> Any:
@@ -72,6 +77,150 @@ def _blend_box_py(
 _blend_box = _jit(_blend_box_py)
 
 
+def _score_py(
+    small: Any, mid: Any, width: Any, hi5: Any, lo5: Any, noise: Any, var3: Any,
+    f_scale: float, scale: float, low: float, high: float, prev: Any, use_prev: bool,
+    score: Any, weak: Any, strong: Any, row: Any,
+) -> None:
+    # The engine's score (see MaskEngine.step) in one pass, in float32 on integers (exact:
+    # d^2 < 2^24), in the same order of operations as its OpenCV path: the same bits.
+    h, w = score.shape
+    f_scale32, scale32 = np.float32(f_scale), np.float32(scale)
+    low32, high32 = np.float32(low), np.float32(high)
+    zero = np.float32(0.0)
+    keep = np.uint8(255) if use_prev else np.uint8(0)
+    for y in range(h):
+        s_row = small[y].reshape(-1)
+        m_row = mid[y].reshape(-1)
+        w_row = width[y].reshape(-1)
+        h_row = hi5[y].reshape(-1)
+        l_row = lo5[y].reshape(-1)
+        n_row = noise[y].reshape(-1)
+        v_row = var3[y].reshape(-1)
+        for i in range(3 * w):  # per channel value: flat, so that it vectorizes
+            d = abs(np.float32(s_row[i]) * f_scale32 - np.float32(m_row[i])) - np.float32(w_row[i])
+            d = max(d, zero)
+            e = np.float32(h_row[i]) - np.float32(l_row[i]) - np.float32(n_row[i])
+            e = max(e, zero)
+            row[i] = d * d * scale32 / (v_row[i] + e * e)
+        sc = score[y]
+        for x in range(w):
+            sc[x] = row[3 * x] + row[3 * x + 1] + row[3 * x + 2]
+        wk, st, pv = weak[y], strong[y], prev[y]
+        for x in range(w):
+            a = sc[x]
+            is_weak = np.uint8(255) * np.uint8(a > low32)
+            wk[x] = is_weak
+            st[x] = (np.uint8(255) * np.uint8(a > high32)) | (is_weak & pv[x] & keep)
+
+
+_score = _jit(_score_py)
+
+
+def _light_candidates_py(
+    small: Any, expected: Any, sigma_luma3: Any, weights: Any, lo_r: float, hi_r: float,
+    y_f: Any, y_e: Any, r: Any, candidates: Any, x0: int, y0: int, x1: int, y1: int,
+) -> None:
+    w0, w1, w2 = weights[0], weights[1], weights[2]
+    lo32, hi32, one = np.float32(lo_r), np.float32(hi_r), np.float32(1.0)
+    for y in range(y0, y1):
+        s_row = small[y, x0:x1].reshape(-1)
+        e_row = expected[y, x0:x1].reshape(-1)
+        sl_row, yf_row, ye_row = sigma_luma3[y, x0:x1], y_f[y, x0:x1], y_e[y, x0:x1]
+        r_row, c_row = r[y, x0:x1], candidates[y, x0:x1]
+        for x in range(x1 - x0):
+            b, g, rr = np.float32(s_row[3 * x]), np.float32(s_row[3 * x + 1]), np.float32(s_row[3 * x + 2])
+            yf = b * w0 + g * w1 + rr * w2
+            ye = max(e_row[3 * x] * w0 + e_row[3 * x + 1] * w1 + e_row[3 * x + 2] * w2, one)
+            ratio = yf / ye
+            yf_row[x], ye_row[x], r_row[x] = yf, ye, ratio
+            hit = (ratio >= lo32) & (ratio <= hi32) & (abs(ye - yf) > sl_row[x])
+            c_row[x] = np.uint8(255) * np.uint8(hit)
+
+
+_light_candidates = _jit(_light_candidates_py)
+
+
+def _colour_kept_py(
+    small: Any, expected: Any, r: Any, sigma: Any, z_limit: float,
+    consistent: Any, r_floor: Any, x0: int, y0: int, x1: int, y1: int,
+) -> None:
+    z32, quarter, third = np.float32(z_limit), np.float32(0.25), np.float32(1.0 / 3.0)
+    tone, half = np.float32(0.03), np.float32(0.5)
+    for y in range(y0, y1):
+        s_row = small[y, x0:x1].reshape(-1)
+        e_row = expected[y, x0:x1].reshape(-1)
+        g_row = sigma[y, x0:x1].reshape(-1)
+        r_row, k_row, rf_row = r[y, x0:x1], consistent[y, x0:x1], r_floor[y, x0:x1]
+        for x in range(x1 - x0):
+            ratio = r_row[x]
+            rc = max(ratio, quarter)
+            acc = np.float32(0.0)
+            for c in range(3):
+                e = e_row[3 * x + c]
+                z = (np.float32(s_row[3 * x + c]) - e * ratio) / (rc * g_row[3 * x + c] + e * tone + half)
+                acc += z * z
+            rf_row[x] = rc
+            k_row[x] = np.uint8(255) * np.uint8(acc * third < z32)
+
+
+_colour_kept = _jit(_colour_kept_py)
+
+
+def _squared_residual_py(plane: Any, mean: Any, out: Any, x0: int, y0: int, x1: int, y1: int) -> None:
+    for y in range(y0, y1):
+        p_row, m_row, o_row = plane[y, x0:x1], mean[y, x0:x1], out[y, x0:x1]
+        for x in range(x1 - x0):
+            d = p_row[x] - m_row[x]
+            o_row[x] = d * d
+
+
+_squared_residual = _jit(_squared_residual_py)
+
+
+def _texture_energy_py(
+    energy: Any, r_floor: Any, sigma_luma: Any, y_e: Any, floor: float, detail: bool,
+    y_f: Any, mean9: Any, plate_detail: Any, consistent: Any,
+    x0: int, y0: int, x1: int, y1: int,
+) -> None:
+    # consistent &= energy < (2 r_floor sigma_luma / y_e + floor)^2; with ``detail``, also the
+    # frame's fine detail y_f - mean9 into mean9 (squared) and x plate_detail into energy.
+    floor32, two = np.float32(floor), np.float32(2.0)
+    for y in range(y0, y1):
+        en_row, rf_row, sl_row = energy[y, x0:x1], r_floor[y, x0:x1], sigma_luma[y, x0:x1]
+        ye_row, yf_row, m_row = y_e[y, x0:x1], y_f[y, x0:x1], mean9[y, x0:x1]
+        pd_row, k_row = plate_detail[y, x0:x1], consistent[y, x0:x1]
+        for x in range(x1 - x0):
+            t = rf_row[x] * sl_row[x] * two / ye_row[x] + floor32
+            quiet = en_row[x] < t * t
+            k_row[x] = k_row[x] & (np.uint8(255) * np.uint8(quiet))
+        if detail:
+            for x in range(x1 - x0):
+                d = yf_row[x] - m_row[x]
+                en_row[x] = d * pd_row[x]
+                m_row[x] = d * d
+
+
+_texture_energy = _jit(_texture_energy_py)
+
+
+def _texture_kept_py(
+    covariance: Any, energy: Any, plate_energy: Any, unverifiable: Any, ncc2: float, consistent: Any,
+    x0: int, y0: int, x1: int, y1: int,
+) -> None:
+    ncc32, zero = np.float32(ncc2), np.float32(0.0)
+    for y in range(y0, y1):
+        c_row, e_row, p_row = covariance[y, x0:x1], energy[y, x0:x1], plate_energy[y, x0:x1]
+        u_row, k_row = unverifiable[y, x0:x1], consistent[y, x0:x1]
+        for x in range(x1 - x0):
+            cov = c_row[x]
+            kept = (cov * cov > e_row[x] * p_row[x] * ncc32) & (cov > zero)
+            k_row[x] = k_row[x] & ((np.uint8(255) * np.uint8(kept)) | u_row[x])
+
+
+_texture_kept = _jit(_texture_kept_py)
+
+
 def _contiguous(*arrays: npt.NDArray[Any]) -> bool:
     return all(a.flags.c_contiguous for a in arrays)
 
@@ -79,7 +228,7 @@ def _contiguous(*arrays: npt.NDArray[Any]) -> bool:
 def blend_fits(frame: U8, alpha: U8, background: U8, out: U8) -> bool:
     """Whether :func:`blend_box` runs on these arrays (HxWx3, HxW, HxWx3, HxWx4 uint8, each
     C-contiguous) with the kernels available."""
-    if _blend_box is None:
+    if not enabled:
         return False
     h, w = frame.shape[:2]
     return bool(
@@ -106,6 +255,159 @@ def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int
     return True
 
 
+def score(
+    small: U8, mid: U16, width: U16, hi5: U8, lo5: U8, noise: U8, var3: F32, *,
+    f_scale: float, scale: float, low: float, high: float, prev: U8 | None,
+    score: F32, weak: U8, strong: U8, row: F32,
+) -> bool:
+    """The engine's auto-threshold score and its two masks in one pass (HxW): per channel
+    ``d = max(0, |small x f_scale - mid| - width)``, ``e = max(0, hi5 - lo5 - noise)``;
+    ``score = sum(d^2 x scale / (var3 + e^2))``; ``weak = score > low``, ``strong = score >
+    high`` or (with ``prev``) weak and prev (0/255 masks). ``row`` is a 3W float32 scratch.
+    False (nothing written) when the kernel cannot run on these arrays."""
+    if not enabled:
+        return False
+    h, w = score.shape
+    three = (h, w, 3)
+    if not (
+        small.shape == hi5.shape == lo5.shape == noise.shape == three
+        and mid.shape == width.shape == var3.shape == three
+        and weak.shape == strong.shape == (h, w)
+        and (prev is None or prev.shape == (h, w))
+        and row.shape == (3 * w,)
+        and small.dtype == hi5.dtype == lo5.dtype == noise.dtype == weak.dtype == strong.dtype == np.uint8
+        and mid.dtype == width.dtype == np.uint16
+        and var3.dtype == score.dtype == row.dtype == np.float32
+        and (prev is None or prev.dtype == np.uint8)
+        and _contiguous(small, mid, width, hi5, lo5, noise, var3, score, weak, strong, row)
+        and (prev is None or _contiguous(prev))
+    ):
+        return False
+    _score(
+        small, mid, width, hi5, lo5, noise, var3, f_scale, scale, low, high,
+        weak if prev is None else prev, prev is not None, score, weak, strong, row,
+    )
+    return True
+
+
+def _box_fits(box: tuple[slice, slice], shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    ys, xs = box
+    y0, y1, _ = ys.indices(shape[0])
+    x0, x1, _ = xs.indices(shape[1])
+    if ys.step not in (None, 1) or xs.step not in (None, 1):
+        return None
+    return x0, y0, max(x0, x1), max(y0, y1)
+
+
+def light_candidates(
+    small: U8, expected: F32, sigma_luma3: F32, weights: F32, lo_r: float, hi_r: float, *,
+    y_f: F32, y_e: F32, r: F32, candidates: U8, box: tuple[slice, slice],
+) -> bool:
+    """Within ``box`` (rows, columns) of the HxW planes: the frame's and the expected
+    background's luma (``weights`` B, G, R), ``y_e`` at least 1, their ratio ``r`` and the
+    pixels light might explain: ``lo_r <= r <= hi_r`` and ``|y_e - y_f| > sigma_luma3``
+    (0/255). False (nothing written) when the kernel cannot run on these arrays."""
+    if not enabled:
+        return False
+    h, w = small.shape[:2]
+    fits = _box_fits(box, small.shape)
+    if not (
+        fits is not None
+        and small.shape == expected.shape == (h, w, 3)
+        and sigma_luma3.shape == y_f.shape == y_e.shape == r.shape == candidates.shape == (h, w)
+        and weights.shape == (3,)
+        and small.dtype == candidates.dtype == np.uint8
+        and expected.dtype == sigma_luma3.dtype == weights.dtype == np.float32
+        and y_f.dtype == y_e.dtype == r.dtype == np.float32
+        and _contiguous(small, expected, sigma_luma3, y_f, y_e, r, candidates)
+    ):
+        return False
+    _light_candidates(small, expected, sigma_luma3, weights, lo_r, hi_r, y_f, y_e, r, candidates, *fits)
+    return True
+
+
+def colour_kept(
+    small: U8, expected: F32, r: F32, sigma: F32, z_limit: float, *,
+    consistent: U8, r_floor: F32, box: tuple[slice, slice],
+) -> bool:
+    """Within ``box``: ``consistent`` = 255 where the frame is ``r`` times the expected
+    background within the noise, the mean over channels of ((f - r e) / (max(r, 0.25) sigma
+    + 0.03 e + 0.5))^2 below ``z_limit``; ``r_floor`` = max(r, 0.25). False (nothing written)
+    when the kernel cannot run on these arrays."""
+    if not enabled:
+        return False
+    h, w = small.shape[:2]
+    fits = _box_fits(box, small.shape)
+    if not (
+        fits is not None
+        and small.shape == expected.shape == sigma.shape == (h, w, 3)
+        and r.shape == consistent.shape == r_floor.shape == (h, w)
+        and small.dtype == consistent.dtype == np.uint8
+        and expected.dtype == r.dtype == sigma.dtype == r_floor.dtype == np.float32
+        and _contiguous(small, expected, r, sigma, consistent, r_floor)
+    ):
+        return False
+    _colour_kept(small, expected, r, sigma, z_limit, consistent, r_floor, *fits)
+    return True
+
+
+def _planes_fit(
+    box: tuple[slice, slice], planes: tuple[npt.NDArray[Any], ...], dtypes: str
+) -> tuple[int, int, int, int] | None:
+    """The box as (x0, y0, x1, y1) when every plane is HxW of its dtype (``dtypes``: one
+    letter each, f = float32, u = uint8) and C-contiguous, else None."""
+    if not enabled:
+        return None
+    shape = planes[0].shape
+    want = {"f": np.float32, "u": np.uint8}
+    if len(shape) != 2 or not all(
+        p.shape == shape and p.dtype == want[t] and p.flags.c_contiguous
+        for p, t in zip(planes, dtypes, strict=True)
+    ):
+        return None
+    return _box_fits(box, shape)
+
+
+def squared_residual(plane: F32, mean: F32, *, out: F32, box: tuple[slice, slice]) -> bool:
+    """out = (plane - mean)^2 within ``box`` (HxW float32). False when it cannot run."""
+    fits = _planes_fit(box, (plane, mean, out), "fff")
+    if fits is None:
+        return False
+    _squared_residual(plane, mean, out, *fits)
+    return True
+
+
+def texture_energy(
+    energy: F32, r_floor: F32, sigma_luma: F32, y_e: F32, floor: float, *,
+    detail: bool, y_f: F32, mean9: F32, plate_detail: F32, consistent: U8, box: tuple[slice, slice],
+) -> bool:
+    """The texture tests' elementwise middle (see MaskEngine._texture_tests): ``consistent``
+    &= ``energy`` < (2 ``r_floor`` ``sigma_luma`` / ``y_e`` + ``floor``)^2; with ``detail``,
+    then ``energy`` = (y_f - mean9) x plate_detail and ``mean9`` = (y_f - mean9)^2. False
+    (nothing written) when it cannot run."""
+    planes = (energy, r_floor, sigma_luma, y_e, y_f, mean9, plate_detail, consistent)
+    fits = _planes_fit(box, planes, "fffffffu")
+    if fits is None:
+        return False
+    _texture_energy(
+        energy, r_floor, sigma_luma, y_e, floor, detail, y_f, mean9, plate_detail, consistent, *fits
+    )
+    return True
+
+
+def texture_kept(
+    covariance: F32, energy: F32, plate_energy: F32, unverifiable: U8, ncc2: float, *,
+    consistent: U8, box: tuple[slice, slice],
+) -> bool:
+    """``consistent`` &= unverifiable, or covariance > 0 and covariance^2 > energy x
+    plate_energy x ``ncc2``. False (nothing written) when it cannot run."""
+    fits = _planes_fit(box, (covariance, energy, plate_energy, unverifiable, consistent), "fffuu")
+    if fits is None:
+        return False
+    _texture_kept(covariance, energy, plate_energy, unverifiable, ncc2, consistent, *fits)
+    return True
+
+
 def warm() -> bool:
     """Compile (or load from the cache) every kernel now, on tiny arrays: ``./install`` calls
     it so that OBS's first frame does not wait for the compiler. False without numba."""
@@ -113,4 +415,24 @@ def warm() -> bool:
         return False
     frame = np.zeros((2, 2, 3), np.uint8)
     blend_box(frame, np.zeros((2, 2), np.uint8), frame, np.zeros((2, 2, 4), np.uint8), (0, 0, 2, 2))
+    u16, f32 = np.zeros((2, 2, 3), np.uint16), np.ones((2, 2, 3), np.float32)
+    plane = np.zeros((2, 2), np.uint8)
+    score(
+        frame, u16, u16, frame, frame, frame, f32, f_scale=1.0, scale=1.0, low=1.0, high=2.0, prev=plane,
+        score=np.zeros((2, 2), np.float32), weak=plane.copy(), strong=plane.copy(),
+        row=np.zeros(6, np.float32),
+    )
+    f1 = np.ones((2, 2), np.float32)
+    box = (slice(0, 2), slice(0, 2))
+    light_candidates(
+        frame, f32, f1, np.ones(3, np.float32), 0.5, 2.0, y_f=f1.copy(), y_e=f1.copy(), r=f1.copy(),
+        candidates=plane.copy(), box=box,
+    )
+    colour_kept(frame, f32, f1, f32, 1.0, consistent=plane.copy(), r_floor=f1.copy(), box=box)
+    squared_residual(f1, f1, out=f1.copy(), box=box)
+    texture_energy(
+        f1.copy(), f1, f1, f1, 0.01, detail=True, y_f=f1, mean9=f1.copy(), plate_detail=f1,
+        consistent=plane.copy(), box=box,
+    )
+    texture_kept(f1, f1, f1, plane, 0.1, consistent=plane.copy(), box=box)
     return True

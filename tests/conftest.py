@@ -21,5 +21,5 @@ def kernel_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         if not kernels.AVAILABLE:
             pytest.skip("numba is not installed")
     else:
-        monkeypatch.setattr(kernels, "_blend_box", None)
+        monkeypatch.setattr(kernels, "enabled", False)
     return str(request.param)

@@ -78,7 +78,7 @@ def test_compositor_paths_agree_within_one_level(
     roi = composite.upscaled_roi(small, (w, h))
     alpha = composite.upscale(small, (w, h))
     jit = composite.Compositor()(frame, alpha, bg, out=np.zeros((h, w, 4), np.uint8), roi=roi, small=small)
-    monkeypatch.setattr(kernels, "_blend_box", None)
+    monkeypatch.setattr(kernels, "enabled", False)
     ref = composite.Compositor()(frame, alpha, bg, out=np.zeros((h, w, 4), np.uint8), roi=roi, small=small)
     assert np.abs(jit.astype(int) - ref).max() <= 1
     solid = (alpha == 0) | (alpha == 255)
@@ -92,3 +92,37 @@ def test_no_jit_switch_turns_the_kernels_off() -> None:
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.split() == ["False", "False"], r.stderr
     assert kernels.warm()
+
+
+@pytest.mark.parametrize("case", ["shadow", "local_light", "exposure", "similar_clothing"])
+def test_engine_kernels_give_the_same_masks_as_the_opencv_passes(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's fused kernels (score, light candidates, colour and texture tests) compute
+    the same float32 operations in the same order as its OpenCV passes: the same masks, bit
+    for bit, frame after frame (scenes with shadows, a lamp, exposure drift, a shirt of the
+    wall's colour)."""
+    from bgcore import synth
+    from bgcore.engine import MaskEngine
+    from bgcore.plate import Downscaler, Plate, work_size
+    from bgcore.settings import Settings
+
+    scene = synth.make_scene(case, n_frames=16, plate_frames=12, seed=100)
+    plate = Plate.from_frames(scene.plate)
+    h, w = scene.frames[0].shape[:2]
+    size = work_size(w, h, Settings().work_width)
+    down = Downscaler(size)
+    fused, passes = MaskEngine(plate, size), MaskEngine(plate, size)
+    settings = Settings()
+    explained = 0
+    for i, frame in enumerate(scene.frames):
+        small = down(frame)
+        monkeypatch.setattr(kernels, "enabled", True)
+        a = fused.step(small, settings).copy()
+        monkeypatch.setattr(kernels, "enabled", False)
+        b = passes.step(small, settings)
+        assert np.array_equal(a, b), f"{case} frame {i}: {int((a != b).sum())} pixels differ"
+        assert np.array_equal(fused.score, passes.score)
+        explained += int(np.count_nonzero(fused.shadow))
+    if case in ("shadow", "local_light"):
+        assert explained > 0  # the light tests ran and explained something
