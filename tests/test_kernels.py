@@ -126,3 +126,22 @@ def test_engine_kernels_give_the_same_masks_as_the_opencv_passes(
         explained += int(np.count_nonzero(fused.shadow))
     if case in ("shadow", "local_light"):
         assert explained > 0  # the light tests ran and explained something
+
+
+@pytest.mark.parametrize(
+    "size", [(1280, 720), (1920, 1080), (3840, 2160), (1284, 724), (1282, 722), (640, 360)]
+)
+def test_downscaler_gives_the_same_bits_with_and_without_the_kernel(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """Two halvings in one compiled pass equal OpenCV's two halvings bit for bit (sizes that
+    divide by 4, and ones that do not, which take OpenCV's path)."""
+    from bgcore.plate import Downscaler, work_size
+
+    w, h = size
+    frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    target = work_size(w, h, 480)
+    fast = Downscaler(target)(frame).copy()
+    monkeypatch.setattr(kernels, "enabled", False)
+    assert np.array_equal(fast, Downscaler(target)(frame))
+    assert fast.shape == (target[1], target[0], 3)
