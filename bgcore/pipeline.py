@@ -67,6 +67,8 @@ class BackgroundReplacer:
         self._alpha_work: U8 | None = None
         self._alpha_scratch: U8 | None = None
         self._alpha_full: U8 | None = None
+        # the box of _alpha_full outside which it is all 0, when that is known (transparent)
+        self._alpha_clean: tuple[int, int, int, int] | None = None
         self._mask_full: U8 | None = None
         self._frame_size: tuple[int, int] | None = None
         self._closed = False
@@ -184,11 +186,22 @@ class BackgroundReplacer:
             self._alpha_work, self._alpha_scratch = np.empty_like(m), np.empty_like(m)
         if self._alpha_full is None or self._alpha_full.shape != (h, w):
             self._alpha_full = np.empty((h, w), np.uint8)
+            self._alpha_clean = None
         small = composite.feather_alpha(m, s.feather, out=self._alpha_work, scratch=self._alpha_scratch)
-        if bg is None:
-            alpha = composite.upscale(small, (w, h), out=self._alpha_full)
-            return self._compositor(frame, alpha, None, out=self._out)
         roi = composite.upscaled_roi(small, (w, h))
+        if bg is None:
+            # Transparent needs the whole alpha plane: it stays 0 outside the last box
+            # (cleared before the next upscale), so only the box is upscaled.
+            clean = self._alpha_clean
+            if clean is None:
+                self._alpha_full.fill(0)
+            else:
+                x, y, rw, rh = clean
+                self._alpha_full[y : y + rh, x : x + rw] = 0
+            alpha = composite.upscale_box(small, (w, h), out=self._alpha_full)
+            self._alpha_clean = roi
+            return self._compositor(frame, alpha, None, out=self._out)
+        self._alpha_clean = None  # (the box upscale below leaves stale values around the box)
         alpha = composite.upscale_box(small, (w, h), out=self._alpha_full)
         static = bool(getattr(self._background, "static", False))
         return self._compositor(frame, alpha, bg, out=self._out, roi=roi, small=small, static=static)

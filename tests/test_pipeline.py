@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import noisy, textured_room
 
-from bgcore import BackgroundReplacer, FrameShapeError, FrameTypeError, Plate, Settings
+from bgcore import BackgroundReplacer, FrameShapeError, FrameTypeError, Plate, Settings, composite
 
 
 class Solid:
@@ -237,3 +237,27 @@ def test_still_background_redraws_only_the_person_with_the_same_bytes(spec: str,
             fast.output_touched()
     fast.close()
     full.close()
+
+
+def test_transparent_alpha_is_the_whole_upscaled_alpha_frame_after_frame() -> None:
+    """Transparent output upscales only the person's box and clears only the last one: its
+    alpha channel still equals the full upscale of the soft mask on every frame, through a
+    person walking, leaving, and switches to a colour background and back."""
+    from bgcore import bench
+
+    plate, frames = bench.make_scene(640, 360, n_frames=12, seed=5)  # (the mask at 320x180)
+    sequence = [*frames, plate[0], *frames[::-1]]
+    r = BackgroundReplacer("transparent")
+    r.set_plate(plate)
+    for i, frame in enumerate(sequence):
+        if i in (4, 15):
+            r.update(background="color:#00b140")
+            r.process(frame)
+            r.update(background="transparent")
+        out = r.process(frame)
+        assert r._mask_work is not None
+        soft = composite.feather_alpha(r._mask_work, r.settings.feather)
+        want = composite.upscale(soft, (640, 360))
+        assert np.array_equal(out[..., 3], want), f"frame {i}"
+        assert np.array_equal(out[..., :3], frame)
+    r.close()
