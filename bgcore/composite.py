@@ -234,8 +234,12 @@ class Compositor:
         if rw <= 0 or rh <= 0:
             return out
         if fused:
-            kernels.blend_box(frame, alpha, background, out, box)
-            return out
+            if kernels.blend_box(frame, alpha, background, out, box):
+                return out
+            # the kernel could not compile here (the kernels are off now): the box gets its
+            # background too, and the OpenCV blend below
+            ys, xs = slice(y, y + rh), slice(x, x + rw)
+            cv2.cvtColor(background[ys, xs], cv2.COLOR_BGR2BGRA, dst=out[ys, xs])
         self._ensure(h, w)
         if small is None or small.shape[0] > h or small.shape[1] > w:
             self._blend(frame, alpha, background, out, slice(y, y + rh), slice(x, x + rw))

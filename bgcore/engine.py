@@ -510,19 +510,23 @@ class MaskEngine:
             if detail:
                 cv2.blur(y_f, (9, 9), dst=t1a)
             # (the noise level below; then the frame's fine detail x the plate's into t1b)
-            kernels.texture_energy(
+            done = kernels.texture_energy(
                 self.t1b, self.t1c, self.sigma_luma, self.y_e, TEXTURE_FLOOR, detail=detail,
                 y_f=self.y_f, mean9=self.t1a, plate_detail=self.plate_detail, consistent=self.consistent,
                 box=box,
             )
-            if detail:
+            if done and detail:
                 cv2.blur(t1b, (7, 7), dst=t1b)  # covariance with the plate's detail
                 cv2.blur(t1a, (7, 7), dst=t1a)
-                kernels.texture_kept(
-                    self.t1b, self.t1a, self.plate_detail_energy, self.detail_unverifiable,
-                    TEXTURE_NCC_MIN**2, consistent=self.consistent, box=box,
+                done = kernels.texture_kept(
+                    self.t1b, self.t1a, self.plate_detail_energy,
+                    self.detail_unverifiable, TEXTURE_NCC_MIN**2, consistent=self.consistent, box=box,
                 )
-            return
+            if done:
+                return
+            # a kernel could not compile here (they are off now): the same in OpenCV passes,
+            # from the start (the energy test ANDed into consistent twice is the same test)
+            cv2.blur(r, (9, 9), dst=t1a)
         cv2.subtract(r, t1a, dst=t1b)
         cv2.multiply(t1b, t1b, dst=t1b)
         cv2.blur(t1b, (7, 7), dst=t1b)  # energy

@@ -49,7 +49,29 @@ to run the OpenCV paths in the same process."""
 def _jit(fn: Any) -> Any:
     if numba is None:
         return None
-    return numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")(fn)
+    options = {"nogil": True, "boundscheck": False, "error_model": "numpy"}
+    try:
+        return numba.njit(cache=True, **options)(fn)
+    except Exception:  # no writable cache folder anywhere: compile in every process instead
+        return numba.njit(**options)(fn)
+
+
+failure: str | None = None
+"""Why the kernels were switched off in this process (a compile error), else None."""
+
+
+def _run(kernel: Any, *args: Any) -> bool:
+    """Call ``kernel``; if it cannot compile or run here, switch every kernel off for this
+    process (the callers then take their OpenCV paths, which recompute what it would have
+    written) instead of failing every frame."""
+    global enabled, failure
+    try:
+        kernel(*args)
+    except Exception as exc:
+        enabled = False
+        failure = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return False
+    return True
 
 
 def _blend_box_py(
@@ -118,8 +140,7 @@ def quarter(src: U8, dst: U8, half: U16) -> bool:
         and _contiguous(src, dst, half)
     ):
         return False
-    _quarter(src, dst, half)
-    return True
+    return _run(_quarter, src, dst, half)
 
 
 def _score_py(
@@ -296,7 +317,7 @@ def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int
     x0, y0, x1, y1 = (int(v) for v in box)
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     if x1 > x0 and y1 > y0:
-        _blend_box(frame, alpha, background, out, x0, y0, x1, y1)
+        return _run(_blend_box, frame, alpha, background, out, x0, y0, x1, y1)
     return True
 
 
@@ -328,11 +349,11 @@ def score(
         and (prev is None or _contiguous(prev))
     ):
         return False
-    _score(
+    return _run(
+        _score,
         small, mid, width, hi5, lo5, noise, var3, f_scale, scale, low, high,
         weak if prev is None else prev, prev is not None, score, weak, strong, row,
     )
-    return True
 
 
 def _box_fits(box: tuple[slice, slice], shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
@@ -367,8 +388,9 @@ def light_candidates(
         and _contiguous(small, expected, sigma_luma3, y_f, y_e, r, candidates)
     ):
         return False
-    _light_candidates(small, expected, sigma_luma3, weights, lo_r, hi_r, y_f, y_e, r, candidates, *fits)
-    return True
+    return _run(
+        _light_candidates, small, expected, sigma_luma3, weights, lo_r, hi_r, y_f, y_e, r, candidates, *fits
+    )
 
 
 def colour_kept(
@@ -392,8 +414,7 @@ def colour_kept(
         and _contiguous(small, expected, r, sigma, consistent, r_floor)
     ):
         return False
-    _colour_kept(small, expected, r, sigma, z_limit, consistent, r_floor, *fits)
-    return True
+    return _run(_colour_kept, small, expected, r, sigma, z_limit, consistent, r_floor, *fits)
 
 
 def _planes_fit(
@@ -418,8 +439,7 @@ def squared_residual(plane: F32, mean: F32, *, out: F32, box: tuple[slice, slice
     fits = _planes_fit(box, (plane, mean, out), "fff")
     if fits is None:
         return False
-    _squared_residual(plane, mean, out, *fits)
-    return True
+    return _run(_squared_residual, plane, mean, out, *fits)
 
 
 def texture_energy(
@@ -434,10 +454,11 @@ def texture_energy(
     fits = _planes_fit(box, planes, "fffffffu")
     if fits is None:
         return False
-    _texture_energy(
+    return _run(
+        _texture_energy,
         energy, r_floor, sigma_luma, y_e, floor, detail, y_f, mean9, plate_detail, consistent, *fits
     )
-    return True
+
 
 
 def texture_kept(
@@ -449,8 +470,7 @@ def texture_kept(
     fits = _planes_fit(box, (covariance, energy, plate_energy, unverifiable, consistent), "fffuu")
     if fits is None:
         return False
-    _texture_kept(covariance, energy, plate_energy, unverifiable, ncc2, consistent, *fits)
-    return True
+    return _run(_texture_kept, covariance, energy, plate_energy, unverifiable, ncc2, consistent, *fits)
 
 
 def warm() -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bgcore import BackgroundReplacer, BgError, Plate, overlay
+from bgcore import BackgroundReplacer, BgError, Plate, kernels, overlay
 from bgcore.backgrounds import open_background
 from bgcore.capture import FrameSource, LatestFrameReader, open_source
 
@@ -397,6 +397,8 @@ class _Loop:
             self.capturing = True
 
         out = replacer.process(frame, t=now)
+        if kernels.failure is not None:  # (then the OpenCV paths run: same mask, slower)
+            w._log_once("warning", f"compiled kernels off, running slower: {kernels.failure}")
         progress = replacer.capture_progress
         if self.countdown_end is not None or progress is not None:
             replacer.output_touched()  # the overlay below draws into the output

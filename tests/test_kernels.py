@@ -145,3 +145,66 @@ def test_downscaler_gives_the_same_bits_with_and_without_the_kernel(
     monkeypatch.setattr(kernels, "enabled", False)
     assert np.array_equal(fast, Downscaler(target)(frame))
     assert fast.shape == (target[1], target[0], 3)
+
+
+Frames = list[tuple[np.ndarray, np.ndarray]]
+
+
+def _replace_all(scene: object, broken: str | None, fail_at: int | None) -> Frames:
+    from bgcore import BackgroundReplacer
+
+    r = BackgroundReplacer("color:#00b140")
+    r.set_plate(scene.plate)  # type: ignore[attr-defined]
+    results = []
+    for i, frame in enumerate(scene.frames):  # type: ignore[attr-defined]
+        if i == fail_at and broken is not None:
+
+            def refuse(*args: object) -> None:
+                raise RuntimeError("LLVM ERROR: simulated compile failure\nsecond line")
+
+            setattr(kernels, broken, refuse)
+        out = r.process(frame)
+        results.append((r.mask.copy(), out.copy()))
+    return results
+
+
+@pytest.fixture(scope="module")
+def shadow_720p() -> tuple[object, Frames]:
+    """A 1280x720 shadow scene (the mask at 320x180, so the downscale's kernel runs too) and
+    what the OpenCV paths make of it."""
+    from bgcore import synth
+
+    scene = synth.make_scene(
+        "shadow", width=1280, height=720, n_frames=8, plate_frames=8, seed=101
+    )
+    was = kernels.enabled
+    kernels.enabled = False
+    try:
+        return scene, _replace_all(scene, None, None)
+    finally:
+        kernels.enabled = was
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "_score", "_light_candidates", "_colour_kept", "_texture_energy", "_texture_kept",
+        "_blend_box", "_quarter",
+    ],
+)
+def test_a_kernel_that_cannot_compile_switches_the_kernels_off_with_the_same_output(
+    broken: str, monkeypatch: pytest.MonkeyPatch, shadow_720p: tuple[object, Frames]
+) -> None:
+    """A kernel that fails to compile on some machine (simulated: it raises as numba's
+    compiler would) turns the kernels off for the process; every caller falls back to its
+    OpenCV path from that very frame, with the same masks and pictures within one level."""
+    scene, reference = shadow_720p
+    monkeypatch.setattr(kernels, "enabled", True)
+    monkeypatch.setattr(kernels, "failure", None)
+    monkeypatch.setattr(kernels, broken, getattr(kernels, broken))  # (restored afterwards)
+    broken_run = _replace_all(scene, broken, fail_at=4)
+    assert kernels.enabled is False
+    assert kernels.failure == "RuntimeError: LLVM ERROR: simulated compile failure"
+    for (ref_mask, ref_out), (mask, out) in zip(reference, broken_run, strict=True):
+        assert np.array_equal(mask, ref_mask)
+        assert np.abs(out.astype(int) - ref_out).max() <= 1
