@@ -216,7 +216,8 @@ class Compositor:
         last, self._drawn = self._drawn, None
         if background is None:
             cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA, dst=out)
-            cv2.mixChannels([alpha], [out], [0, 3])
+            if not kernels.set_alpha(out, alpha):
+                cv2.mixChannels([alpha], [out], [0, 3])
             return out
         x, y, rw, rh = cv2.boundingRect(alpha) if roi is None else roi
         box = (x, y, x + max(rw, 0), y + max(rh, 0))

@@ -22,6 +22,7 @@ Threading: the kernels keep no state and release the GIL; the compile is numba's
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,32 @@ def _blend_box_py(
 
 
 _blend_box = _jit(_blend_box_py)
+
+
+def _set_alpha_py(out32: Any, alpha: Any) -> None:
+    # the alpha byte of each BGRA pixel, as a masked 32-bit write (contiguous: it vectorizes,
+    # where OpenCV's mixChannels copies byte by byte)
+    keep, shift = np.uint32(0x00FFFFFF), np.uint32(24)
+    for y in range(alpha.shape[0]):
+        o_row, a_row = out32[y], alpha[y]
+        for x in range(alpha.shape[1]):
+            o_row[x] = (o_row[x] & keep) | (np.uint32(a_row[x]) << shift)
+
+
+_set_alpha = _jit(_set_alpha_py)
+
+
+def set_alpha(out: U8, alpha: U8) -> bool:
+    """The alpha channel of ``out`` (HxWx4 uint8) = ``alpha`` (HxW uint8); the colours stay.
+    False (nothing written) when the kernel cannot run (or the machine is big-endian)."""
+    if not enabled or sys.byteorder != "little":
+        return False
+    h, w = alpha.shape
+    if not (
+        out.shape == (h, w, 4) and out.dtype == alpha.dtype == np.uint8 and _contiguous(out, alpha)
+    ):
+        return False
+    return _run(_set_alpha, out.view(np.uint32).reshape(h, w), alpha)
 
 
 def _quarter_py(src: Any, dst: Any, half: Any) -> None:
@@ -488,6 +515,7 @@ def warm() -> bool:
         row=np.zeros(6, np.float32),
     )
     quarter(np.zeros((8, 8, 3), np.uint8), frame, np.zeros((2, 12), np.uint16))
+    set_alpha(np.zeros((2, 2, 4), np.uint8), np.zeros((2, 2), np.uint8))
     f1 = np.ones((2, 2), np.float32)
     box = (slice(0, 2), slice(0, 2))
     light_candidates(

@@ -157,6 +157,8 @@ def _replace_all(scene: object, broken: str | None, fail_at: int | None) -> Fram
     r.set_plate(scene.plate)  # type: ignore[attr-defined]
     results = []
     for i, frame in enumerate(scene.frames):  # type: ignore[attr-defined]
+        if i == 6:  # (and on to transparent)
+            r.update(background="transparent")
         if i == fail_at and broken is not None:
 
             def refuse(*args: object) -> None:
@@ -189,7 +191,7 @@ def shadow_720p() -> tuple[object, Frames]:
     "broken",
     [
         "_score", "_light_candidates", "_colour_kept", "_texture_energy", "_texture_kept",
-        "_blend_box", "_quarter",
+        "_blend_box", "_quarter", "_set_alpha",
     ],
 )
 def test_a_kernel_that_cannot_compile_switches_the_kernels_off_with_the_same_output(
