@@ -229,6 +229,7 @@ class MaskEngine:
         gw, gh = FIELD_GRID
         self.field_grid = (gw, gh)
         self.field_coarse: F32 = np.ones((gh, gw, 3), np.float32)
+        self._field_values: list[float] = [1.0] * (gh * gw * 3)  # the same, as floats
         self.frame_index = 0
 
         def f3() -> F32:
@@ -282,6 +283,7 @@ class MaskEngine:
         self.score_row: F32 = np.empty(3 * w, np.float32)  # the score kernel's scratch
         self.gain3.fill(1.0)
         self.gain3_coarse: F32 | None = None  # the coarse gains self.gain3 was built from
+        self.built_coarse: list[float] | None = None  # the same, as Python floats
         # what derives from the gains and the adapted mean is rebuilt when either changes
         self.range_stale: bool = True  # mid16, width16
         self.expected_stale: bool = True  # expected
@@ -591,6 +593,7 @@ class MaskEngine:
         change = a * near + (1 - a) * (b * far + (1 - b))
         np.clip(change, 1.0 - FIELD_STEP_MAX, 1.0 + FIELD_STEP_MAX, out=change)
         self.field_coarse = np.clip(self.field_coarse * change, 0.2, 5.0).astype(np.float32)
+        self._field_values = [float(v) for v in self.field_coarse.ravel()]
 
     # -- the frame --------------------------------------------------------------------------
     def step(self, small: U8, s: Settings) -> U8:
@@ -601,18 +604,30 @@ class MaskEngine:
             self._grid(small, self.g_u8)
             np.copyto(self.g_frame, self.g_u8, casting="unsafe")
             g = self._gains()
-            # bilinear interpolation is linear: the global gains scale the coarse field
-            coarse = self.field_coarse * np.array(g, np.float32)
+            # bilinear interpolation is linear: the global gains scale the coarse field.
             # The full-size gains (and the score's range) are rebuilt only when they move by
             # GAIN_REBUILD: the estimate's own noise would otherwise rebuild them every frame.
-            built = self.gain3_coarse
-            if built is None or float(np.max(np.abs(coarse / built - 1.0))) > GAIN_REBUILD:
+            # (The test on the twelve coarse values in Python floats: numpy's per-call cost
+            # on arrays this small is most of a rebuild's.)
+            built = self.built_coarse
+            if built is None:
+                moved = True
+            else:
+                field = self._field_values
+                moved = any(
+                    abs(field[i + c] * g[c] / built[i + c] - 1.0) > GAIN_REBUILD
+                    for i in range(0, len(field), 3)
+                    for c in range(3)
+                )
+            if moved:
+                coarse = self.field_coarse * np.array(g, np.float32)
                 cv2.resize(coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
                 self.gain3_coarse = coarse
+                self.built_coarse = [float(v) for v in coarse.ravel()]
                 self.range_stale = self.expected_stale = True
         elif self.gain3_coarse is not None:
             self.gain3.fill(1.0)
-            self.gain3_coarse = None
+            self.gain3_coarse = self.built_coarse = None
             self.range_stale = self.expected_stale = True
 
         # score: difference to the expected background's 3x3 range, in noise units
