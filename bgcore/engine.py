@@ -9,9 +9,11 @@ allocated once per working size, so the hot path allocates (almost) nothing.
 
 Where the work goes (the budget is a few floors of a BGRA copy per frame, see ``bench``):
 the score is taken on the whole frame in 16-bit fixed point against the plate's cached
-3x3 range; everything after the first hysteresis (the light tests, the contact rule,
-cleanup) runs inside the mask's bounding box, the costly texture tests only around areas
-light might explain; the slow parts (gains, light field, adaptation) run on a sparse grid
+3x3 range; the per-pixel arithmetic of the score and the light tests runs as compiled
+kernels (:mod:`bgcore.kernels`: the same float32 operations in the same order as the OpenCV
+passes kept here for machines without numba, so the same bits); everything after the first
+hysteresis (the light tests, the contact rule, cleanup) runs inside the mask's bounding box,
+the costly texture tests only around areas light might explain; the slow parts (gains, light field, adaptation) run on a sparse grid
 or every few frames. Each of these was checked against the quality tables
 (``python -m bgcore quality``) and left them where they were.
 
