@@ -13,9 +13,10 @@ the score is taken on the whole frame in 16-bit fixed point against the plate's 
 kernels (:mod:`bgcore.kernels`: the same float32 operations in the same order as the OpenCV
 passes kept here for machines without numba, so the same bits); everything after the first
 hysteresis (the light tests, the contact rule, cleanup) runs inside the mask's bounding box,
-the costly texture tests only around areas light might explain; the slow parts (gains, light field, adaptation) run on a sparse grid
-or every few frames. Each of these was checked against the quality tables
-(``python -m bgcore quality``) and left them where they were.
+the costly texture tests only around areas light might explain; the slow parts (gains,
+light field, adaptation) run on a sparse grid or every few frames. Each of these was
+checked against the quality tables (``python -m bgcore quality``) and left them where they
+were.
 
 Threading and lifetime: one instance per plate and working size, used by one thread.
 """
