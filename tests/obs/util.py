@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 from harness import SCENE, Obs
+from obsws_python.error import OBSSDKRequestError
 
 from bgcore import BackgroundReplacer, Plate
 from bgcore.backgrounds import open_background
@@ -59,6 +60,9 @@ def wait_log(obs: Obs, needle: str, at_least: int = 1, timeout: float = 20.0) ->
         wait_for(f"{needle!r} in the OBS log", lambda: obs.log_text().count(needle) >= at_least, timeout)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nOBS log:\n{obs.log_tail(40)}") from None
+
+
+RENDER_FAILED = 702  # obs-websocket's RequestStatus::RequestProcessingFailed
 
 
 def screenshot(obs: Obs, name: str) -> npt.NDArray[np.uint8]:
@@ -111,7 +115,15 @@ def assert_shows(
     last: dict[str, Any] = {}
 
     def check() -> bool:
-        shot = screenshot(obs, name)
+        try:
+            shot = screenshot(obs, name)
+        except OBSSDKRequestError as exc:
+            # 702 "Failed to render screenshot": OBS has not drawn the source yet (seen once
+            # right after a restart); anything else is a real error
+            if exc.code != RENDER_FAILED:
+                raise
+            last["error"] = str(exc)
+            return False
         last["shot"] = shot
         return shot.shape == expected.shape and np.array_equal(shot, expected)
 
@@ -122,8 +134,10 @@ def assert_shows(
         if shot is not None and shot.shape == expected.shape:
             diff = np.abs(shot.astype(int) - expected.astype(int))
             detail = f"{int((diff.max(axis=2) > 0).sum())} pixels differ, max {int(diff.max())} per channel"
+        elif shot is None:
+            detail = f"no screenshot: {last.get('error')}"
         else:
-            detail = f"shape {None if shot is None else shot.shape} != {expected.shape}"
+            detail = f"shape {shot.shape} != {expected.shape}"
         raise AssertionError(f"{detail}; status {status(obs, name)!r}\n{obs.log_tail(30)}") from None
     return last["shot"]
 
