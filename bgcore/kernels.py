@@ -12,9 +12,10 @@ returns False when the kernel cannot run (numba missing, a view with gaps); the 
 takes its OpenCV path, which stays the reference the tests hold the kernels to.
 
 Compiled on first use and cached on disk (numba's cache: ``__pycache__`` beside this file,
-or the user's cache folder when that is read-only): the first call after installing waits
-about a second, later processes load the cache in ~0.1 s. ``BGREPLACE_NO_JIT=1`` turns the
-kernels off (the OpenCV paths everywhere).
+or the user's cache folder when that is read-only): compiling all of them takes about 2.5 s
+(``./install`` does it, see :func:`warm`), later processes load the cache in ~0.1 s. A
+kernel that cannot compile switches them all off for the process (:data:`failure` says
+why). ``BGREPLACE_NO_JIT=1`` turns them off (the OpenCV paths everywhere).
 
 Threading: the kernels keep no state and release the GIL; the compile is numba's, locked.
 """
