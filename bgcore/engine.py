@@ -287,8 +287,8 @@ class MaskEngine:
         self.f16 = np.empty((h, w, 3), np.uint16)
         self.score_row: F32 = np.empty(3 * w, np.float32)  # the score kernel's scratch
         self.gain3.fill(1.0)
-        self.gain3_coarse: F32 | None = None  # the coarse gains self.gain3 was built from
-        self.built_coarse: list[float] | None = None  # the same, as Python floats
+        # the coarse gains self.gain3 was built from, as Python floats (None: all 1)
+        self.built_coarse: list[float] | None = None
         # what derives from the gains and the adapted mean is rebuilt when either changes
         self.range_stale: bool = True  # mid16, width16
         self.expected_stale: bool = True  # expected
@@ -627,12 +627,11 @@ class MaskEngine:
             if moved:
                 coarse = self.field_coarse * np.array(g, np.float32)
                 cv2.resize(coarse, (w, h), dst=self.gain3, interpolation=cv2.INTER_LINEAR)
-                self.gain3_coarse = coarse
                 self.built_coarse = [float(v) for v in coarse.ravel()]
                 self.range_stale = self.expected_stale = True
-        elif self.gain3_coarse is not None:
+        elif self.built_coarse is not None:
             self.gain3.fill(1.0)
-            self.gain3_coarse = self.built_coarse = None
+            self.built_coarse = None
             self.range_stale = self.expected_stale = True
 
         # score: difference to the expected background's 3x3 range, in noise units

@@ -117,13 +117,9 @@ _set_alpha = _jit(_set_alpha_py)
 def set_alpha(out: U8, alpha: U8) -> bool:
     """The alpha channel of ``out`` (HxWx4 uint8) = ``alpha`` (HxW uint8); the colours stay.
     False (nothing written) when the kernel cannot run (or the machine is big-endian)."""
-    if not enabled or sys.byteorder != "little":
+    if sys.byteorder != "little" or not _arrays_fit((out, alpha), "u4 u1"):
         return False
     h, w = alpha.shape
-    if not (
-        out.shape == (h, w, 4) and out.dtype == alpha.dtype == np.uint8 and _contiguous(out, alpha)
-    ):
-        return False
     return _run(_set_alpha, out.view(np.uint32).reshape(h, w), alpha)
 
 
@@ -319,20 +315,28 @@ def _contiguous(*arrays: npt.NDArray[Any]) -> bool:
     return all(a.flags.c_contiguous for a in arrays)
 
 
+_DTYPES = {"u": np.uint8, "w": np.uint16, "f": np.float32}
+
+
+def _arrays_fit(arrays: tuple[npt.NDArray[Any], ...], spec: str) -> bool:
+    """Whether the kernels are on and every array is C-contiguous, of one H x W (the first
+    array's), with the dtype and channels its ``spec`` token says: u = uint8, w = uint16,
+    f = float32, then 1 (HxW) or the channel count (HxWxC), e.g. ``"u3 f1 u4"``."""
+    if not enabled:
+        return False
+    h, w = arrays[0].shape[:2]
+    for a, token in zip(arrays, spec.split(), strict=True):
+        channels = int(token[1:])
+        shape = (h, w) if channels == 1 else (h, w, channels)
+        if a.shape != shape or a.dtype != _DTYPES[token[0]] or not a.flags.c_contiguous:
+            return False
+    return True
+
+
 def blend_fits(frame: U8, alpha: U8, background: U8, out: U8) -> bool:
     """Whether :func:`blend_box` runs on these arrays (HxWx3, HxW, HxWx3, HxWx4 uint8, each
     C-contiguous) with the kernels available."""
-    if not enabled:
-        return False
-    h, w = frame.shape[:2]
-    return bool(
-        frame.dtype == alpha.dtype == background.dtype == out.dtype == np.uint8
-        and frame.shape == (h, w, 3)
-        and background.shape == (h, w, 3)
-        and alpha.shape == (h, w)
-        and out.shape == (h, w, 4)
-        and _contiguous(frame, alpha, background, out)
-    )
+    return _arrays_fit((frame, alpha, background, out), "u3 u1 u3 u4")
 
 
 def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int, int, int]) -> bool:
@@ -359,22 +363,13 @@ def score(
     ``score = sum(d^2 x scale / (var3 + e^2))``; ``weak = score > low``, ``strong = score >
     high`` or (with ``prev``) weak and prev (0/255 masks). ``row`` is a 3W float32 scratch.
     False (nothing written) when the kernel cannot run on these arrays."""
-    if not enabled:
-        return False
-    h, w = score.shape
-    three = (h, w, 3)
+    arrays = (score, small, mid, width, hi5, lo5, noise, var3, weak, strong)
     if not (
-        small.shape == hi5.shape == lo5.shape == noise.shape == three
-        and mid.shape == width.shape == var3.shape == three
-        and weak.shape == strong.shape == (h, w)
-        and (prev is None or prev.shape == (h, w))
-        and row.shape == (3 * w,)
-        and small.dtype == hi5.dtype == lo5.dtype == noise.dtype == weak.dtype == strong.dtype == np.uint8
-        and mid.dtype == width.dtype == np.uint16
-        and var3.dtype == score.dtype == row.dtype == np.float32
-        and (prev is None or prev.dtype == np.uint8)
-        and _contiguous(small, mid, width, hi5, lo5, noise, var3, score, weak, strong, row)
-        and (prev is None or _contiguous(prev))
+        _arrays_fit(arrays, "f1 u3 w3 w3 u3 u3 u3 f3 u1 u1")
+        and (prev is None or _arrays_fit((score, prev), "f1 u1"))
+        and row.shape == (3 * score.shape[1],)
+        and row.dtype == np.float32
+        and _contiguous(row)
     ):
         return False
     return _run(
@@ -401,19 +396,12 @@ def light_candidates(
     background's luma (``weights`` B, G, R), ``y_e`` at least 1, their ratio ``r`` and the
     pixels light might explain: ``lo_r <= r <= hi_r`` and ``|y_e - y_f| > sigma_luma3``
     (0/255). False (nothing written) when the kernel cannot run on these arrays."""
-    if not enabled:
-        return False
-    h, w = small.shape[:2]
     fits = _box_fits(box, small.shape)
     if not (
         fits is not None
-        and small.shape == expected.shape == (h, w, 3)
-        and sigma_luma3.shape == y_f.shape == y_e.shape == r.shape == candidates.shape == (h, w)
+        and _arrays_fit((small, expected, sigma_luma3, y_f, y_e, r, candidates), "u3 f3 f1 f1 f1 f1 u1")
         and weights.shape == (3,)
-        and small.dtype == candidates.dtype == np.uint8
-        and expected.dtype == sigma_luma3.dtype == weights.dtype == np.float32
-        and y_f.dtype == y_e.dtype == r.dtype == np.float32
-        and _contiguous(small, expected, sigma_luma3, y_f, y_e, r, candidates)
+        and weights.dtype == np.float32
     ):
         return False
     return _run(
@@ -429,42 +417,22 @@ def colour_kept(
     background within the noise, the mean over channels of ((f - r e) / (max(r, 0.25) sigma
     + 0.03 e + 0.5))^2 below ``z_limit``; ``r_floor`` = max(r, 0.25). False (nothing written)
     when the kernel cannot run on these arrays."""
-    if not enabled:
-        return False
-    h, w = small.shape[:2]
     fits = _box_fits(box, small.shape)
-    if not (
-        fits is not None
-        and small.shape == expected.shape == sigma.shape == (h, w, 3)
-        and r.shape == consistent.shape == r_floor.shape == (h, w)
-        and small.dtype == consistent.dtype == np.uint8
-        and expected.dtype == r.dtype == sigma.dtype == r_floor.dtype == np.float32
-        and _contiguous(small, expected, r, sigma, consistent, r_floor)
-    ):
+    if fits is None or not _arrays_fit((small, expected, r, sigma, consistent, r_floor), "u3 f3 f1 f3 u1 f1"):
         return False
     return _run(_colour_kept, small, expected, r, sigma, z_limit, consistent, r_floor, *fits)
 
 
 def _planes_fit(
-    box: tuple[slice, slice], planes: tuple[npt.NDArray[Any], ...], dtypes: str
+    box: tuple[slice, slice], planes: tuple[npt.NDArray[Any], ...], spec: str
 ) -> tuple[int, int, int, int] | None:
-    """The box as (x0, y0, x1, y1) when every plane is HxW of its dtype (``dtypes``: one
-    letter each, f = float32, u = uint8) and C-contiguous, else None."""
-    if not enabled:
-        return None
-    shape = planes[0].shape
-    want = {"f": np.float32, "u": np.uint8}
-    if len(shape) != 2 or not all(
-        p.shape == shape and p.dtype == want[t] and p.flags.c_contiguous
-        for p, t in zip(planes, dtypes, strict=True)
-    ):
-        return None
-    return _box_fits(box, shape)
+    """The box as (x0, y0, x1, y1) when :func:`_arrays_fit` (``planes``, ``spec``), else None."""
+    return _box_fits(box, planes[0].shape) if _arrays_fit(planes, spec) else None
 
 
 def squared_residual(plane: F32, mean: F32, *, out: F32, box: tuple[slice, slice]) -> bool:
     """out = (plane - mean)^2 within ``box`` (HxW float32). False when it cannot run."""
-    fits = _planes_fit(box, (plane, mean, out), "fff")
+    fits = _planes_fit(box, (plane, mean, out), "f1 f1 f1")
     if fits is None:
         return False
     return _run(_squared_residual, plane, mean, out, *fits)
@@ -479,7 +447,7 @@ def texture_energy(
     then ``energy`` = (y_f - mean9) x plate_detail and ``mean9`` = (y_f - mean9)^2. False
     (nothing written) when it cannot run."""
     planes = (energy, r_floor, sigma_luma, y_e, y_f, mean9, plate_detail, consistent)
-    fits = _planes_fit(box, planes, "fffffffu")
+    fits = _planes_fit(box, planes, "f1 f1 f1 f1 f1 f1 f1 u1")
     if fits is None:
         return False
     return _run(
@@ -488,14 +456,13 @@ def texture_energy(
     )
 
 
-
 def texture_kept(
     covariance: F32, energy: F32, plate_energy: F32, unverifiable: U8, ncc2: float, *,
     consistent: U8, box: tuple[slice, slice],
 ) -> bool:
     """``consistent`` &= unverifiable, or covariance > 0 and covariance^2 > energy x
     plate_energy x ``ncc2``. False (nothing written) when it cannot run."""
-    fits = _planes_fit(box, (covariance, energy, plate_energy, unverifiable, consistent), "fffuu")
+    fits = _planes_fit(box, (covariance, energy, plate_energy, unverifiable, consistent), "f1 f1 f1 u1 u1")
     if fits is None:
         return False
     return _run(_texture_kept, covariance, energy, plate_energy, unverifiable, ncc2, consistent, *fits)
