@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -30,10 +31,16 @@ from .frames import BGR
 if TYPE_CHECKING:
     from .capture import FrameSource
 from .settings import Settings, parse_threshold
-from .writers import MaskFolderWriter, open_writer
+from .writers import MaskFolderWriter, is_pattern, mask_pattern, open_writer, output_names
 
 EXIT_OK = 0
+# process finished, but the input ended before the frame count its header gives (a truncated
+# or damaged file): the output holds every frame that could be read.
+EXIT_SHORT_INPUT = 1
 EXIT_USAGE = 2
+# Frames a container may announce beyond what it holds without being damaged (counts taken
+# from headers are estimates for some formats).
+SHORT_INPUT_SLACK = 0.02
 DATA = Path(__file__).resolve().parent / "data"
 DEMO_BACKGROUND = DATA / "background.jpg"
 # A camera as PLATE: frames taken when no frame count is given (about one second).
@@ -197,6 +204,56 @@ def _load_plate(spec: str, settings: Settings) -> Any:
     return Plate.from_frames(read_frames(source, limit=limit), work_width=settings.work_width)
 
 
+@dataclass(frozen=True)
+class ProcessResult:
+    """What :func:`process` wrote: ``frames`` written, ``expected`` from the input's header
+    (None when unknown: cameras, streams, sequences of unknown length)."""
+
+    frames: int
+    expected: int | None
+    codec: str
+
+    @property
+    def short(self) -> bool:
+        """The input ended clearly before the frame count its header announced."""
+        return self.expected is not None and self.frames < self.expected * (1 - SHORT_INPUT_SLACK)
+
+
+def _existing_files(spec: str) -> set[str]:
+    """The files a file spec reads (every image of a ``%d`` pattern), as real paths."""
+    if is_pattern(spec):
+        found: set[str] = set()
+        k = 0
+        while True:
+            try:
+                name = spec % k
+            except (TypeError, ValueError):
+                return found
+            if os.path.isfile(name):
+                found.add(os.path.realpath(name))
+            elif k > 1:  # sequences start at 0 or 1 and have no gaps
+                return found
+            k += 1
+    return {os.path.realpath(spec)} if os.path.isfile(spec) else set()
+
+
+def refuse_overwriting_inputs(inputs: Sequence[str], outputs: Sequence[tuple[str, str]]) -> None:
+    """OutputError if an output would overwrite one of the ``inputs`` (file specs).
+
+    ``outputs`` are (what, spec) pairs; patterns are expanded as far as the inputs reach."""
+    read: set[str] = set()
+    for spec in inputs:
+        read |= _existing_files(spec)
+    if not read:
+        return
+    for what, spec in outputs:
+        for name in output_names(spec, len(read) + 2):
+            if os.path.realpath(name) in read:
+                raise OutputError(
+                    f"{what} {spec!r} would overwrite the input {name!r}; write to another file or folder"
+                )
+
+
 def process(
     input_spec: str,
     plate_spec: str,
@@ -210,22 +267,42 @@ def process(
     save_plate: str | None = None,
     progress: bool | None = None,
     on_frame: Callable[[int, BGR, npt.NDArray[np.uint8]], None] | None = None,
-) -> int:
-    """Run the engine over ``input_spec``; returns the number of frames written."""
+) -> ProcessResult:
+    """Run the engine over ``input_spec`` into ``out`` (and masks into ``mask_out``).
+
+    Everything that can be checked is checked before the first frame: the inputs open, no
+    output overwrites an input, the outputs can be written, a transparent background goes to a
+    format that keeps alpha. On an error nothing half-written is left (the video and the images
+    written by this run are removed) and the error is raised."""
     from .backgrounds import open_background
     from .pipeline import BackgroundReplacer
 
-    # Check everything that can be checked before the long part starts.
+    outputs = [("the output", out)]
+    if mask_out:
+        outputs.append(("the mask folder", mask_pattern(mask_out)))
+    if save_plate:
+        outputs.append(("the saved plate", save_plate))
+    refuse_overwriting_inputs([input_spec, plate_spec, background], outputs)
     source = open_input(input_spec)
     fps = source.fps
+    writer = masks = None
     try:
         writer = open_writer(out, fps=fps)
         masks = MaskFolderWriter(mask_out) if mask_out else None
         bg = open_background(background, fit=fit)
+        if bg.transparent and not writer.keeps_alpha:
+            raise OutputError(
+                f"the transparent background needs an output that keeps alpha, and {out!r} "
+                f"({writer.codec}) has none; write a PNG, TIFF or WebP sequence such as out/%05d.png"
+            )
     except BaseException:
         source.close()
+        for w in (writer, masks):
+            if w is not None:
+                w.abort()
         raise
     replacer = BackgroundReplacer(bg, settings=settings)
+    finished = False
     try:
         plate = replacer.set_plate(_load_plate(plate_spec, settings))
         if save_plate:
@@ -238,6 +315,7 @@ def process(
         total = _frame_count(source)
         if max_frames is not None:
             total = min(total, max_frames) if total else max_frames
+        expected = total if total and not source.live else None
         bar = Progress(total, enabled=progress)
         n = 0
         for frame in read_frames(source, limit=max_frames):
@@ -257,18 +335,23 @@ def process(
         bar.finish()
         if n == 0:
             raise SourceError(f"no frames could be read from {input_spec!r}; is it an empty or broken file?")
-        return n
-    finally:
-        source.close()
-        replacer.close()
         writer.close()
         if masks is not None:
             masks.close()
+        finished = True
+        return ProcessResult(frames=n, expected=expected, codec=writer.codec)
+    finally:
+        source.close()
+        replacer.close()
+        if not finished:
+            writer.abort()
+            if masks is not None:
+                masks.abort()
 
 
 def _cmd_process(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    n = process(
+    result = process(
         args.input,
         args.plate,
         args.background,
@@ -281,7 +364,15 @@ def _cmd_process(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     extra = f", masks in {args.mask_out}" if args.mask_out else ""
-    print(f"bgreplace: wrote {n} frame(s) to {args.out}{extra}")
+    print(f"bgreplace: wrote {result.frames} frame(s) to {args.out} ({result.codec}){extra}")
+    if result.short:
+        print(
+            f"bgreplace process: warning: {args.input!r} ended after {result.frames} of the "
+            f"{result.expected} frames its header announces (a truncated or damaged file?); "
+            "the output holds the frames that could be read",
+            file=sys.stderr,
+        )
+        return EXIT_SHORT_INPUT
     return EXIT_OK
 
 
@@ -318,7 +409,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             picked["frame"], picked["result"] = frame.copy(), result.copy()
 
     settings = Settings()
-    n = process(
+    result = process(
         paths["frames"],
         paths["plate"],
         background,
@@ -334,10 +425,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     picture = str(out_dir / "before_after.png")
     cv2.imwrite(picture, before_after(picked["frame"], picked["result"], mask))
     print(
-        f"bgreplace demo: replaced the background of a {n}-frame sample clip "
+        f"bgreplace demo: replaced the background of a {result.frames}-frame sample clip "
         f"({scene.frames[0].shape[1]}x{scene.frames[0].shape[0]})"
     )
-    print(f"  video:        {video}")
+    print(f"  video:        {video} ({result.codec})")
     print(f"  before/after: {picture}")
     print(f"  masks:        {out_dir / 'masks'}/00000.png ...")
     print(f"  input clip:   {paths['frames']} (plate: {paths['plate']})")
@@ -424,7 +515,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BG",
         help="image or video path, color:#RRGGBB, blur, transparent, screen or screen:N",
     )
-    proc.add_argument("--out", required=True, metavar="OUT")
+    proc.add_argument(
+        "--out",
+        required=True,
+        metavar="OUT",
+        help="a video file (.mp4 .mov .mkv: H.264; .avi: Motion JPEG) or an image pattern such as "
+        "out/%%05d.png (PNG, TIFF and WebP keep the alpha of a transparent background)",
+    )
     proc.add_argument("--mask-out", metavar="DIR", help="also write DIR/00000.png ... (255 = foreground)")
     proc.add_argument(
         "--fit",
@@ -468,7 +565,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _quiet_opencv() -> None:
-    """OpenCV's own warnings (e.g. probing a missing camera) would follow our one-line errors."""
+    """OpenCV's own warnings (e.g. probing a missing camera) and FFmpeg's messages (e.g. "moov
+    atom not found" for a truncated MP4, printed when the file is opened) would come before our
+    one-line errors. OpenCV reads OPENCV_FFMPEG_LOGLEVEL when it first opens a file; -8 is
+    FFmpeg's AV_LOG_QUIET. A value the user set is kept (for debugging)."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
     if logging is not None:
         logging.setLogLevel(logging.LOG_LEVEL_ERROR)

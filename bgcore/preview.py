@@ -12,6 +12,7 @@ PPM image: no extra dependency. Threading: everything runs on the calling thread
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from typing import Any, Protocol
 
@@ -88,17 +89,29 @@ class _TkWindow:
 
 
 def open_window() -> _Window:
-    """An OpenCV window where OpenCV has a GUI, else a Tk window; SettingsError if neither."""
+    """An OpenCV window where OpenCV has a GUI, else a Tk window; SettingsError if neither.
+
+    The advice depends on what failed: no tkinter module means Tk is not installed for this
+    Python; a Tk that cannot connect means the display itself is missing or dead."""
     try:
         return _CvWindow()
     except cv2.error:
         pass
     try:
-        return _TkWindow()
-    except Exception as exc:  # ImportError (no tkinter) or TclError (no display)
+        import tkinter
+    except ImportError:
         raise SettingsError(
-            f"cannot open a preview window ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
-            "install python3-tk or use 'process' to write a video"
+            "cannot open a preview window: this Python has no Tk (tkinter); install it "
+            "(Debian/Ubuntu: sudo apt install python3-tk) or use 'process' to write a video"
+        ) from None
+    try:
+        return _TkWindow()
+    except tkinter.TclError as exc:
+        display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "(none)"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SettingsError(
+            f"cannot open a preview window on the display {display} ({first}); is a desktop "
+            "session running there? Otherwise use 'process' to write a video"
         ) from None
 
 

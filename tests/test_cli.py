@@ -204,8 +204,134 @@ def test_unwritable_output_fails_before_processing(
             paths["frames"], paths["plate"], str(tmp_path / "ok.mp4"), "--mask-out", str(blocker / "masks")
         ),
     )
-    assert code == 2 and "masks" in err
-    assert not (tmp_path / "ok.mp4").exists() or (tmp_path / "ok.mp4").stat().st_size == 0
+    assert code == 2 and "masks" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # no video, no partial file
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_process_refuses_to_overwrite_its_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scene = make_scene("clean", width=160, height=120, n_frames=4, plate_frames=4, seed=7)
+    paths = write_scene(scene, tmp_path / "in")
+    video = tmp_path / "in" / "clip.mp4"
+    code, _, err = run(capsys, *process_argv(paths["frames"], paths["plate"], str(video)))
+    assert code == 0, err
+    before = _snapshot(tmp_path / "in")
+    frames_dir = str(Path(paths["frames"]).parent)
+    cases = [
+        (paths["frames"], ["--out", paths["frames"]], "the output"),  # the same pattern
+        (paths["frames"], ["--out", frames_dir + "/./%05d.png"], "the output"),  # spelled differently
+        (str(video), ["--out", str(video)], "the output"),  # a video onto itself
+        (paths["frames"], ["--mask-out", frames_dir], "the mask folder"),
+        (str(video), ["--save-plate", str(video)], "the saved plate"),
+    ]
+    for input_, extra, what in cases:
+        argv = process_argv(input_, paths["plate"], str(tmp_path / "o.mp4"))
+        for flag, value in zip(extra[::2], extra[1::2], strict=True):
+            if flag in argv:
+                argv[argv.index(flag) + 1] = value
+            else:
+                argv += [flag, value]
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and what in err and "would overwrite the input" in err, (argv, err)
+        assert err.count("\n") == 1
+        assert _snapshot(tmp_path / "in") == before  # not one byte of the input changed
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_an_error_mid_run_leaves_no_partial_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scene = make_scene("clean", width=160, height=120, n_frames=8, plate_frames=4, seed=8)
+    paths = write_scene(scene, tmp_path / "in")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.png").write_bytes(b"the user's own file")
+    # frame 5 cannot be written (a folder holds its name): the run stops there with an error
+    (out / "m" / "00005.png").mkdir(parents=True)  # the 6th mask, for the video run
+    (out / "seq_005.png").mkdir()  # the 6th image, for the sequence run
+    for target, blocked in ((out / "o.mp4", "00005.png"), (out / "seq_%03d.png", "seq_005.png")):
+        code, _, err = run(
+            capsys, *process_argv(paths["frames"], paths["plate"], str(target), "--mask-out", str(out / "m"))
+        )
+        assert code == 2 and blocked in err and err.count("\n") == 1, err
+        left = sorted(p.name for p in out.rglob("*") if p.is_file())
+        assert left == ["keep.png"], left  # the frames and masks written before the error are gone
+
+
+def test_truncated_video_input_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    av = pytest.importorskip("av")  # a dependency of bgreplace; the importorskip only names it
+    scene = make_scene("clean", width=160, height=120, n_frames=90, plate_frames=4, seed=9)
+    paths = write_scene(scene, tmp_path / "in")
+    full = tmp_path / "full.mp4"
+    # moov at the front ("faststart", as cameras and phones write it): a cut file still opens
+    container = av.open(str(full), "w", options={"movflags": "faststart"})
+    stream = container.add_stream("libx264", rate=30)
+    stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+    stream.options = {"crf": "10"}
+    for frame in scene.frames:
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    half = tmp_path / "half.mp4"
+    half.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    out = tmp_path / "o.mp4"
+    code, stdout, err = run(capsys, *process_argv(str(half), paths["plate"], str(out)))
+    written = int(stdout.split("wrote ")[1].split(" ")[0])
+    assert 10 < written < 80, stdout
+    assert code == 1 and f"ended after {written} of the 90 frames" in err and err.count("\n") == 1
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == written  # what was read is kept
+    cap.release()
+    code, stdout, err = run(capsys, *process_argv(str(full), paths["plate"], str(out)))
+    assert code == 0 and "wrote 90 frame(s)" in stdout and err == ""
+
+
+def test_transparent_needs_an_output_with_alpha(
+    scene_files: tuple[dict[str, str], object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths, _ = scene_files
+    for out in ("o.mp4", "o.avi", "seq_%03d.jpg"):
+        code, _, err = run(
+            capsys,
+            *process_argv(paths["frames"], paths["plate"], str(tmp_path / out), background="transparent"),
+        )
+        assert code == 2 and "keeps alpha" in err and "%05d.png" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_videos_are_h264_where_pyav_is_installed(
+    scene_files: tuple[dict[str, str], object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    av = pytest.importorskip("av")
+    paths, _ = scene_files
+    for name in ("o.mp4", "o.mov", "o.mkv"):
+        code, stdout, err = run(capsys, *process_argv(paths["frames"], paths["plate"], str(tmp_path / name)))
+        assert code == 0 and "(H.264)" in stdout, err
+        with av.open(str(tmp_path / name)) as container:
+            stream = container.streams.video[0]
+            assert stream.codec_context.name == "h264" and stream.frames in (0, 12)
+            assert sum(1 for _ in container.decode(stream)) == 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.mkv", "o.mov", "o.mp4"]  # no temp files
+
+
+def test_ffmpeg_and_numpy_messages_stay_out_of_the_terminal(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(4000))  # no moov atom
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    r = subprocess.run(
+        [sys.executable, "-m", "bgcore", *process_argv(str(broken), str(broken), str(tmp_path / "o.mp4"))],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert r.returncode == 2 and "moov" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("bgreplace process: error:")
 
 
 def test_demo_writes_video_and_picture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -241,28 +367,24 @@ def test_entry_point_and_preview_without_display(tmp_path: Path) -> None:
     assert prev.returncode == 2 and "display" in prev.stderr.lower() and "Traceback" not in prev.stderr
 
 
-def test_example_script_runs_on_files(scene_files: tuple[dict[str, str], object], tmp_path: Path) -> None:
-    paths, _ = scene_files
-    example = Path(__file__).resolve().parent.parent / "examples" / "replace_video.py"
-    out = tmp_path / "example.mp4"
-    bg = Path(__file__).resolve().parent.parent / "bgcore" / "data" / "background.jpg"
-    run_ = subprocess.run(
-        [sys.executable, str(example), paths["frames"], paths["plate"], str(bg), str(out)],
+def test_preview_on_a_dead_display_names_the_display_not_tk(tmp_path: Path) -> None:
+    pytest.importorskip("tkinter")  # with Tk installed, python3-tk is the wrong advice
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 30.0, (64, 48))
+    for _ in range(3):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    env = {**os.environ, "DISPLAY": ":4999"}  # nothing listens there
+    env.pop("WAYLAND_DISPLAY", None)
+    r = subprocess.run(
+        [sys.executable, "-m", "bgcore", "preview", str(clip)],
         capture_output=True,
         text=True,
+        env=env,
         check=False,
     )
-    assert run_.returncode == 0, run_.stderr
-    cap = cv2.VideoCapture(str(out))
-    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
-    cap.release()
-    bad = subprocess.run(
-        [sys.executable, str(example), paths["frames"], paths["plate"], "nosuch.png", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert bad.returncode == 2 and "nosuch.png" in bad.stderr and "Traceback" not in bad.stderr
+    assert r.returncode == 2 and ":4999" in r.stderr and "python3-tk" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 @pytest.fixture
