@@ -52,6 +52,7 @@ _INFO_TYPES = {
 _lib: Lib | None = None
 _registered = False
 _refusal: str | None = None
+_version_warning: str | None = None  # registered on an OBS newer than the verified ones
 _info: S.obs_source_info | None = None
 _keep: list[Any] = []  # every ctypes object libobs points to
 _name_buf = ctypes.create_string_buffer(SOURCE_NAME.encode())
@@ -110,7 +111,7 @@ class _Handle:
         self.lock = threading.Lock()  # guards weak (UI tasks vs destroy)
         self.out_lock = threading.Lock()  # guards alive (frame output vs destroy)
         self.alive = True
-        self.frame = S.obs_source_frame()
+        self.frame = S.padded_frame()
         self.status: tuple[str, str] = ("Starting", "normal")
         self.status_kind = ""
         self.posted_at = 0.0
@@ -349,6 +350,8 @@ def _build_properties(data: int | None) -> int:
             L.obs_property_text_set_info_word_wrap(p, True)
 
     add_text_info(b"status", b"Status", _INFO_TYPES.get(level, S.OBS_TEXT_INFO_NORMAL))
+    if _version_warning:
+        add_text_info(b"version_warning", _version_warning.encode(), S.OBS_TEXT_INFO_WARNING)
 
     p = L.obs_properties_add_list(
         props, b"camera", b"Camera", S.OBS_COMBO_TYPE_EDITABLE, S.OBS_COMBO_FORMAT_STRING
@@ -433,7 +436,7 @@ def _make_info() -> S.obs_source_info:
 
 def register() -> bool:
     """Register the source type (once per process). False, with a log line, if refused."""
-    global _lib, _registered, _refusal, _info, _plate_dir
+    global _lib, _registered, _refusal, _version_warning, _info, _plate_dir
     if _registered:
         log(
             "info",
@@ -447,11 +450,14 @@ def register() -> bool:
         _refusal = str(exc)
         print(f"[bgreplace] {exc}", file=sys.stderr)
         return False
-    reason = structs.check_version(_lib.obs_get_version())
-    if reason:
-        _refusal = reason
-        log("error", reason)
+    verdict = structs.check_version(_lib.obs_get_version())
+    if not verdict.register:
+        _refusal = verdict.message
+        log("error", verdict.message or "not registering the source")
         return False
+    if verdict.message:
+        _version_warning = verdict.message
+        log("warning", verdict.message)
     try:
         _plate_dir = Path(_lib.config_path("obs-studio/plugin_config/bgreplace/plates"))
     except LibobsError as exc:
@@ -483,6 +489,7 @@ def state() -> dict[str, Any]:
     return {
         "registered": _registered,
         "refusal": _refusal,
+        "version_warning": _version_warning,
         "sources": {h.name: h.status for h in list(_handles.values())},
         "plate_dir": str(_plate_dir) if _plate_dir else None,
     }

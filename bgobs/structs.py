@@ -1,9 +1,11 @@
 """ctypes mirrors of the libobs structs bgobs uses, and the layout check.
 
 The layouts were compared field by field with the C compiler's ``offsetof`` (``layout.c``
-built against the OBS headers; ``tests/obs/test_layout.py`` repeats the check against the
-installed headers and every recorded ``layouts/<major>.json``). A libobs major version is
-accepted at run time only when ``layouts/<major>.json`` exists.
+built against the OBS headers; ``tests/obs/test_layout.py`` repeats the check against every
+header tree, the installed headers, every recorded ``layouts/<major>.json``, and the Windows
+x64 and macOS ABIs). :func:`check_version` is the policy for the running libobs: the majors
+with a ``layouts/<major>.json`` are verified, older ones are refused, newer ones registered
+with a warning.
 
 ``obs_source_info`` only ever grows at the end and libobs copies ``min(size, its own)``
 bytes, so registering with our size stays valid while the leading fields are unchanged.
@@ -12,6 +14,7 @@ bytes, so registering with our size stays valid while the leading fields are unc
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -119,8 +122,10 @@ class obs_source_info(ctypes.Structure):
 MAX_AV_PLANES = 8
 
 
-class obs_source_frame(ctypes.Structure):
-    _fields_ = [
+def _frame_fields(c_long: type[ctypes._SimpleCData[int]]) -> list[tuple[str, Any]]:
+    """``struct obs_source_frame``'s fields; ``refs`` is a C ``long``: 8 bytes on Linux and macOS
+    (LP64), 4 on Windows x64 (LLP64), so its size is a parameter (see :func:`structs_for_abi`)."""
+    return [
         ("data", ctypes.POINTER(ctypes.c_uint8) * MAX_AV_PLANES),
         ("linesize", ctypes.c_uint32 * MAX_AV_PLANES),
         ("width", ctypes.c_uint32),
@@ -135,9 +140,27 @@ class obs_source_frame(ctypes.Structure):
         ("flip", ctypes.c_bool),
         ("flags", ctypes.c_uint8),
         ("trc", ctypes.c_uint8),
-        ("refs", ctypes.c_long),
+        ("refs", c_long),
         ("prev_frame", ctypes.c_bool),
     ]
+
+
+class obs_source_frame(ctypes.Structure):
+    _fields_ = _frame_fields(ctypes.c_long)
+
+
+# libobs copies the frame we hand to obs_source_output_video by value with ITS sizeof
+# (``struct obs_source_frame new_frame = *frame;`` in obs-source.c). If a future libobs appends
+# fields, it reads past our struct: inside this zeroed buffer that reads zeros, which are the
+# defaults of every field libobs has ever added. 232 bytes today; 4096 leaves room to grow.
+FRAME_BUFFER_SIZE = 4096
+
+
+def padded_frame() -> obs_source_frame:
+    """A zeroed :class:`obs_source_frame` at the start of a ``FRAME_BUFFER_SIZE``-byte buffer
+    (the frame keeps the buffer alive)."""
+    buffer = ctypes.create_string_buffer(FRAME_BUFFER_SIZE)
+    return obs_source_frame.from_buffer(buffer)
 
 
 STRUCTS: dict[str, type[ctypes.Structure]] = {
@@ -145,20 +168,39 @@ STRUCTS: dict[str, type[ctypes.Structure]] = {
     "obs_source_frame": obs_source_frame,
 }
 
+_LONG_TYPES: dict[int, type[ctypes._SimpleCData[int]]] = {4: ctypes.c_int32, 8: ctypes.c_int64}
 
-def ctypes_layout() -> dict[str, Any]:
-    """This module's layouts in the shape ``layout.c`` prints (sizeof + field offsets)."""
+
+def structs_for_abi(long_size: int | None = None) -> dict[str, type[ctypes.Structure]]:
+    """:data:`STRUCTS` as a C compiler lays them out where ``long`` has ``long_size`` bytes.
+
+    None (or this platform's own ``long`` size) gives :data:`STRUCTS` itself. Every other type
+    in these structs (pointers, fixed-width integers, enums = int, float, bool) has the same
+    size and alignment on Linux, macOS (arm64, x86-64) and Windows x64, so ``long`` is the one
+    thing that differs; tests/obs/test_layout.py checks that against cross-compiled headers."""
+    if long_size is None or long_size == ctypes.sizeof(ctypes.c_long):
+        return STRUCTS
+    if long_size not in _LONG_TYPES:
+        raise ValueError(f"long_size must be 4 or 8, got {long_size}")
+    frame = type("obs_source_frame", (ctypes.Structure,), {"_fields_": _frame_fields(_LONG_TYPES[long_size])})
+    return {"obs_source_info": obs_source_info, "obs_source_frame": frame}
+
+
+def ctypes_layout(long_size: int | None = None) -> dict[str, Any]:
+    """The ctypes layouts (for ``long_size``, see :func:`structs_for_abi`) in the shape
+    ``layout.c`` prints (sizeof + field offsets)."""
     out: dict[str, Any] = {}
-    for name, struct in STRUCTS.items():
+    for name, struct in structs_for_abi(long_size).items():
         fields = {f[0]: getattr(struct, f[0]).offset for f in struct._fields_}
         out[name] = {"sizeof": ctypes.sizeof(struct), "fields": fields}
     return out
 
 
-def layout_mismatches(reference: dict[str, Any]) -> list[str]:
-    """Differences between ``reference`` (layout.c output) and the ctypes definitions."""
+def layout_mismatches(reference: dict[str, Any], long_size: int | None = None) -> list[str]:
+    """Differences between ``reference`` (layout.c's output for an ABI whose ``long`` has
+    ``long_size`` bytes; None: this platform) and the ctypes definitions."""
     problems: list[str] = []
-    mine = ctypes_layout()
+    mine = ctypes_layout(long_size)
     for name, ours in mine.items():
         theirs = reference.get(name)
         if theirs is None:
@@ -182,9 +224,8 @@ def verified_majors() -> dict[int, str]:
     """Major versions whose headers were checked against these declarations: {major: version}.
 
     ``layouts/<major>.json`` is layout.c's output against that version's headers on Linux
-    x86-64, where the test suite compares every offset with ctypes. On other platforms ctypes
-    applies that platform's C rules to the same (verified) declarations, so the offsets are not
-    compared at run time, only the version."""
+    x86-64; tests/obs/test_layout.py recompiles it against every header tree, and also for
+    Windows x64 and macOS (cross-compiled), and compares every offset with ctypes."""
     ok: dict[int, str] = {}
     for path in sorted(LAYOUT_DIR.glob("*.json")):
         try:
@@ -195,16 +236,46 @@ def verified_majors() -> dict[int, str]:
     return ok
 
 
-def check_version(version: int) -> str | None:
-    """None if libobs ``version`` (obs_get_version(): major<<24|minor<<16|patch) has a verified
-    layout, else a one-line reason to refuse."""
-    major = (version >> 24) & 0xFF
-    known = verified_majors()
+@dataclasses.dataclass(frozen=True)
+class VersionVerdict:
+    """What to do on a libobs version: register or not, and the one line to show the user
+    (None when there is nothing to say)."""
+
+    register: bool
+    message: str | None
+
+
+def check_version(version: int) -> VersionVerdict:
+    """The version policy for libobs ``version`` (obs_get_version(): major<<24|minor<<16|patch).
+
+    - a verified major (a ``layouts/<major>.json``): register.
+    - older than the oldest verified major, or a major between verified ones with no layout: refuse.
+    - newer than the newest verified: register, with a warning. libobs's registration ABI is
+      made for plugins built against older headers: ``obs_register_source_s(info, size)`` copies
+      ``size`` bytes into a zeroed struct of its own size, and from 28 to 32 libobs only
+      appended fields (to ``obs_source_info``; ``obs_source_frame`` did not change, and the frame
+      we pass is padded with zeros, see :func:`padded_frame`). Refusing would make the source
+      vanish at every OBS release until a new bgreplace is out."""
+    major, minor, patch = (version >> 24) & 0xFF, (version >> 16) & 0xFF, version & 0xFFFF
+    shown = f"OBS {major}.{minor}.{patch}"
+    known = sorted(verified_majors())
+    if not known:
+        return VersionVerdict(False, f"{shown}: no verified layouts in {LAYOUT_DIR}; not registering it")
+    tested = f"{known[0]}-{known[-1]}" if len(known) > 1 else str(known[0])
     if major in known:
-        return None
-    listed = ", ".join(str(m) for m in sorted(known)) or "none"
-    return (
-        f"OBS {major}.{(version >> 16) & 0xFF}.{version & 0xFFFF} is not verified for bgreplace "
-        f"(struct layouts checked for OBS {listed}); not registering the source. Check its headers "
-        f"with bgobs/layout.c and add bgobs/layouts/{major}.json"
+        return VersionVerdict(True, None)
+    if major > known[-1]:
+        return VersionVerdict(
+            True,
+            f"{shown} is newer than the versions bgreplace was tested with ({tested}); registering the "
+            f"source anyway, since libobs kept the interface bgreplace uses compatible from "
+            f"{known[0]} to {known[-1]}. If it misbehaves, update bgreplace",
+        )
+    if major < known[0]:
+        return VersionVerdict(
+            False,
+            f"{shown} is too old for bgreplace (needs OBS {known[0]} or later); not registering the source",
+        )
+    return VersionVerdict(
+        False, f"{shown} was not verified for bgreplace (tested with {tested}); not registering the source"
     )
