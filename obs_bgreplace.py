@@ -12,38 +12,36 @@ registered source type and running sources; all pixel work lives in ``bgcore``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from types import ModuleType
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+if HERE in sys.path:
+    sys.path.remove(HERE)
+sys.path.insert(0, HERE)
+
+from bgobs import paths  # noqa: E402 - standard library only, needs HERE on sys.path first
+
 
 def deps_dir() -> str:
-    """Where ./install puts the packages for this Python (keep in sync with ./install)."""
-    override = os.environ.get("BGREPLACE_DEPS")
-    if override:
-        return override
-    tag = f"obs-python-{sys.version_info[0]}.{sys.version_info[1]}"
-    home = os.path.expanduser("~")
-    if sys.platform.startswith("win"):
-        base = os.environ.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
-        return os.path.join(base, "bgreplace", tag)
-    if sys.platform == "darwin":
-        return os.path.join(home, "Library", "Application Support", "bgreplace", tag)
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
-    return os.path.join(base, "bgreplace", tag)
+    """Where ./install put the packages for this Python (bgobs.paths, shared with ./install)."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return paths.deps_dir(sys.platform, os.environ, os.path.expanduser("~"), version)
 
 
-for _path in (HERE, deps_dir()):  # both end up first: deps, then this folder
-    if _path in sys.path:
-        sys.path.remove(_path)
-    sys.path.insert(0, _path)
+_DEPS = deps_dir()
+if _DEPS in sys.path:
+    sys.path.remove(_DEPS)
+sys.path.insert(0, _DEPS)  # first: before any numpy of the system's Python
 
 _import_error: str | None = None
+_plugin: ModuleType | None = None  # bgobs.plugin, once its dependencies import
 try:
-    from bgobs import plugin as _plugin
+    _plugin = importlib.import_module("bgobs.plugin")
 except Exception as _exc:
-    _plugin = None
     _import_error = (
         f"{type(_exc).__name__}: {_exc}. Run ./install from the bgreplace folder "
         "(it installs numpy, opencv-python-headless, mss and numba into "
@@ -57,11 +55,12 @@ def script_description() -> str:
     st = _plugin.state() if _plugin else {}
     if st.get("refusal"):
         return f"<b>Background Replacer</b><br>Not available: {st['refusal']}"
+    warning = f"<br><b>Warning:</b> {st['version_warning']}" if st.get("version_warning") else ""
     return (
         "<b>Background Replacer</b> (bgreplace): live background removal with a captured "
         "background plate.<br>Add it from the Sources list: + &gt; <i>Background Replacer</i>. "
         "Step out of the frame and press <i>Recapture background</i> in its properties "
-        "(or bind the hotkey in Settings &gt; Hotkeys)."
+        "(or bind the hotkey in Settings &gt; Hotkeys)." + warning
     )
 
 

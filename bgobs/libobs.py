@@ -12,6 +12,7 @@ import ctypes
 import glob
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from . import structs as S
@@ -27,6 +28,17 @@ c_size = ctypes.c_size_t
 
 class LibobsError(RuntimeError):
     """libobs could not be found or lacks a function bgobs needs."""
+
+
+def _version_of(dll: ctypes.CDLL) -> str:
+    """"OBS 29.0.2" from the library's own obs_get_version_string, or "libobs" without one."""
+    try:
+        fn = dll.obs_get_version_string
+    except AttributeError:
+        return "libobs"
+    fn.restype, fn.argtypes = cstr, []
+    raw = fn()
+    return f"OBS {raw.decode('utf-8', 'replace')}" if raw else "libobs"
 
 
 # name: (restype, argtypes)
@@ -90,11 +102,13 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
 class Lib:
     """libobs with the declared functions as attributes (``lib.obs_get_version()``)."""
 
-    def __init__(self, dll: ctypes.CDLL, path: str) -> None:
+    def __init__(
+        self, dll: ctypes.CDLL, path: str, functions: Mapping[str, tuple[Any, list[Any]]] = FUNCTIONS
+    ) -> None:
         self.dll = dll
         self.path = path
         missing = []
-        for name, (restype, argtypes) in FUNCTIONS.items():
+        for name, (restype, argtypes) in functions.items():
             try:
                 fn = getattr(dll, name)
             except AttributeError:
@@ -104,7 +118,10 @@ class Lib:
             fn.argtypes = argtypes
             setattr(self, name, fn)
         if missing:
-            raise LibobsError(f"libobs at {path} lacks {', '.join(missing)}: OBS too old? (needs 29+)")
+            raise LibobsError(
+                f"{_version_of(dll)} at {path} lacks {len(missing)} function(s) bgreplace calls "
+                f"({', '.join(missing)}); not registering the source"
+            )
 
     def __getattr__(self, name: str) -> Any:  # only reached for undeclared names
         raise AttributeError(f"libobs function {name} is not declared in bgobs.libobs.FUNCTIONS")
