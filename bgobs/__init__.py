@@ -7,8 +7,9 @@ ctypes callback object, the per-source state map) lives in :mod:`bgobs.plugin`, 
 module kept in ``sys.modules``; a reload re-executes only the script file.
 
 Modules:
-    structs   ctypes mirrors of the libobs structs + the verified-layout check
+    structs   ctypes mirrors of the libobs structs, the layout check and the version policy
     libobs    finding libobs per platform and the table of C functions (argtypes/restype)
+    paths     per-platform folders (installed packages, OBS's settings), standard library only
     config    OBS settings <-> :class:`SourceConfig` / :class:`bgcore.Settings` (pure Python)
     worker    per-source state and the worker thread (camera, engine, frames to OBS)
     plugin    registration, callbacks, properties, hotkeys
