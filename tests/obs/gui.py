@@ -3,8 +3,11 @@
 obs-websocket 5.1 has no request to reload or remove a script, so the script tests use the
 real Tools > Scripts dialog:
 
-- the Tools menu opens with its mnemonic (Alt+T); "Scripts" is the fourth entry of OBS 29's
-  Tools menu (Auto-Configuration Wizard, Automatic Scene Switcher, Output Timer, Scripts, ...);
+- the Tools menu opens with its mnemonic (Alt+T). Where "Scripts" is in it differs between
+  versions (OBS 29/30: Auto-Configuration Wizard, Automatic Scene Switcher, Output Timer,
+  Scripts; OBS 32 put Plugin Manager second) and with the plugins installed, and Qt menus have
+  no type-to-search; so the entries are tried in turn until a window titled "Scripts" opens,
+  each other window closed again with Escape (the entry found is remembered per OBS version);
 - in the Scripts dialog ("Scripts", 775x492), a right click on the first row of "Loaded
   Scripts" opens the row's menu: Add / Reload / Open file location / Remove, which the
   keyboard then walks (so only the first row's position is geometry);
@@ -24,12 +27,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import Obs
+from harness import Obs, _send_wm_delete
 
-# Position of the first row of "Loaded Scripts", relative to the Scripts dialog (OBS 29,
-# default dialog size, Yami theme): the list starts below its label at about y=46.
+# Position of the first row of "Loaded Scripts", relative to the Scripts dialog (775x492 by
+# default; same scripts.ui in OBS 28-32, checked with screenshots in 29, 30 and 32 with their
+# default themes): the list starts below its label at about y=46, rows are 24-32 px tall.
 FIRST_SCRIPT_ROW = (90, 67)
-TOOLS_MENU_DOWNS_TO_SCRIPTS = 3
+# Tools menu entries tried for Scripts: the first (always the Auto-Configuration Wizard in OBS
+# 28-32, OBSBasic.ui) last, because it is the slowest to open and close
+TOOLS_ENTRIES = [*range(1, 12), 0]
+_scripts_entry: dict[str, int] = {}  # OBS version -> Tools menu entry that opens Scripts
 
 
 class GuiError(AssertionError):
@@ -136,11 +143,55 @@ class ObsGui:
         found = self.windows("^Scripts$")
         if found:
             return found[0]
+        version = str(getattr(self.obs.version, "obs_version", ""))
+        known = _scripts_entry.get(version)
+        order = TOOLS_ENTRIES if known is None else [known] + [i for i in TOOLS_ENTRIES if i != known]
+        opened: list[str] = []
+        for entry in order:
+            names = self._tools_entry(entry)
+            found = self.windows("^Scripts$")
+            if found:
+                _scripts_entry[version] = entry
+                return found[0]
+            opened.append(f"{entry}: {', '.join(names) or 'nothing'}")
+        raise self.fail(f"no Tools menu entry opened a window titled 'Scripts' (entry: window) {opened}")
+
+    def _tools_entry(self, entry: int, timeout: float = 10.0) -> list[str]:
+        """Choose the Tools menu's entry ``entry`` (0 = first) and wait for the window it opens;
+        close any window that is not "Scripts" again. Returns the titles of what opened."""
         main = self.obs.main_window()
+        before = self.visible()
         self.focus(main)
         self.open_menu(lambda: self.keys("alt+t"), "Tools menu")
-        self.keys(*["Down"] * TOOLS_MENU_DOWNS_TO_SCRIPTS, "Return")
-        return self.wait_window("^Scripts$")
+        self.keys(*["Down"] * entry, "Return")  # keyboard-opened menus start on the first entry
+        titled: dict[int, str] = {}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not titled:
+            time.sleep(0.2)
+            # new windows with a title: a dialog (the menu, closed by Return, has none)
+            for window in self.visible() - before:
+                name = self.xdo("getwindowname", str(window)).strip()
+                if name:
+                    titled[window] = name
+        for window, name in titled.items():
+            if name != "Scripts":
+                self._close(window, name)
+        return sorted(titled.values())
+
+    def _close(self, window: int, name: str, timeout: float = 10.0) -> None:
+        """Close a dialog with its Escape key, or WM_DELETE_WINDOW (its close button) if that fails."""
+        self.focus(window)
+        self.keys("Escape")
+        for attempt in ("Escape", "WM_DELETE_WINDOW"):
+            if attempt == "WM_DELETE_WINDOW":
+                assert self.obs.xvfb is not None
+                _send_wm_delete(self.obs.xvfb.display, window)
+            deadline = time.monotonic() + timeout / 2
+            while time.monotonic() < deadline:
+                if window not in self.visible():
+                    return
+                time.sleep(0.1)
+        raise self.fail(f"the window {name!r} opened from the Tools menu did not close")
 
     def close_scripts(self) -> None:
         for window in self.windows("^Scripts$"):

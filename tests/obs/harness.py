@@ -11,11 +11,13 @@ import ctypes
 import ctypes.util
 import json
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,19 +28,13 @@ PROFILE = "bgtest"
 COLLECTION = "bgtest"
 SCENE = "Scene"
 CANVAS = (640, 360)
+NOT_READY = 207  # obs-websocket RequestStatus::NotReady
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def free_display() -> int:
-    for n in range(90, 190):
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
-            return n
-    raise RuntimeError("no free X display number")
 
 
 def real_deps_dir() -> str:
@@ -55,18 +51,51 @@ def real_deps_dir() -> str:
 
 
 class Xvfb:
-    def __init__(self) -> None:
-        self.display = free_display()
-        self.proc = subprocess.Popen(
-            ["Xvfb", f":{self.display}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{self.display}").exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("Xvfb did not start")
-            time.sleep(0.05)
+    """A private X server on a display number it picks itself (``-displayfd``): it binds the
+    first number whose socket nobody holds, so another X server on this machine (the desktop,
+    a second test run, OBS in a chroot sharing the network namespace) never makes it fail."""
+
+    def __init__(self, timeout: float = 20.0) -> None:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+        read_end, write_end = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                stdout=subprocess.DEVNULL,
+                stderr=self.log,
+                pass_fds=(write_end,),
+            )
+        finally:
+            os.close(write_end)
+        try:
+            self.display = self._read_display(read_end, timeout)
+        except RuntimeError:
+            self.stop()
+            raise
+        finally:
+            os.close(read_end)
+
+    def _read_display(self, read_end: int, timeout: float) -> int:
+        # Xvfb writes the number, then a newline, once it accepts connections; the pipe stays
+        # open until the newline (closing it early makes Xvfb exit: "Cannot write display number")
+        got = b""
+        deadline = time.monotonic() + timeout
+        while not got.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_end], [], [], left)[0]:
+                raise RuntimeError(f"Xvfb gave no display number within {timeout:g} s{self.stderr()}")
+            chunk = os.read(read_end, 32)
+            if not chunk:  # Xvfb exited
+                self.proc.wait(5)
+                code = self.proc.returncode
+                raise RuntimeError(f"Xvfb exited with {code} before it was ready{self.stderr()}")
+            got += chunk
+        return int(got)
+
+    def stderr(self) -> str:
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace").strip()
+        return f":\n{text[-2000:]}" if text else ""
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -76,6 +105,7 @@ class Xvfb:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self.log.close()
 
 
 def _ini(sections: dict[str, dict[str, Any]]) -> str:
@@ -133,6 +163,11 @@ def _send_wm_delete(display: int, window: int) -> None:
         x11.XCloseDisplay(dpy)
 
 
+def _not_ready(exc: Exception) -> bool:
+    """obs-websocket's RequestStatus::NotReady (207): connected, OBS still loading."""
+    return getattr(exc, "code", None) == NOT_READY
+
+
 class Obs:
     """One OBS process (restartable with the same HOME: its saved state survives)."""
 
@@ -142,6 +177,7 @@ class Obs:
         self.xvfb: Xvfb | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.client: Any = None
+        self.version: Any = None  # GetVersion's answer (obs_version, obs_web_socket_version, ...)
         self.config = home / ".config" / "obs-studio"
         self.deps = real_deps_dir()
         self._write_config()
@@ -152,27 +188,29 @@ class Obs:
         (cfg / "basic" / "profiles" / PROFILE).mkdir(parents=True, exist_ok=True)
         (cfg / "basic" / "scenes").mkdir(parents=True, exist_ok=True)
         (self.home / "runtime").mkdir(mode=0o700, exist_ok=True)
-        (cfg / "global.ini").write_text(
-            _ini(
-                {
-                    "General": {"FirstRun": "true", "EnableAutoUpdates": "false"},
-                    "Basic": {
-                        "Profile": PROFILE,
-                        "ProfileDir": PROFILE,
-                        "SceneCollection": COLLECTION,
-                        "SceneCollectionFile": COLLECTION,
-                    },
-                    "BasicWindow": {"PreviewEnabled": "false", "SysTrayEnabled": "false"},
-                    "OBSWebSocket": {
-                        "FirstLoad": "false",
-                        "ServerEnabled": "true",
-                        "ServerPort": self.port,
-                        "AlertsEnabled": "false",
-                        "AuthRequired": "false",
-                    },
-                }
-            )
-        )
+        frontend = {
+            "General": {"FirstRun": "true", "EnableAutoUpdates": "false"},
+            "Basic": {
+                "Profile": PROFILE,
+                "ProfileDir": PROFILE,
+                "SceneCollection": COLLECTION,
+                "SceneCollectionFile": COLLECTION,
+            },
+            "BasicWindow": {"PreviewEnabled": "false", "SysTrayEnabled": "false"},
+        }
+        websocket = {
+            "OBSWebSocket": {
+                "FirstLoad": "false",
+                "ServerEnabled": "true",
+                "ServerPort": self.port,
+                "AlertsEnabled": "false",
+                "AuthRequired": "false",
+            }
+        }
+        # OBS 28-30 read the frontend's settings from global.ini, OBS 31+ from user.ini (without
+        # it OBS 31+ opens the auto-configuration wizard, a modal dialog); both are written
+        (cfg / "global.ini").write_text(_ini({**frontend, **websocket}))
+        (cfg / "user.ini").write_text(_ini(frontend))
         w, h = CANVAS
         (cfg / "basic" / "profiles" / PROFILE / "basic.ini").write_text(
             _ini(
@@ -249,17 +287,33 @@ class Obs:
         )
         deadline = time.monotonic() + timeout
         last: Exception | None = None
+        client: Any = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if client is not None:
+                    with contextlib.suppress(Exception):
+                        client.base_client.ws.close()
                 raise RuntimeError(
                     f"OBS exited with {self.proc.returncode} while starting:\n{self.log_tail()}"
                 )
             try:
-                self.client = obsws.ReqClient(host="127.0.0.1", port=self.port, password="", timeout=10)
+                if client is None:
+                    client = obsws.ReqClient(host="127.0.0.1", port=self.port, password="", timeout=10)
+                # obs-websocket 5.3+ (OBS 30+) accepts the connection before OBS has loaded and
+                # answers 207 (NotReady) until then: the client is handed out once it answers
+                self.version = client.get_version()
+                self.client = client
                 return
             except Exception as exc:
                 last = exc
+                if client is not None and not _not_ready(exc):
+                    with contextlib.suppress(Exception):
+                        client.base_client.ws.close()
+                    client = None  # a dropped connection: connect again
                 time.sleep(0.3)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.base_client.ws.close()
         self.kill()
         raise RuntimeError(f"obs-websocket did not answer within {timeout:g} s ({last}):\n{self.log_tail()}")
 
