@@ -17,9 +17,9 @@ import numpy.typing as npt
 
 from . import composite, mask
 from .engine import MaskEngine
-from .errors import PlateError
 from .frames import BGR, check_bgr
-from .plate import Downscaler, Plate, PlateBuilder, work_size
+from .plate import Downscaler, Plate, work_size
+from .plate_capture import PlateCapture
 from .settings import CLASSIC_THRESHOLD, Settings
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class BackgroundReplacer:
         self.settings = base.replace(**overrides) if overrides else base
         self._background: Background = _open_background(background)
         self._plate: Plate | None = None
-        self._builder: PlateBuilder | None = None
+        self._capture: PlateCapture | None = None
         self.capture_error: str | None = None
         self._out: npt.NDArray[np.uint8] | None = None
         self._state: MaskEngine | None = None
@@ -86,24 +86,40 @@ class BackgroundReplacer:
             plate = Plate.from_frames(frames, work_width=self.settings.work_width)
         self._plate = plate
         self._state = None
-        self._builder = None
+        self.cancel_capture()
         self.capture_error = None
         return plate
 
-    def start_capture(self, n: int | None = None) -> None:
+    def start_capture(self, n: int | None = None, *, threaded: bool = False) -> None:
         """Build a new plate from the next ``n`` (default settings.plate_frames) processed
         frames; meanwhile process() passes the camera through. The old plate stays in use
-        if the capture is refused (see capture_error)."""
-        self._builder = PlateBuilder(n or self.settings.plate_frames, work_width=self.settings.work_width)
+        if the capture is refused (see capture_error).
+
+        ``threaded``: the plate is tested and built on a thread of its own (see
+        :class:`~bgcore.plate_capture.PlateCapture`), so no call of process() waits for it;
+        the camera passes through until the plate is ready (:attr:`capture_computing` while
+        its last step runs). Otherwise the call that takes the last frame builds it."""
+        self.cancel_capture()
+        self._capture = PlateCapture(
+            n or self.settings.plate_frames, work_width=self.settings.work_width, threaded=threaded
+        )
         self.capture_error = None
 
     def cancel_capture(self) -> None:
-        self._builder = None
+        """Drop a running capture (returns at once; its thread ends by itself)."""
+        if self._capture is not None:
+            self._capture.cancel()
+            self._capture = None
 
     @property
     def capture_progress(self) -> tuple[int, int] | None:
         """(frames captured, frames wanted) while a capture runs, else None."""
-        return None if self._builder is None else self._builder.progress
+        return None if self._capture is None else self._capture.progress
+
+    @property
+    def capture_computing(self) -> bool:
+        """A threaded capture has all its frames and is computing the plate."""
+        return self._capture is not None and self._capture.computing
 
     # -- settings ----------------------------------------------------------------------------
     def update(self, settings: Settings | None = None, background: str | Background | None = None) -> None:
@@ -150,8 +166,9 @@ class BackgroundReplacer:
         self._mask_full = None
         when = time.monotonic() if t is None else t
 
-        if self._builder is not None:
+        if self._capture is not None:
             self._feed_capture(frame)
+        if self._capture is not None:
             self._mask_work = None
             self._compositor.forget()
             return composite.passthrough(frame, out=self._out)
@@ -213,22 +230,30 @@ class BackgroundReplacer:
         self._compositor.forget()
 
     def _feed_capture(self, frame: BGR) -> None:
-        builder = self._builder
-        assert builder is not None
-        if builder.count and (frame.shape[1], frame.shape[0]) != builder._size:
-            builder = self._builder = PlateBuilder(builder.target, work_width=self.settings.work_width)
-        builder.add(frame)
-        if builder.done:
-            self._builder = None
-            try:
-                self.set_plate(builder.finish())
-            except PlateError as exc:
-                self.capture_error = str(exc)
+        capture = self._capture
+        assert capture is not None
+        if capture.wants_frames:
+            size = capture.size
+            if size is not None and (frame.shape[1], frame.shape[0]) != size:
+                # the camera changed size mid-capture: a plate is of one size, start again
+                self.start_capture(capture.target, threaded=capture.threaded)
+                capture = self._capture
+                assert capture is not None
+            capture.add(frame)
+        result = capture.result()
+        if isinstance(result, Plate):
+            self.set_plate(result)
+        elif result is not None:
+            self._capture = None
+            self.capture_error = result
 
     def close(self) -> None:
-        """Release the background (idempotent)."""
+        """Release the background and stop a capture's thread (idempotent)."""
         if not self._closed:
             self._closed = True
+            if self._capture is not None:
+                self._capture.close()
+                self._capture = None
             self._background.close()
 
     def __enter__(self) -> BackgroundReplacer:

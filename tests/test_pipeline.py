@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -138,6 +141,51 @@ def test_live_capture_flow_and_refusal(rng: np.random.Generator) -> None:
         r.process(frame)
     assert r.capture_error is not None and "moved" in r.capture_error
     assert r.plate is good  # the old plate stays in use
+
+
+def test_threaded_capture_passes_the_camera_through_until_its_plate_is_ready(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With threaded=True no process() call builds the plate: every call returns the camera
+    (the last frames of the capture too) until the capture's thread has the plate; then the
+    next call composites with it. A refused capture keeps the old plate."""
+    from bgcore.plate import PlateBuilder
+
+    finished_on: list[str] = []
+    real_finish = PlateBuilder.finish
+
+    def finish(self: PlateBuilder) -> Plate:
+        finished_on.append(threading.current_thread().name)
+        return real_finish(self)
+
+    monkeypatch.setattr(PlateBuilder, "finish", finish)
+    r = BackgroundReplacer(Solid((0, 177, 64)), plate_frames=40)
+    r.start_capture(threaded=True)
+    frame, gt = scene(rng)
+    passed_through = 0
+    deadline = time.monotonic() + 60
+    while r.plate is None and time.monotonic() < deadline:
+        empty = noisy(textured_room(), rng)
+        out = r.process(empty)
+        if r.plate is None:
+            assert np.array_equal(out[..., :3], empty) and (out[..., 3] == 255).all()
+            passed_through += 1
+            time.sleep(0.002)
+    assert r.plate is not None and r.capture_progress is None and r.capture_error is None
+    assert passed_through >= 40 and finished_on and "MainThread" not in finished_on
+    r.process(frame)
+    assert f1(r.mask, gt) > 0.95
+    good = r.plate
+    r.start_capture(6, threaded=True)
+    for _ in range(2000):
+        progress = r.capture_progress
+        if progress is None:
+            break
+        r.process(scene(rng)[0] if progress[0] == 3 else noisy(textured_room(), rng))  # (until taken)
+        time.sleep(0.005)
+    assert r.capture_error is not None and "moved" in r.capture_error
+    assert r.plate is good
+    r.close()
 
 
 def test_plate_of_another_size_passes_through(rng: np.random.Generator) -> None:

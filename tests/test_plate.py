@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+import threading
+import time
+import tracemalloc
+
 import numpy as np
 import pytest
 from helpers import noisy, textured_room
 
 from bgcore import Plate, PlateBuilder, PlateError
-from bgcore.plate import PLATE_FORMAT_VERSION, Downscaler, estimate_noise, work_size
+from bgcore.plate import (
+    PLATE_FORMAT_VERSION,
+    REFERENCE_FRAMES,
+    Downscaler,
+    _median_in_place,
+    estimate_noise,
+    work_size,
+)
+from bgcore.plate_capture import PlateCapture
 
 
 def test_mean_is_exact_and_noise_is_measured(rng: np.random.Generator) -> None:
@@ -101,3 +113,120 @@ def test_work_size_keeps_aspect_and_never_upscales() -> None:
     assert work_size(1920, 1080, 480) == (480, 270)
     assert work_size(320, 180, 480) == (320, 180)
     assert work_size(640, 480, 0) == (640, 480)
+
+
+def test_long_capture_refuses_someone_walking_through_after_the_reference_frames(
+    rng: np.random.Generator,
+) -> None:
+    """Frames after the first REFERENCE_FRAMES are tested one by one as they arrive."""
+    room = textured_room()
+    builder = PlateBuilder(None)
+    for i in range(3 * REFERENCE_FRAMES):
+        frame = noisy(room, rng)
+        if i == 2 * REFERENCE_FRAMES + 4:
+            frame[40:140, 100:180] = (40, 60, 200)
+        builder.add(frame)
+    walked_in = 2 * REFERENCE_FRAMES + 5
+    with pytest.raises(PlateError, match=rf"moved during background capture.*frame {walked_in} of 90"):
+        builder.finish()
+
+
+def test_long_capture_measures_noise_and_follows_exposure(rng: np.random.Generator) -> None:
+    """A capture four times longer than the reference frames, with the exposure rising by
+    40% along it: accepted (a global gain is not motion), exact mean, noise within 15%."""
+    room = textured_room()
+    frames = [noisy(room * (0.8 + 0.0035 * i), rng, 3.0) for i in range(4 * REFERENCE_FRAMES)]
+    plate = Plate.from_frames(frames, work_width=0)
+    expected = np.sum([f.astype(np.uint32) for f in frames], axis=0) / len(frames)
+    np.testing.assert_allclose(plate.mean, expected, atol=1e-4)
+    assert abs(float(np.median(plate.sigma)) - 3.0) < 0.45
+
+
+def _peak_bytes(n_frames: int, pool: list[np.ndarray]) -> int:
+    tracemalloc.start()
+    try:
+        builder = PlateBuilder(n_frames)
+        for i in range(n_frames):
+            builder.add(pool[i % len(pool)])
+        builder.finish()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_peak_memory_does_not_grow_with_the_number_of_frames(rng: np.random.Generator) -> None:
+    """600 frames take no more memory than 30 (give or take a plate): frames are summed as
+    they come, only the first ones are kept (8-bit, working size) for the motion reference."""
+    room = textured_room()
+    pool = [noisy(room, rng) for _ in range(7)]
+    plate = Plate.from_frames(pool)
+    plate_bytes = plate.frame_sum.nbytes + plate.reference.nbytes + plate.sigma.nbytes
+    peak_30, peak_600 = _peak_bytes(30, pool), _peak_bytes(600, pool)
+    assert peak_600 < 1.5 * peak_30 + 3 * plate_bytes, (peak_30, peak_600, plate_bytes)
+    # the reference costs one float32 copy of its frames at a time (it once took seven)
+    assert peak_30 < 2 * 30 * pool[0].nbytes * 4, peak_30
+
+
+def test_median_in_place_equals_numpy_median(rng: np.random.Generator) -> None:
+    for shape in ((31, 5, 7, 3), (30, 5, 7, 3), (1001,), (1000,)):
+        values = rng.normal(100, 20, shape).astype(np.float32)
+        expected = np.median(values, axis=0)
+        got = _median_in_place(values.copy())
+        assert got.dtype == np.float32 and np.array_equal(got, expected)
+
+
+def _feed(capture: PlateCapture, frames: list[np.ndarray]) -> None:
+    """Offer each frame until the capture takes it (a full queue refuses a frame)."""
+    for frame in frames:
+        while not capture.add(frame):
+            time.sleep(0.005)
+
+
+def test_threaded_capture_builds_the_same_plate_on_its_own_thread(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    real_add, real_finish = PlateBuilder.add, PlateBuilder.finish
+
+    def add(self: PlateBuilder, frame: np.ndarray) -> None:
+        threads.append(threading.current_thread().name)
+        real_add(self, frame)
+
+    def finish(self: PlateBuilder) -> Plate:
+        threads.append(threading.current_thread().name)
+        return real_finish(self)
+
+    room = textured_room()
+    frames = [noisy(room, rng) for _ in range(REFERENCE_FRAMES + 10)]
+    expected = Plate.from_frames(frames)
+    monkeypatch.setattr(PlateBuilder, "add", add)
+    monkeypatch.setattr(PlateBuilder, "finish", finish)
+    capture = PlateCapture(len(frames), threaded=True)
+    _feed(capture, frames)
+    assert not capture.wants_frames and capture.progress == (len(frames), len(frames))
+    assert capture.wait(60)
+    plate = capture.result()
+    assert isinstance(plate, Plate)
+    assert np.array_equal(plate.frame_sum, expected.frame_sum) and np.array_equal(plate.sigma, expected.sigma)
+    assert len(threads) == len(frames) + 1 and set(threads) == {"bgreplace plate"}
+    capture.close()
+
+
+def test_threaded_capture_refusal_and_cancel(rng: np.random.Generator) -> None:
+    room = textured_room()
+    frames = [noisy(room, rng) for _ in range(12)]
+    frames[5][40:140, 100:180] = (40, 60, 200)
+    capture = PlateCapture(12, threaded=True)
+    _feed(capture, frames)
+    assert capture.wait(60)
+    result = capture.result()
+    assert isinstance(result, str) and "frame 6 of 12" in result
+    capture.close()
+
+    stopped = PlateCapture(100, threaded=True)
+    _feed(stopped, frames[:3])
+    stopped.cancel()
+    assert not stopped.wants_frames and not stopped.add(frames[0])
+    stopped.close()
+    assert stopped.result() is None
+    assert "bgreplace plate" not in {t.name for t in threading.enumerate()}
