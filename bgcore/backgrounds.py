@@ -25,6 +25,10 @@ records the problem in the object's ``error`` attribute.
 A kind may set ``static = True`` when a buffer it returned never changes afterwards (a new
 picture always comes in a new buffer): the compositor then redraws only where the person was.
 
+``open_background(spec, follow_file=True)`` makes an image or video file follow its file
+(:class:`~bgcore.followed_file.FollowedFile`): replaced, fixed, vanished or back, looked at
+about once a second of the caller's ``t`` in ``render``.
+
 New kinds plug in with :func:`register_background`.
 """
 
@@ -42,6 +46,7 @@ import cv2
 import numpy as np
 
 from .errors import BackgroundError
+from .followed_file import FollowedFile
 from .frames import BGR, read_image_file
 
 __all__ = [
@@ -52,6 +57,7 @@ __all__ = [
     "Background",
     "BlurBackground",
     "ColorBackground",
+    "FollowedFile",
     "ImageBackground",
     "ScreenBackground",
     "TransparentBackground",
@@ -86,7 +92,10 @@ class Background(Protocol):
     """What the engine composites behind the person (see the module docstring for the
     threading and lifetime contract)."""
 
-    transparent: bool
+    @property
+    def transparent(self) -> bool:
+        """True when :meth:`render` returns None (the output's alpha shows the person)."""
+        ...
 
     def render(self, width: int, height: int, *, t: float, plate: BGR | None) -> BGR | None:
         """The HxWx3 uint8 BGR picture of exactly ``width`` x ``height`` for time ``t`` (seconds,
@@ -749,12 +758,18 @@ def _file(path: str, fit: str) -> Background:
             ) from as_image
 
 
-def open_background(spec: str, *, fit: str = "cover") -> Background:
+def open_background(spec: str, *, fit: str = "cover", follow_file: bool = False) -> Background:
     """Open a background from its spec (see the module docstring for the syntax).
 
     Dispatch: ``#RRGGBB``; then a registered ``kind`` or ``kind:ARG``; then a file, by
     extension (images, videos), else by trying an image then a video. Raises BackgroundError
     with a one-line message for anything a user can get wrong.
+
+    ``follow_file``: an image or video file (a path, ``image:PATH``, ``video:PATH``) comes as
+    a :class:`FollowedFile`, which follows changes of the file; a file that is missing or
+    unreadable now is then not an error but the FollowedFile's ``error`` (transparent until
+    the file can be read). A folder, or a missing path that names no image or video, still
+    raises.
     """
     _check_fit(fit)
     if not isinstance(spec, str):
@@ -766,6 +781,19 @@ def open_background(spec: str, *, fit: str = "cover") -> Background:
         return ColorBackground(parse_color(text))
     kind, sep, arg = text.partition(":")
     factory = BACKGROUND_KINDS.get(kind.strip().lower())
+    if follow_file and factory in (_image, _video) and sep and arg.strip():
+        path = arg.strip()
+        _check_followable(path)
+        return FollowedFile(path, lambda: factory(path, fit))
     if factory is not None:
         return factory(arg.strip() if sep else None, fit)
+    if follow_file:
+        _check_followable(text)
+        if Path(text).exists() or Path(text).suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS:
+            return FollowedFile(text, lambda: _file(text, fit))
     return _file(text, fit)
+
+
+def _check_followable(path: str) -> None:
+    if Path(path).is_dir():
+        raise BackgroundError(f"background '{path}' is a folder; give an image or video file")

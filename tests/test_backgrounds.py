@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from bgcore.backgrounds import (
     BACKGROUND_KINDS,
     Background,
     ColorBackground,
+    FollowedFile,
     ImageBackground,
     ScreenBackground,
     VideoBackground,
@@ -358,6 +360,149 @@ def test_video_close_is_idempotent_and_keeps_the_last_frame(tmp_path: Path) -> N
     bg.close()
     bg.close()
     assert level(bg.render(16, 16, t=0.7, plate=None)) == 80
+
+
+# -- following the file ----------------------------------------------------------------------------
+
+
+def rewrite(path: Path, data: bytes | np.ndarray, stamp: int) -> None:
+    """Overwrite ``path`` in place (same inode) and give it modification time ``stamp`` s, as
+    an editor saving over the file would (an explicit time: two writes within one tick of the
+    file system's clock would otherwise share one)."""
+    payload = data if isinstance(data, bytes) else cv2.imencode(".png", data)[1].tobytes()
+    with open(path, "r+b" if path.exists() else "wb") as fh:
+        fh.write(payload)
+        fh.truncate()
+    os.utime(path, ns=(stamp * 10**9, stamp * 10**9))
+
+
+def flat(value: int) -> np.ndarray:
+    return np.full((30, 40, 3), value, np.uint8)
+
+
+def followed(spec: str) -> FollowedFile:
+    bg = open_background(spec, follow_file=True)
+    assert isinstance(bg, FollowedFile)
+    return bg
+
+
+def test_followed_image_picks_up_a_file_changed_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "bg.png"
+    rewrite(path, flat(10), 1000)
+    bg = followed(str(path))
+    assert bg.error is None and bg.static and not bg.transparent
+    assert level(bg.render(16, 16, t=0.0, plate=None)) == 10
+    rewrite(path, flat(200), 2000)
+    assert level(bg.render(16, 16, t=0.5, plate=None)) == 10  # not looked at again yet
+    assert level(bg.render(16, 16, t=1.0, plate=None)) == 10  # changed: seen once
+    assert level(bg.render(16, 16, t=2.0, plate=None)) == 200  # the same on the next look: read
+    assert bg.reloads == 1 and bg.error is None
+    for t in (3.0, 4.0, 5.0):
+        bg.render(16, 16, t=t, plate=None)
+    assert bg.reloads == 1  # an unchanged file is never read again
+    # replaced by another file (a new inode) with the same size and time: still a change
+    other = tmp_path / "new.png"
+    rewrite(other, flat(90), 2000)
+    os.replace(other, path)
+    bg.refresh()  # (the source's settings were sent again: look now)
+    bg.render(16, 16, t=5.1, plate=None)
+    assert level(bg.render(16, 16, t=6.1, plate=None)) == 90
+    bg.close()
+
+
+def test_followed_image_corrupt_then_fixed_and_gone_then_back(tmp_path: Path) -> None:
+    path = tmp_path / "bg.png"
+    rewrite(path, flat(50), 1000)
+    bg = followed(str(path))
+    assert level(bg.render(16, 16, t=0.0, plate=None)) == 50
+    rewrite(path, b"\x89PNG but not really", 2000)
+    for t in (1.0, 2.0):
+        assert level(bg.render(16, 16, t=t, plate=None)) == 50  # the last good picture stays
+    assert bg.error is not None and "cannot decode background image" in bg.error
+    assert "last good picture" in bg.error and "\n" not in bg.error
+    rewrite(path, flat(120), 3000)  # fixed
+    for t in (3.0, 4.0):
+        bg.render(16, 16, t=t, plate=None)
+    assert level(bg.render(16, 16, t=4.5, plate=None)) == 120 and bg.error is None
+    path.unlink()
+    assert level(bg.render(16, 16, t=5.0, plate=None)) == 120
+    assert bg.error is not None and "is gone" in bg.error and "last good picture" in bg.error
+    rewrite(path, flat(33), 4000)  # back
+    for t in (6.0, 7.0):
+        bg.render(16, 16, t=t, plate=None)
+    assert level(bg.render(16, 16, t=7.5, plate=None)) == 33 and bg.error is None
+    bg.close()
+
+
+def test_followed_file_missing_or_corrupt_at_first_is_transparent_until_readable(tmp_path: Path) -> None:
+    later = tmp_path / "later.jpg"
+    bg = followed(str(later))
+    assert bg.transparent and bg.render(16, 16, t=0.0, plate=None) is None
+    assert bg.error is not None and "not found" in bg.error and "transparent" in bg.error
+    rewrite(later, cv2.imencode(".jpg", flat(128))[1].tobytes(), 1000)
+    bg.render(16, 16, t=1.0, plate=None)
+    img = bg.render(16, 16, t=2.0, plate=None)
+    assert img is not None and abs(int(img.mean()) - 128) <= 1 and bg.error is None and not bg.transparent
+    bg.close()
+
+    broken = tmp_path / "broken.png"
+    rewrite(broken, b"junk", 1000)
+    bg = followed(f"image:{broken}")
+    assert bg.render(16, 16, t=0.0, plate=None) is None and "cannot decode" in (bg.error or "")
+    rewrite(broken, flat(77), 2000)
+    bg.render(16, 16, t=1.0, plate=None)
+    assert level(bg.render(16, 16, t=2.0, plate=None)) == 77 and bg.error is None
+    bg.close()
+
+
+def test_followed_video_is_replaced_by_the_new_file(tmp_path: Path) -> None:
+    path = write_flat_video(tmp_path / "clip.avi", n=5, fps=10.0)  # levels 0, 20, 40, ...
+    bg = followed(str(path))
+    assert not bg.static
+    assert level(bg.render(16, 16, t=0.0, plate=None)) == 0
+    assert level(bg.render(16, 16, t=0.2, plate=None)) == 40
+    new = tmp_path / "new.avi"
+    w = cv2.VideoWriter(str(new), cv2.VideoWriter.fourcc(*"FFV1"), 10.0, (64, 48))
+    for _ in range(3):
+        w.write(np.full((48, 64, 3), 222, np.uint8))
+    w.release()
+    os.replace(new, path)
+    bg.render(16, 16, t=1.2, plate=None)
+    assert level(bg.render(16, 16, t=2.2, plate=None)) == 222
+    bg.close()
+
+
+def test_follow_applies_to_files_only(tmp_path: Path) -> None:
+    assert isinstance(open_background("color:#00b140", follow_file=True), ColorBackground)
+    assert not isinstance(open_background("blur", follow_file=True), FollowedFile)
+    with pytest.raises(BackgroundError, match="is a folder"):
+        open_background(str(tmp_path), follow_file=True)
+    with pytest.raises(BackgroundError, match="unknown background"):
+        open_background(str(tmp_path / "no-such-thing"), follow_file=True)
+
+
+def test_the_engine_shows_the_new_picture_of_a_followed_file(tmp_path: Path) -> None:
+    """Behind a still background the compositor redraws only where the person was: a new
+    picture from the file must still replace the whole background."""
+    from bgcore import bench
+
+    plate, frames = bench.make_scene(320, 180, n_frames=4, seed=3)
+    path = tmp_path / "bg.png"
+    rewrite(path, three_bands(320, 180), 1000)
+    followed = BackgroundReplacer(open_background(str(path), follow_file=True))
+    followed.set_plate(plate)
+    for i, frame in enumerate(frames[:2]):
+        followed.process(frame, t=float(i))
+    rewrite(path, three_bands(320, 180)[:, ::-1].copy(), 2000)
+    followed.process(frames[2], t=2.0)  # seen once
+    out = followed.process(frames[3], t=3.0)  # read
+    fresh = BackgroundReplacer(ImageBackground(three_bands(320, 180)[:, ::-1].copy()))
+    fresh.set_plate(plate)
+    for frame in frames:
+        expected = fresh.process(frame)
+    assert np.array_equal(out, expected)
+    followed.close()
+    fresh.close()
 
 
 # -- registry --------------------------------------------------------------------------------------
