@@ -1,9 +1,19 @@
-"""Finding libobs in the running OBS, and the table of the C functions bgobs calls.
+"""Finding libobs in the running OBS, and the tables of the C functions bgobs calls.
 
 Every function is declared once here with argtypes and restype (pointer results as
 ``c_void_p``: the default ``int`` would truncate 64-bit pointers). ``load()`` returns the
-process-wide :class:`Lib`; it raises :class:`LibobsError` with a readable message when
+process-wide :class:`Lib` of :data:`FUNCTIONS` (the source); ``load_filter()`` the one of
+:data:`FILTER_FUNCTIONS` (the filter: graphics and the filter chain), so a libobs lacking one
+of those refuses only the filter. Both raise :class:`LibobsError` with a readable message when
 libobs or a symbol is missing.
+
+The GIL: ctypes releases it around every call, so a call made on OBS's graphics thread may
+wait for it again on return while the worker thread runs Python. The filter's drawing calls
+(``gs_*`` on the graphics context the calling thread owns: no libobs lock, microseconds) are
+bound in :data:`HOLDING_GIL` and keep it. Any call that can take a libobs lock or block
+(rendering another source, entering graphics, mapping a stage surface) releases it: a thread
+holding the GIL must never wait on a libobs lock, because OBS calls Python callbacks while
+holding some of them.
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ c_int = ctypes.c_int
 c_ll = ctypes.c_longlong
 c_double = ctypes.c_double
 c_size = ctypes.c_size_t
+c_u32 = ctypes.c_uint32
+c_float = ctypes.c_float
 
 
 class LibobsError(RuntimeError):
@@ -98,12 +110,87 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "obs_hotkey_register_source": (c_size, [vp, cstr, cstr, S.HOTKEY_FUNC, vp]),
 }
 
+# Functions only the filter calls (graphics.h, obs.h, obs-source.h, obs-properties.h).
+FILTER_FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
+    # the filter chain
+    "obs_filter_get_target": (vp, [vp]),
+    "obs_filter_get_parent": (vp, [vp]),
+    "obs_source_get_output_flags": (c_u32, [vp]),
+    "obs_source_get_base_width": (c_u32, [vp]),
+    "obs_source_get_base_height": (c_u32, [vp]),
+    "obs_source_video_render": (None, [vp]),
+    "obs_source_default_render": (None, [vp]),
+    "obs_source_skip_video_filter": (None, [vp]),
+    "obs_get_video_frame_time": (ctypes.c_uint64, []),
+    "obs_get_video_sdr_white_level": (c_float, []),
+    "obs_properties_remove_by_name": (None, [vp, cstr]),
+    # the graphics context
+    "obs_enter_graphics": (None, []),
+    "obs_leave_graphics": (None, []),
+    "gs_texrender_create": (vp, [c_int, c_int]),
+    "gs_texrender_destroy": (None, [vp]),
+    "gs_texrender_reset": (None, [vp]),
+    "gs_texrender_begin": (c_bool, [vp, c_u32, c_u32]),
+    "gs_texrender_end": (None, [vp]),
+    "gs_texrender_get_texture": (vp, [vp]),
+    "gs_stagesurface_create": (vp, [c_u32, c_u32, c_int]),
+    "gs_stagesurface_destroy": (None, [vp]),
+    "gs_stage_texture": (None, [vp, vp]),
+    "gs_stagesurface_map": (c_bool, [vp, ctypes.POINTER(vp), ctypes.POINTER(c_u32)]),
+    "gs_stagesurface_unmap": (None, [vp]),
+    "gs_texture_create": (vp, [c_u32, c_u32, c_int, c_u32, vp, c_u32]),
+    "gs_texture_destroy": (None, [vp]),
+    "gs_texture_set_image": (None, [vp, vp, c_u32, c_bool]),
+    "gs_clear": (None, [c_u32, vp, c_float, ctypes.c_uint8]),
+    "gs_ortho": (None, [c_float] * 6),
+    "gs_blend_state_push": (None, []),
+    "gs_blend_state_pop": (None, []),
+    "gs_blend_function": (None, [c_int, c_int]),
+    "gs_get_color_space": (c_int, []),
+    "gs_get_linear_srgb": (c_bool, []),
+    "gs_set_linear_srgb": (c_bool, [c_bool]),
+    "gs_framebuffer_srgb_enabled": (c_bool, []),
+    "gs_enable_framebuffer_srgb": (None, [c_bool]),
+    "obs_get_base_effect": (vp, [c_int]),
+    "gs_effect_get_technique": (vp, [vp, cstr]),
+    "gs_effect_get_param_by_name": (vp, [vp, cstr]),
+    "gs_effect_set_texture": (None, [vp, vp]),
+    "gs_effect_set_texture_srgb": (None, [vp, vp]),
+    "gs_effect_set_float": (None, [vp, c_float]),
+    "gs_technique_begin": (c_size, [vp]),
+    "gs_technique_begin_pass": (c_bool, [vp, c_size]),
+    "gs_technique_end_pass": (None, [vp]),
+    "gs_technique_end": (None, [vp]),
+    "gs_draw_sprite": (None, [vp, c_u32, c_u32, c_u32]),
+}
+
+HOLDING_GIL: frozenset[str] = frozenset(
+    name
+    for name in FILTER_FUNCTIONS
+    if name.startswith("gs_") and name != "gs_stagesurface_map"  # map may wait for the GPU
+) | {
+    # plain reads of a field or a global: no lock
+    "obs_filter_get_target",
+    "obs_filter_get_parent",
+    "obs_source_get_output_flags",
+    "obs_get_video_frame_time",
+    "obs_get_video_sdr_white_level",
+    "obs_get_base_effect",
+}
+"""Bound without releasing the GIL (see the module docstring); called on the graphics thread only."""
+
 
 class Lib:
     """libobs with the declared functions as attributes (``lib.obs_get_version()``)."""
 
     def __init__(
-        self, dll: ctypes.CDLL, path: str, functions: Mapping[str, tuple[Any, list[Any]]] = FUNCTIONS
+        self,
+        dll: ctypes.CDLL,
+        path: str,
+        functions: Mapping[str, tuple[Any, list[Any]]] = FUNCTIONS,
+        *,
+        holding_gil: frozenset[str] = frozenset(),
+        what: str = "the source",
     ) -> None:
         self.dll = dll
         self.path = path
@@ -114,13 +201,19 @@ class Lib:
             except AttributeError:
                 missing.append(name)
                 continue
-            fn.restype = restype
-            fn.argtypes = argtypes
+            if name in holding_gil:
+                # the same C function through a PYFUNCTYPE prototype: called with the GIL held
+                address = ctypes.cast(fn, ctypes.c_void_p).value
+                assert address is not None  # getattr found the symbol
+                fn = ctypes.PYFUNCTYPE(restype, *argtypes)(address)
+            else:
+                fn.restype = restype
+                fn.argtypes = argtypes
             setattr(self, name, fn)
         if missing:
             raise LibobsError(
                 f"{_version_of(dll)} at {path} lacks {len(missing)} function(s) bgreplace calls "
-                f"({', '.join(missing)}); not registering the source"
+                f"({', '.join(missing)}); not registering {what}"
             )
 
     def __getattr__(self, name: str) -> Any:  # only reached for undeclared names
@@ -172,12 +265,22 @@ def find() -> tuple[ctypes.CDLL, str]:
 
 
 _lib: Lib | None = None
+_filter_lib: Lib | None = None
 
 
 def load() -> Lib:
-    """The process-wide :class:`Lib` (found once)."""
+    """The process-wide :class:`Lib` of :data:`FUNCTIONS` (found once)."""
     global _lib
     if _lib is None:
         dll, path = find()
         _lib = Lib(dll, path)
     return _lib
+
+
+def load_filter() -> Lib:
+    """The process-wide :class:`Lib` of :data:`FILTER_FUNCTIONS` (the filter's calls)."""
+    global _filter_lib
+    if _filter_lib is None:
+        main = load()
+        _filter_lib = Lib(main.dll, main.path, FILTER_FUNCTIONS, holding_gil=HOLDING_GIL, what="the filter")
+    return _filter_lib

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -188,3 +189,33 @@ def test_installed_libobs_loads_and_a_missing_function_is_refused() -> None:
         libobs.Lib(dll, "libobs.so.0", table)
     assert "lacks 1 function(s) bgreplace calls (obs_source_from_the_future)" in str(refused.value)
     assert str(refused.value).startswith(f"OBS {major}.")
+
+
+_EXPORT = re.compile(r"\bEXPORT\b[^;{}]*?\b(\w+)\s*\(([^()]*)\)\s*;")
+
+
+def _exported(headers: Path) -> dict[str, int]:
+    """{function: number of fixed parameters} for every ``EXPORT`` declaration under ``headers``."""
+    out: dict[str, int] = {}
+    for path in headers.rglob("*.h"):
+        text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", path.read_text(errors="replace"), flags=re.S)
+        for name, params in _EXPORT.findall(text):
+            fixed = [p for p in params.split(",") if p.strip() not in ("", "void", "...")]
+            out[name] = len(fixed)
+    return out
+
+
+def test_declared_functions_are_exported_by_every_header_tree() -> None:
+    """Every function bgobs binds (the source's and the filter's tables) is an EXPORT of libobs
+    28-32 with as many parameters as its argtypes, and the GIL-holding ones are in the filter's."""
+    tables = {**libobs.FUNCTIONS, **libobs.FILTER_FUNCTIONS}
+    assert len(tables) == len(libobs.FUNCTIONS) + len(libobs.FILTER_FUNCTIONS), "declared twice"
+    assert libobs.HOLDING_GIL.issubset(libobs.FILTER_FUNCTIONS)
+    for version, headers in _trees().items():
+        exported = _exported(headers)
+        problems = [
+            f"{name}: {'not exported' if name not in exported else f'{exported[name]} parameters'}"
+            for name, (_, argtypes) in tables.items()
+            if exported.get(name) != len(argtypes)
+        ]
+        assert problems == [], version
