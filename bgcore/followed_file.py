@@ -128,10 +128,16 @@ class FollowedFile:
         self.reloads += 1
         self._load(sig)
 
-    def render(self, width: int, height: int, *, t: float, plate: BGR | None) -> BGR | None:
+    def follow(self, t: float) -> None:
+        """Look at the file if ``every`` seconds of ``t`` passed since the last look (render
+        does this; a caller that shows no background for a while, e.g. without a plate, calls
+        it so that ``error`` stays true)."""
         if self._checked_at is None or t < self._checked_at or t - self._checked_at >= self.every:
             self._checked_at = t
             self.check()
+
+    def render(self, width: int, height: int, *, t: float, plate: BGR | None) -> BGR | None:
+        self.follow(t)
         if self.current is None:
             return None
         return self.current.render(width, height, t=t, plate=plate)

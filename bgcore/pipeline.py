@@ -121,6 +121,11 @@ class BackgroundReplacer:
         """A threaded capture has all its frames and is computing the plate."""
         return self._capture is not None and self._capture.computing
 
+    @property
+    def background(self) -> Background:
+        """The background in use (e.g. to read its ``error``, where its kind keeps one)."""
+        return self._background
+
     # -- settings ----------------------------------------------------------------------------
     def update(self, settings: Settings | None = None, background: str | Background | None = None) -> None:
         """Apply new settings and/or background; rebuilds only what they change."""

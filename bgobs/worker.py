@@ -5,13 +5,18 @@ Threading contract: OBS calls :meth:`SourceWorker.configure`, :meth:`set_visible
 only store a value and wake the worker, never block and never touch files or the camera.
 Everything slow runs off OBS's threads: the camera (or file) is opened, read and reopened by
 a :class:`bgcore.capture.LatestFrameReader` thread that hands over only the newest frame;
-loading backgrounds and plates, the engine and saving plates run on the worker thread, the
-only thread that calls the engine.
-:meth:`stop` (called from the source's ``destroy``) asks the thread to finish and joins it;
-it is idempotent.
+loading backgrounds and plates and the engine run on the worker thread, the only thread that
+calls the engine. Work that would hold up the picture runs on threads of its own: a plate's
+motion test and statistics (:class:`bgcore.plate_capture.PlateCapture`; the camera passes
+through meanwhile) and saving a plate to disk.
+:meth:`stop` (called from the source's ``destroy``) asks the thread to finish and joins it
+(and the plate threads); it is idempotent.
 
-No OBS here: frames go to ``sink(bgra)`` and status lines to ``on_status(text, level)``,
-both given by :mod:`bgobs.plugin`; tests drive the worker with plain callables.
+No OBS here: frames go to ``sink(bgra)``, the status as data (:class:`bgobs.status.Status`)
+to ``on_status(status)`` and log lines to ``log(level, message)``, all given by
+:mod:`bgobs.plugin`; tests drive the worker with plain callables. The worker logs each new
+state once (:func:`bgobs.status.log_line`) and each new problem once (repeated only after
+:data:`REPEAT_LOG_SECONDS`), never the moving numbers (frame rate, capture progress).
 """
 
 from __future__ import annotations
@@ -29,22 +34,43 @@ import numpy as np
 import numpy.typing as npt
 
 from bgcore import BackgroundReplacer, BgError, Plate, kernels, overlay
-from bgcore.backgrounds import open_background
+from bgcore.backgrounds import FollowedFile, open_background
 from bgcore.capture import FrameSource, LatestFrameReader, open_source
 
 from .config import SourceConfig
+from .status import Level, Problem, State, Status, Topic, banner, log_line
 
 BGRA = npt.NDArray[np.uint8]
 Sink = Callable[[BGRA], None]
-StatusCallback = Callable[[str, str], None]  # (text, level: "normal" | "warning" | "error")
+StatusCallback = Callable[[Status], None]
 Log = Callable[[str, str], None]  # (level: "info" | "warning" | "error", message)
 
 RECONNECT_SECONDS = 2.0
 PLACEHOLDER_SIZE = (1280, 720)
+REPEAT_LOG_SECONDS = 60.0
+"""A problem that comes back (a setting flipped back and forth) is logged again only after
+this long: the log says what is wrong, not how often it was toggled."""
+FPS_WINDOW_SECONDS = 2.0
+FPS_MIN_SPAN_SECONDS = 1.0
+"""The frame rate is shown once frames since the camera (re)opened span this long."""
 
 
 def _describe_camera(camera: str | int) -> str:
     return f"camera {camera}" if isinstance(camera, int) else str(camera)
+
+
+def _capture_changes(old: SourceConfig, new: SourceConfig) -> str:
+    """What changed in the capture settings of the same camera, for the log."""
+
+    def size(cfg: SourceConfig) -> str:
+        return f"{cfg.width or 'default'}x{cfg.height or 'default'}"
+
+    changes = []
+    if (old.width, old.height) != (new.width, new.height):
+        changes.append(f"size {size(old)} -> {size(new)}")
+    if old.fps != new.fps:
+        changes.append(f"fps {old.fps or 'default'} -> {new.fps or 'default'}")
+    return ", ".join(changes)
 
 
 def _open_camera(config: SourceConfig) -> FrameSource:
@@ -65,6 +91,7 @@ class SourceWorker:
         log: Log,
         plate_dir: Path | None,
         open_camera: Callable[[SourceConfig], FrameSource] = _open_camera,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self._sink = sink
@@ -72,14 +99,16 @@ class SourceWorker:
         self._log = log
         self._plate_dir = plate_dir
         self._open_camera = open_camera
+        self._clock = clock
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._pending: SourceConfig | None = None
         self._visible = False
         self._recapture = False
         self._stopping = False
-        self._status = ("Starting", "normal")
+        self._status = Status(State.STARTING)
         self._logged: set[str] = set()
+        self._problem_logged_at: dict[Problem, float] = {}
         self._thread = threading.Thread(target=self._main, name=f"bgreplace {name}", daemon=True)
         self._started = False
 
@@ -102,7 +131,7 @@ class SourceWorker:
         self._recapture = True
         self._wake.set()
 
-    def status(self) -> tuple[str, str]:
+    def status(self) -> Status:
         return self._status
 
     def stop(self, timeout: float = 5.0) -> bool:
@@ -116,20 +145,40 @@ class SourceWorker:
                 return False
         return True
 
-    # -- worker thread -------------------------------------------------------------------------
-    def _set_status(self, text: str, level: str = "normal") -> None:
-        if (text, level) != self._status:
-            self._status = (text, level)
-            try:
-                self._on_status(text, level)
-            except Exception:
-                self._log_once("error", f"{self.name}: status update failed: {traceback.format_exc(limit=3)}")
+    # -- worker thread (and the plate saver's thread for _log/_log_once) -----------------------
+    def _publish(self, status: Status) -> None:
+        """Hand a new status to OBS; log a new state and each new problem once."""
+        old, self._status = self._status, status
+        if status == old:
+            return
+        line = log_line(status)
+        if line is not None and line != log_line(old):
+            level = "info" if status.level is Level.NORMAL else status.level.word
+            self._say(level, f"{self.name}: {line}")
+        now = self._clock()
+        for problem in status.problems:
+            if problem in old.problems:
+                continue
+            last = self._problem_logged_at.get(problem)
+            if last is None or now - last >= REPEAT_LOG_SECONDS:
+                logged = self._problem_logged_at
+                for stale in [p for p, at in logged.items() if now - at >= REPEAT_LOG_SECONDS]:
+                    del logged[stale]  # (keeps the memory of logged problems small)
+                logged[problem] = now
+                self._say(problem.level.word, f"{self.name}: {problem.message}")
+        try:
+            self._on_status(status)
+        except Exception:
+            self._log_once("error", f"{self.name}: status update failed: {traceback.format_exc(limit=3)}")
+
+    def _say(self, level: str, message: str) -> None:
+        with contextlib.suppress(Exception):
+            self._log(level, message)
 
     def _log_once(self, level: str, message: str) -> None:
         if message not in self._logged:
             self._logged.add(message)
-            with contextlib.suppress(Exception):
-                self._log(level, message)
+            self._say(level, message)
 
     def _emit(self, frame: BGRA) -> None:
         try:
@@ -146,7 +195,44 @@ class SourceWorker:
             self._log_once(
                 "error", f"{self.name}: worker stopped by an internal error: {traceback.format_exc()}"
             )
-            self._set_status(f"Internal error: {exc}. Remove and re-add the source; see the OBS log", "error")
+            self._publish(Status(State.FAILED, detail=str(exc)))
+
+
+class _PlateSaver:
+    """Writes plates to disk on a thread of its own (a compressed plate takes a good part of
+    a second), the newest plate last; the outcome is logged, a failure kept in ``error``."""
+
+    def __init__(self, w: SourceWorker) -> None:
+        self.w = w
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._latest = 0
+        self._threads: list[threading.Thread] = []
+
+    def save(self, plate: Plate, paths: tuple[Path, Path], camera: str) -> None:
+        self._latest += 1
+        self.error = None
+        thread = threading.Thread(
+            target=self._save, args=(plate, paths, camera, self._latest), name="bgreplace plate saver"
+        )
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def _save(self, plate: Plate, paths: tuple[Path, Path], camera: str, number: int) -> None:
+        with self._lock:
+            if number != self._latest:
+                return  # a newer plate is on its way: it replaces this one
+            try:
+                plate.save(paths[0])
+                paths[1].write_text(json.dumps({"camera": camera, "size": list(plate.size)}))
+            except (BgError, OSError) as exc:
+                self.error = f"Background captured but not saved: {exc}"
+                return
+            self.w._say("info", f"{self.w.name}: saved the background plate to {paths[0]}")
+
+    def join(self, timeout: float = 10.0) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
 
 
 class _Loop:
@@ -166,11 +252,13 @@ class _Loop:
         self.capturing = False
         self.plate_camera: str | None = None  # camera the plate was captured with
         self.plate_loaded_for: str | None = None
-        self.background_error: str | None = None
+        self.background_error: str | None = None  # why the chosen background is not shown
+        self.capture_refused: str | None = None
+        self.plate_problem: str | None = None  # the saved plate could not be restored
+        self.saver = _PlateSaver(w)
         self.frame_times: list[float] = []
-        self.ms_per_frame = 0.0
-        self.capture_note: str | None = None
-        self.shown_placeholder: str | None = None
+        self.ms_per_frame: float | None = None
+        self.shown_placeholder: Status | None = None
 
     # -- helpers ---------------------------------------------------------------------------
     def plate_paths(self) -> tuple[Path, Path] | None:
@@ -196,10 +284,10 @@ class _Loop:
                 self.plate_camera = str(meta.get("camera"))
             except (OSError, ValueError):
                 self.plate_camera = None
-            self.w._log("info", f"{self.w.name}: restored the background plate {paths[0]}")
+            self.plate_problem = None
+            self.w._say("info", f"{self.w.name}: restored the background plate {paths[0]}")
         except BgError as exc:
-            self.capture_note = str(exc)
-            self.w._log_once("warning", f"{self.w.name}: {exc}")
+            self.plate_problem = str(exc)
 
     def save_plate(self) -> None:
         paths = self.plate_paths()
@@ -207,14 +295,8 @@ class _Loop:
         plate = self.replacer.plate
         if paths is None or plate is None:
             return
-        try:
-            plate.save(paths[0])
-            paths[1].write_text(json.dumps({"camera": str(self.cfg.camera), "size": list(plate.size)}))
-            self.plate_loaded_for = str(paths[0])
-            self.w._log("info", f"{self.w.name}: saved the background plate to {paths[0]}")
-        except (BgError, OSError) as exc:
-            self.capture_note = f"Background captured but not saved: {exc}"
-            self.w._log_once("warning", f"{self.w.name}: {exc}")
+        self.plate_loaded_for = str(paths[0])
+        self.saver.save(plate, paths, str(self.cfg.camera))
 
     def close_camera(self) -> None:
         """Stop the reader thread and close the camera (joins the reader)."""
@@ -234,26 +316,24 @@ class _Loop:
             self.replacer = BackgroundReplacer(open_background("transparent"), settings=cfg.settings)
         else:
             self.replacer.update(settings=cfg.settings)
-        if cfg.settings_error:
-            self.w._log_once("warning", f"{self.w.name}: {cfg.settings_error}")
         if old is None or old.background != cfg.background or old.background_error != cfg.background_error:
-            self.background_error = cfg.background_error
-            spec = cfg.background if not cfg.background_error else "transparent"
-            try:
-                self.replacer.update(background=open_background(spec))
-            except BgError as exc:
-                self.background_error = f"{exc} (showing a transparent background)"
-                self.replacer.update(background=open_background("transparent"))
-            except Exception as exc:
-                self.background_error = f"Background unavailable: {exc}"
-                self.w._log_once(
-                    "error", f"{self.w.name}: background {spec!r}: {traceback.format_exc(limit=3)}"
-                )
+            self.open_background(cfg)
+        else:
+            background = self.replacer.background
+            if isinstance(background, FollowedFile):
+                background.refresh()  # (the same file sent again: look at it now)
         if old is None or old.plate_id != cfg.plate_id:
             self.load_plate()
         if cfg.camera_key != self.camera_key:
-            if self.camera_key is not None:
-                self.w._log("info", f"{self.w.name}: camera changed to {_describe_camera(cfg.camera)}")
+            if old is not None and self.camera_key is not None:
+                if old.camera != cfg.camera:
+                    self.w._say("info", f"{self.w.name}: camera changed to {_describe_camera(cfg.camera)}")
+                else:
+                    self.w._say(
+                        "info",
+                        f"{self.w.name}: capture {_capture_changes(old, cfg)}: reopening "
+                        f"{_describe_camera(cfg.camera)}",
+                    )
             self.close_camera()
             self.camera_key = cfg.camera_key
             self.next_open = 0.0
@@ -263,18 +343,58 @@ class _Loop:
                 # changing the camera can arrive first)
                 self.replacer.cancel_capture()
                 self.capturing = False
-                self.countdown_end = time.monotonic()
-                self.w._log("info", f"{self.w.name}: camera changed during the capture: capturing again")
+                self.countdown_end = self.w._clock()
+                self.w._say("info", f"{self.w.name}: camera changed during the capture: capturing again")
 
-    def no_picture(self, text: str, level: str) -> None:
+    def open_background(self, cfg: SourceConfig) -> None:
+        assert self.replacer is not None
+        self.background_error = cfg.background_error
+        spec = cfg.background if not cfg.background_error else "transparent"
+        try:
+            self.replacer.update(background=open_background(spec, follow_file=True))
+        except BgError as exc:
+            self.background_error = f"{exc} (showing a transparent background)"
+            self.replacer.update(background=open_background("transparent"))
+        except Exception as exc:
+            self.background_error = f"Background unavailable: {exc}"
+            self.w._log_once("error", f"{self.w.name}: background {spec!r}: {traceback.format_exc(limit=3)}")
+
+    def problems(self) -> tuple[Problem, ...]:
+        """The problems beside the state, one per topic (see bgobs.status)."""
+        cfg, replacer = self.cfg, self.replacer
+        assert cfg is not None and replacer is not None
+        found = []
+        if cfg.settings_error:
+            found.append(Problem(Topic.SETTINGS, cfg.settings_error))
+        background = self.background_error or getattr(replacer.background, "error", None)
+        if background:
+            found.append(Problem(Topic.BACKGROUND, str(background)))
+        if self.capture_refused:
+            found.append(Problem(Topic.CAPTURE, f"Capture refused: {self.capture_refused}", Level.ERROR))
+        elif self.saver.error:
+            found.append(Problem(Topic.CAPTURE, self.saver.error))
+        if self.plate_problem:
+            found.append(Problem(Topic.PLATE, self.plate_problem))
+        elif replacer.plate is not None and self.plate_camera not in (None, str(cfg.camera)):
+            found.append(
+                Problem(
+                    Topic.PLATE,
+                    "the background was captured with another camera and may be stale: "
+                    "recapture if edges look wrong",
+                )
+            )
+        return tuple(found)
+
+    def no_picture(self, status: Status) -> None:
         """No new camera frame: keep the last frame with a banner, or show a placeholder."""
-        self.w._set_status(text, level)
-        if self.shown_placeholder == text:
+        self.w._publish(status)
+        if self.shown_placeholder == status:
             return
-        self.shown_placeholder = text
+        self.shown_placeholder = status
+        words = banner(status)
         if self.last_out is not None:
             frame = self.last_out.copy()
-            overlay.banner(frame, text.split(":")[0])
+            overlay.banner(frame, words)
         else:
             cfg = self.cfg
             size = (
@@ -282,7 +402,7 @@ class _Loop:
                 if cfg
                 else PLACEHOLDER_SIZE
             )
-            frame = overlay.placeholder(size[0], size[1], "Background Replacer\n" + text.split(":")[0])
+            frame = overlay.placeholder(size[0], size[1], "Background Replacer\n" + words)
         self.w._emit(frame)
 
     # -- main loop -------------------------------------------------------------------------------
@@ -301,8 +421,8 @@ class _Loop:
                 if not (w._visible or self.cfg.keep_open):
                     if self.reader is not None:
                         self.close_camera()
-                        w._log("info", f"{w.name}: source hidden, camera closed")
-                    w._set_status("Hidden: the camera opens when the source is shown", "normal")
+                        w._say("info", f"{w.name}: source hidden, camera closed")
+                    w._publish(Status(State.HIDDEN))
                     w._wake.wait(0.5)
                     w._wake.clear()
                     continue
@@ -318,6 +438,7 @@ class _Loop:
             self.close_camera()
             if self.replacer is not None:
                 self.replacer.close()
+            self.saver.join()
 
     def open_camera(self) -> bool:
         """Start a reader for the configured camera. The reader opens it on its own thread
@@ -325,7 +446,7 @@ class _Loop:
         RECONNECT_SECONDS by itself: the one reconnect mechanism."""
         w, cfg = self.w, self.cfg
         assert cfg is not None
-        now = time.monotonic()
+        now = w._clock()
         if now < self.next_open:
             w._wake.wait(min(0.5, self.next_open - now))
             w._wake.clear()
@@ -342,132 +463,121 @@ class _Loop:
             )
         except Exception as exc:  # LatestFrameReader keeps BgErrors to itself: this is a bug
             w._log_once("error", f"{w.name}: opening {cfg.camera!r}: {traceback.format_exc(limit=3)}")
-            self.next_open = time.monotonic() + RECONNECT_SECONDS
-            self.no_picture(f"No camera: {exc}. Retrying every {RECONNECT_SECONDS:g} s", "error")
+            self.next_open = w._clock() + RECONNECT_SECONDS
+            self.no_picture(Status(State.NO_CAMERA, detail=str(exc), retry_seconds=RECONNECT_SECONDS))
             return False
         self.reader_frames = 0
         self.lost = False
+        self.frame_times.clear()  # the frame rate is measured anew for this camera
+        self.ms_per_frame = None
         if self.reader.state == "running":
-            w._log("info", f"{w.name}: opened {_describe_camera(cfg.camera)}")
+            w._say("info", f"{w.name}: opened {_describe_camera(cfg.camera)}")
         return True
 
     def no_frame(self) -> None:
         """No new frame within the wait: say why if the reader is not simply between frames."""
-        w, reader = self.w, self.reader
+        reader = self.reader
         assert reader is not None
         state, error = reader.state, reader.error
         if state == "reconnecting":
             if self.reader_frames:
-                if not self.lost:
-                    self.lost = True
-                    w._log("warning", f"{w.name}: camera lost ({error}); reconnecting")
-                self.no_picture("Camera disconnected: reconnecting by itself", "error")
+                self.lost = True
+                self.no_picture(Status(State.CAMERA_LOST, detail=error))
             else:
-                self.no_picture(f"No camera: {error}. Retrying every {RECONNECT_SECONDS:g} s", "error")
+                self.no_picture(Status(State.NO_CAMERA, detail=error, retry_seconds=RECONNECT_SECONDS))
         elif state in ("ended", "failed"):
             # only a file can end (files loop) or fail: start a new reader after a pause
             self.close_camera()
-            self.next_open = time.monotonic() + RECONNECT_SECONDS
+            self.next_open = self.w._clock() + RECONNECT_SECONDS
             reason = error or "the file ended"
-            w._log_once("warning", f"{w.name}: camera stopped: {reason}")
-            self.no_picture(f"Camera stopped: {reason}. Opening it again in {RECONNECT_SECONDS:g} s", "error")
+            self.no_picture(Status(State.CAMERA_STOPPED, detail=reason, retry_seconds=RECONNECT_SECONDS))
 
     def step(self, frame: Any) -> None:
         w, cfg, replacer = self.w, self.cfg, self.replacer
         assert cfg is not None and replacer is not None
-        t0 = time.monotonic()
         if self.lost:
             self.lost = False
-            w._log("info", f"{w.name}: camera back")
+            w._say("info", f"{w.name}: camera back")
         elif not self.reader_frames and self.reader is not None and self.reader.reconnects:
-            w._log("info", f"{w.name}: opened {_describe_camera(cfg.camera)}")
+            w._say("info", f"{w.name}: opened {_describe_camera(cfg.camera)}")
         self.reader_frames += 1
         self.shown_placeholder = None
-        now = t0
+        now = w._clock()
         if w._recapture:
             w._recapture = False
             replacer.cancel_capture()
             self.capturing = False
-            self.capture_note = None
+            self.capture_refused = None
             self.countdown_end = now + cfg.recapture_delay
-            w._log("info", f"{w.name}: recapture requested (delay {cfg.recapture_delay:g} s)")
+            w._say("info", f"{w.name}: recapture requested (delay {cfg.recapture_delay:g} s)")
         if self.countdown_end is not None and now >= self.countdown_end:
             self.countdown_end = None
-            replacer.start_capture(cfg.settings.plate_frames)
+            replacer.start_capture(cfg.settings.plate_frames, threaded=True)
             self.capturing = True
 
+        t0 = time.perf_counter()
         out = replacer.process(frame, t=now)
+        background = replacer.background
+        if isinstance(background, FollowedFile):
+            background.follow(now)  # (also while nothing is composited: no plate, a capture)
         if kernels.failure is not None:  # (then the OpenCV paths run: same mask, slower)
             w._log_once("warning", f"compiled kernels off, running slower: {kernels.failure}")
         progress = replacer.capture_progress
         if self.countdown_end is not None or progress is not None:
             replacer.output_touched()  # the overlay below draws into the output
+        status: Status | None = None
         if self.countdown_end is not None:
             left = self.countdown_end - now
             overlay.countdown(out, left)
-            w._set_status(f"Recapture in {max(1, int(np.ceil(left)))} s: step out of the frame", "warning")
+            status = Status(State.COUNTDOWN, seconds_left=max(1, int(np.ceil(left))))
         elif progress is not None:
             overlay.capture_progress(out, *progress)
-            w._set_status(
-                f"Capturing background {progress[0]}/{progress[1]}: keep out of the frame", "warning"
-            )
+            state = State.COMPUTING if replacer.capture_computing else State.CAPTURING
+            status = Status(state, progress=progress)
         elif self.capturing:
             self.capturing = False
             if replacer.capture_error:
-                self.capture_note = f"Capture refused: {replacer.capture_error}"
-                w._log("warning", f"{w.name}: {self.capture_note}")
+                self.capture_refused = replacer.capture_error
             else:
                 self.plate_camera = str(cfg.camera)
-                self.capture_note = None
+                self.capture_refused = None
+                self.plate_problem = None
                 self.save_plate()
+        self.timing(now, (time.perf_counter() - t0) * 1000)
         self.last_out = out
         w._emit(out)
-        self.timing(t0)
-        if self.countdown_end is None and progress is None:
-            self.running_status(frame.shape[1], frame.shape[0])
+        w._publish(status or self.running_status(frame.shape[1], frame.shape[0]))
 
-    def timing(self, t0: float) -> None:
-        now = time.monotonic()
-        self.ms_per_frame = (
-            0.9 * self.ms_per_frame + 0.1 * (now - t0) * 1000 if self.ms_per_frame else (now - t0) * 1000
-        )
+    def timing(self, now: float, ms: float) -> None:
+        self.ms_per_frame = ms if self.ms_per_frame is None else 0.9 * self.ms_per_frame + 0.1 * ms
         self.frame_times.append(now)
-        while self.frame_times and self.frame_times[0] < now - 2.0:
+        while self.frame_times and self.frame_times[0] < now - FPS_WINDOW_SECONDS:
             self.frame_times.pop(0)
 
-    def fps(self) -> float:
+    def fps(self) -> float | None:
+        """Frames per second over the last seconds; None until they span long enough."""
         ft = self.frame_times
-        return (len(ft) - 1) / (ft[-1] - ft[0]) if len(ft) > 1 and ft[-1] > ft[0] else 0.0
+        if len(ft) < 2 or ft[-1] - ft[0] < FPS_MIN_SPAN_SECONDS:
+            return None
+        return (len(ft) - 1) / (ft[-1] - ft[0])
 
-    def running_status(self, width: int, height: int) -> None:
-        w, cfg, replacer = self.w, self.cfg, self.replacer
-        assert cfg is not None and replacer is not None
-        rate = f"{self.fps():.0f} fps, {self.ms_per_frame:.1f} ms per frame"
+    def running_status(self, width: int, height: int) -> Status:
+        replacer = self.replacer
+        assert replacer is not None
+        measured = self.fps()
+        fps = None if measured is None else float(round(measured))
+        ms = None if fps is None or self.ms_per_frame is None else round(self.ms_per_frame, 1)
         plate = replacer.plate
-        if self.capture_note:
-            w._set_status(f"{self.capture_note} ({rate})", "error")
-        elif cfg.settings_error:
-            w._set_status(f"Running ({rate}); {cfg.settings_error}", "warning")
-        elif plate is None:
-            w._set_status(
-                f"Running, no background captured yet: step out of the frame and press "
-                f"Recapture background ({rate})",
-                "warning",
-            )
+        state = State.RUNNING
+        if plate is None:
+            state = State.NO_PLATE
         elif plate.size != (width, height):
-            pw, ph = plate.size
-            w._set_status(
-                f"Background was captured at {pw}x{ph} but the camera gives {width}x{height}: "
-                f"showing the camera as is; press Recapture background",
-                "warning",
-            )
-        elif self.background_error:
-            w._set_status(f"Running ({rate}); {self.background_error}", "warning")
-        elif self.plate_camera is not None and self.plate_camera != str(cfg.camera):
-            w._set_status(
-                f"Running ({rate}); the background was captured with another camera and may be stale: "
-                f"recapture if edges look wrong",
-                "warning",
-            )
-        else:
-            w._set_status(f"Running: {rate}", "normal")
+            state = State.OTHER_SIZE
+        return Status(
+            state,
+            self.problems(),
+            camera_size=(width, height),
+            plate_size=plate.size if state is State.OTHER_SIZE and plate is not None else None,
+            fps=fps,
+            ms_per_frame=ms,
+        )

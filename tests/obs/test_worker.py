@@ -19,6 +19,7 @@ from scenes import empty_room, with_person
 
 from bgcore import SourceError
 from bgobs import config, worker
+from bgobs.status import Status, status_line
 from bgobs.worker import SourceWorker
 
 
@@ -36,8 +37,8 @@ class Recorder:
             self.frames.append(bgra.copy())
             del self.frames[:-400]
 
-    def on_status(self, text: str, level: str) -> None:
-        self.statuses.append(text)
+    def on_status(self, status: Status) -> None:
+        self.statuses.append(status_line(status))
 
     def log(self, level: str, message: str) -> None:
         self.logs.append(message)
