@@ -34,6 +34,7 @@ import numpy as np
 from . import SOURCE_ID, SOURCE_NAME, cameras, config, structs
 from . import structs as S
 from .libobs import Lib, LibobsError, load
+from .status import State, Status, status_line
 from .worker import BGRA, SourceWorker
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -112,8 +113,8 @@ class _Handle:
         self.out_lock = threading.Lock()  # guards alive (frame output vs destroy)
         self.alive = True
         self.frame = S.padded_frame()
-        self.status: tuple[str, str] = ("Starting", "normal")
-        self.status_kind = ""
+        self.status = Status(State.STARTING)
+        self.status_kind: tuple[object, ...] = ()
         self.posted_at = 0.0
         self.post_pending = False
         self.worker: SourceWorker | None = None
@@ -136,19 +137,18 @@ class _Handle:
                 lib().obs_source_output_video(self.source, ctypes.byref(f))
 
     # worker thread
-    def on_status(self, text: str, level: str) -> None:
-        self.status = (text, level)
-        kind = text.split(":")[0].split("(")[0].split(" in ")[0].strip() + level
+    def on_status(self, status: Status) -> None:
+        """Show the worker's status (the worker logs what is new): at once when its kind
+        changes, else (frame rate, progress) at most once a second."""
+        self.status = status
         now = time.monotonic()
-        changed = kind != self.status_kind
+        changed = status.kind != self.status_kind
         if not changed and (self.post_pending or now - self.posted_at < 1.0):
             return
-        self.status_kind = kind
+        self.status_kind = status.kind
         self.posted_at = now
         self.post_pending = True
         lib().obs_queue_task(S.OBS_TASK_UI, _TASK_CB, self.id, False)
-        if changed:
-            log("info", f"{self.name}: {text}")
 
 
 @_guard(None)
@@ -165,11 +165,9 @@ def _ui_status_task(param: int | None) -> None:
     if not src:
         return
     try:
-        text, level = handle.status
         data = lib().obs_source_get_settings(src)
         if data:
-            lib().obs_data_set_string(data, b"status", text.encode())
-            lib().obs_data_set_string(data, b"status_level", level.encode())
+            lib().obs_data_set_string(data, b"status", status_line(handle.status).encode())
             lib().obs_data_release(data)
         lib().obs_source_update_properties(src)
     finally:
@@ -341,7 +339,7 @@ def _build_properties(data: int | None) -> int:
     L = lib()
     props = L.obs_properties_create()
     handle = _handles.get(data or 0)
-    _text, level = handle.status if handle else ("", "normal")
+    level = handle.status.level.word if handle else "normal"
 
     def add_text_info(key: bytes, desc: bytes, info: int) -> None:
         p = L.obs_properties_add_text(props, key, desc, S.OBS_TEXT_INFO)
@@ -490,6 +488,6 @@ def state() -> dict[str, Any]:
         "registered": _registered,
         "refusal": _refusal,
         "version_warning": _version_warning,
-        "sources": {h.name: h.status for h in list(_handles.values())},
+        "sources": {h.name: status_line(h.status) for h in list(_handles.values())},
         "plate_dir": str(_plate_dir) if _plate_dir else None,
     }
