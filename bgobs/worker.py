@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from bgcore import BackgroundReplacer, BgError, Plate, kernels, overlay
 from bgcore.backgrounds import FollowedFile, open_background
-from bgcore.capture import FrameSource, LatestFrameReader, open_source
+from bgcore.capture import FrameMailbox, FrameSource, LatestFrameReader, open_source
 
 from .config import SourceConfig
 from .status import Level, Problem, State, Status, Topic, banner, log_line
@@ -92,8 +92,13 @@ class SourceWorker:
         plate_dir: Path | None,
         open_camera: Callable[[SourceConfig], FrameSource] = _open_camera,
         clock: Callable[[], float] = time.monotonic,
+        frames: FrameMailbox | None = None,
     ) -> None:
+        """``frames``: for the filter, the mailbox its render callback pushes the filtered
+        source's frames into (a :class:`bgcore.capture.PushedFrames`); the worker then opens
+        no camera and takes the frames from it. The caller owns it (and closes it)."""
         self.name = name
+        self._frames = frames
         self._sink = sink
         self._on_status = on_status
         self._log = log
@@ -242,7 +247,7 @@ class _Loop:
         self.w = w
         self.cfg: SourceConfig | None = None
         self.replacer: BackgroundReplacer | None = None
-        self.reader: LatestFrameReader | None = None
+        self.reader: FrameMailbox | None = None
         self.reader_frames = 0  # frames taken from the current reader
         self.lost = False  # the current reader lost its camera after giving frames
         self.camera_key: tuple[Any, ...] | None = None
@@ -300,6 +305,9 @@ class _Loop:
 
     def close_camera(self) -> None:
         """Stop the reader thread and close the camera (joins the reader)."""
+        if self.reader is not None and self.reader is self.w._frames:
+            self.reader = None  # the filter's mailbox: its owner closes it
+            return
         if self.reader is not None:
             try:
                 self.reader.close()
@@ -446,6 +454,13 @@ class _Loop:
         RECONNECT_SECONDS by itself: the one reconnect mechanism."""
         w, cfg = self.w, self.cfg
         assert cfg is not None
+        if w._frames is not None:  # the filter: frames are pushed, there is no camera to open
+            self.reader = w._frames
+            self.reader_frames = 0
+            self.lost = False
+            self.frame_times.clear()
+            self.ms_per_frame = None
+            return True
         now = w._clock()
         if now < self.next_open:
             w._wake.wait(min(0.5, self.next_open - now))

@@ -198,3 +198,41 @@ def test_hidden_closes_the_camera(run_worker: Any) -> None:
     w.set_visible(False)
     rec.wait("closed", closed.is_set, 5)
     rec.wait("hidden status", lambda: rec.statuses[-1].startswith("Hidden"))
+
+
+def test_pushed_frames_instead_of_a_camera(run_worker: Any) -> None:
+    """The filter's worker: frames come from a PushedFrames mailbox, no camera is opened, and
+    the composite is the engine's for those frames."""
+    from util import expected_composite
+
+    from bgcore.capture import PushedFrames
+
+    room, person = small(empty_room()), small(with_person(empty_room()))
+    frames = PushedFrames("filter")
+    opened: list[object] = []
+    values = {"background_type": "transparent", "recapture_delay": 0, "plate_frames": 10}
+    w, rec = run_worker(values, frames=frames, open_camera=lambda cfg: opened.append(cfg))
+    showing = {"frame": room}
+    stop = threading.Event()
+
+    def render_thread() -> None:  # what the filter's video_render does at 100 fps
+        while not stop.is_set():
+            frames.push(showing["frame"].copy())
+            time.sleep(0.01)
+
+    producer = threading.Thread(target=render_thread)
+    producer.start()
+    try:
+        rec.wait("no plate yet", lambda: rec.statuses and rec.statuses[-1].startswith("Running, no"))
+        w.recapture()
+        rec.wait("the plate", lambda: rec.statuses[-1].startswith("Running:"))
+        showing["frame"] = person
+        expected = expected_composite(values, room, person)
+        rec.wait("the composite of the pushed frames", lambda: np.array_equal(rec.frames[-1], expected))
+    finally:
+        stop.set()
+        producer.join(5)
+    assert opened == [], "no camera is opened for pushed frames"
+    assert w.stop(10)
+    assert frames.state == "running", "the mailbox belongs to the filter: the worker does not close it"
+    frames.close()
