@@ -6,22 +6,31 @@ call (OBS renders, encodes and runs other sources in between) those passes, not 
 arithmetic, are the cost. A numba loop does the whole expression in one pass, and LLVM turns
 it into SIMD code when it is branch-free over contiguous rows.
 
-Each kernel has a checked wrapper here: it verifies dtypes, shapes, contiguity and boxes
-(the compiled loops do no bounds checks, so a wrong box would write outside the array) and
-returns False when the kernel cannot run (numba missing, a view with gaps); the caller then
-takes its OpenCV path, which stays the reference the tests hold the kernels to.
+Each kernel has a checked wrapper here (the compiled loops do no bounds checks, so a wrong
+box would write outside the array): the composite's and the downscaler's return False on
+arrays they cannot run on (a view with gaps: the caller's OpenCV path handles those), the
+mask engine's raise ValueError (it passes its own buffers: a misfit is a bug). Every wrapper
+returns False when the kernels are off; the caller then takes its OpenCV path, the same
+operations, which the tests hold the kernels to.
 
 Compiled on first use and cached on disk (numba's cache: ``__pycache__`` beside this file,
 or the user's cache folder when that is read-only): compiling all of them takes about 2.5 s
-(``./install`` does it, see :func:`warm`), later processes load the cache in ~0.1 s. A
-kernel that cannot compile switches them all off for the process (:data:`failure` says
-why). ``BGREPLACE_NO_JIT=1`` turns them off (the OpenCV paths everywhere).
+(``./install`` does it, see :func:`warm`), later processes load the cache in ~0.1 s. Only a
+failure to import numba or to compile a kernel switches them off for the process, logged
+(``logging``, this module's name) with the exception type and reason, which :data:`failure`
+keeps; an error while a compiled kernel runs raises. ``BGREPLACE_NO_JIT=1`` turns them off
+(the OpenCV paths everywhere).
+
+Why one module of about 500 lines: every compiled loop sits beside its checked wrapper, and
+the switch, the failure rule and the cache are in one place (as scikit-image keeps its hot
+loops in one compiled module behind plain functions).
 
 Threading: the kernels keep no state and release the GIL; the compile is numba's, locked.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -33,13 +42,24 @@ U8 = npt.NDArray[np.uint8]
 U16 = npt.NDArray[np.uint16]
 F32 = npt.NDArray[np.float32]
 
-numba: Any
-try:
-    if os.environ.get("BGREPLACE_NO_JIT", "").strip() not in ("", "0"):
-        raise ImportError("disabled by BGREPLACE_NO_JIT")
-    import numba
-except Exception:  # missing, or broken against this numpy: the OpenCV paths still work
-    numba = None
+_log = logging.getLogger(__name__)
+
+numba: Any = None
+failure: str | None = None
+"""Why the kernels are off in this process when that was not asked for (numba missing or
+broken, a kernel that cannot compile here), as ``"ExceptionType: first line"``; else None."""
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+if os.environ.get("BGREPLACE_NO_JIT", "").strip() in ("", "0"):
+    try:
+        import numba
+    except Exception as exc:  # missing, or broken against this numpy: the OpenCV paths still work
+        failure = _reason(exc)
+        _log.warning("compiled kernels off, the OpenCV paths run (slower): numba: %s", failure)
 
 AVAILABLE = numba is not None
 """Whether numba is here to compile the kernels."""
@@ -58,21 +78,30 @@ def _jit(fn: Any) -> Any:
         return numba.njit(**options)(fn)
 
 
-failure: str | None = None
-"""Why the kernels were switched off in this process (a compile error), else None."""
+_compiled: dict[int, Any] = {}  # the kernels compiled (or loaded) in this process, by id
 
 
 def _run(kernel: Any, *args: Any) -> bool:
-    """Call ``kernel``; if it cannot compile or run here, switch every kernel off for this
-    process (the callers then take their OpenCV paths, which recompute what it would have
-    written) instead of failing every frame."""
+    """Call ``kernel``. Its first call in this process compiles it (or loads it from numba's
+    cache); if that fails, every kernel is switched off for the process (logged once, with
+    the exception type and reason, which :data:`failure` keeps) and this returns False: the
+    callers then take their OpenCV paths, which recompute what it would have written. An
+    error of a kernel that compiled is a bug, and raises."""
     global enabled, failure
+    if id(kernel) in _compiled:
+        kernel(*args)
+        return True
     try:
         kernel(*args)
     except Exception as exc:
+        if getattr(kernel, "signatures", None):  # it compiled: the error is its own
+            raise
+        # typing, lowering, LLVM, the cache: it cannot compile here
         enabled = False
-        failure = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        failure = _reason(exc)
+        _log.warning("compiled kernels off, the OpenCV paths run (slower): %s", failure)
         return False
+    _compiled[id(kernel)] = kernel  # (kept: its id stays its own)
     return True
 
 
@@ -167,12 +196,62 @@ def quarter(src: U8, dst: U8, half: U16) -> bool:
     return _run(_quarter, src, dst, half)
 
 
+def _contiguous(*arrays: npt.NDArray[Any]) -> bool:
+    return all(a.flags.c_contiguous for a in arrays)
+
+
+_DTYPES = {"u": np.uint8, "w": np.uint16, "f": np.float32}
+
+
+def _arrays_fit(arrays: tuple[npt.NDArray[Any], ...], spec: str, *, check_enabled: bool = True) -> bool:
+    """Whether the kernels are on (unless not ``check_enabled``) and every array is
+    C-contiguous, of one H x W (the first array's), with the dtype and channels its ``spec``
+    token says: u = uint8, w = uint16, f = float32, then 1 (HxW) or the channel count
+    (HxWxC), e.g. ``"u3 f1 u4"``."""
+    if check_enabled and not enabled:
+        return False
+    h, w = arrays[0].shape[:2]
+    for a, token in zip(arrays, spec.split(), strict=True):
+        channels = int(token[1:])
+        shape = (h, w) if channels == 1 else (h, w, channels)
+        if a.shape != shape or a.dtype != _DTYPES[token[0]] or not a.flags.c_contiguous:
+            return False
+    return True
+
+
+def blend_fits(frame: U8, alpha: U8, background: U8, out: U8) -> bool:
+    """Whether :func:`blend_box` runs on these arrays (HxWx3, HxW, HxWx3, HxWx4 uint8, each
+    C-contiguous) with the kernels available."""
+    return _arrays_fit((frame, alpha, background, out), "u3 u1 u3 u4")
+
+
+def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int, int, int]) -> bool:
+    """out[box] = ``frame`` over ``background`` with ``alpha``, the exact blend rounded,
+    alpha channel 255, within ``box`` = (x0, y0, x1, y1) (clipped to the frame): every pixel
+    of the box is written. False (nothing written) unless :func:`blend_fits`."""
+    if not blend_fits(frame, alpha, background, out):
+        return False
+    h, w = frame.shape[:2]
+    x0, y0, x1, y1 = (int(v) for v in box)
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 > x0 and y1 > y0:
+        return _run(_blend_box, frame, alpha, background, out, x0, y0, x1, y1)
+    return True
+
+
+# -- the mask engine's kernels (bgcore.engine) ---------------------------------------------------
+# Each computes the same float32 operations in the same order as the OpenCV passes of its
+# stage (the stage's other path, for machines without numba): the same bits. Their wrappers
+# raise ValueError on arrays that do not fit (the engine passes its own buffers: a misfit is
+# a bug) and return False only when the kernels are off.
+
+
 def _score_py(
     small: Any, mid: Any, width: Any, hi5: Any, lo5: Any, noise: Any, var3: Any,
     f_scale: float, scale: float, low: float, high: float, prev: Any, use_prev: bool,
     score: Any, weak: Any, strong: Any, row: Any,
 ) -> None:
-    # The engine's score (see MaskEngine.step) in one pass, in float32 on integers (exact:
+    # The engine's score (see engine.score) in one pass, in float32 on integers (exact:
     # d^2 < 2^24), in the same order of operations as its OpenCV path: the same bits.
     h, w = score.shape
     f_scale32, scale32 = np.float32(f_scale), np.float32(scale)
@@ -208,7 +287,7 @@ _score = _jit(_score_py)
 
 
 def _light_candidates_py(
-    small: Any, expected: Any, sigma_luma3: Any, weights: Any, lo_r: float, hi_r: float,
+    small: Any, expected: Any, light_bar: Any, weights: Any, lo_r: float, hi_r: float,
     y_f: Any, y_e: Any, r: Any, candidates: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
     w0, w1, w2 = weights[0], weights[1], weights[2]
@@ -216,7 +295,7 @@ def _light_candidates_py(
     for y in range(y0, y1):
         s_row = small[y, x0:x1].reshape(-1)
         e_row = expected[y, x0:x1].reshape(-1)
-        sl_row, yf_row, ye_row = sigma_luma3[y, x0:x1], y_f[y, x0:x1], y_e[y, x0:x1]
+        lb_row, yf_row, ye_row = light_bar[y, x0:x1], y_f[y, x0:x1], y_e[y, x0:x1]
         r_row, c_row = r[y, x0:x1], candidates[y, x0:x1]
         for x in range(x1 - x0):
             b, g, rr = np.float32(s_row[3 * x]), np.float32(s_row[3 * x + 1]), np.float32(s_row[3 * x + 2])
@@ -224,7 +303,7 @@ def _light_candidates_py(
             ye = max(e_row[3 * x] * w0 + e_row[3 * x + 1] * w1 + e_row[3 * x + 2] * w2, one)
             ratio = yf / ye
             yf_row[x], ye_row[x], r_row[x] = yf, ye, ratio
-            hit = (ratio >= lo32) & (ratio <= hi32) & (abs(ye - yf) > sl_row[x])
+            hit = (ratio >= lo32) & (ratio <= hi32) & (abs(ye - yf) > lb_row[x])
             c_row[x] = np.uint8(255) * np.uint8(hit)
 
 
@@ -232,11 +311,11 @@ _light_candidates = _jit(_light_candidates_py)
 
 
 def _colour_kept_py(
-    small: Any, expected: Any, r: Any, sigma: Any, z_limit: float,
-    consistent: Any, r_floor: Any, x0: int, y0: int, x1: int, y1: int,
+    small: Any, expected: Any, r: Any, sigma: Any, z_limit: float, ratio_floor: float, tone: float,
+    level: float, consistent: Any, r_floor: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
-    z32, quarter, third = np.float32(z_limit), np.float32(0.25), np.float32(1.0 / 3.0)
-    tone, half = np.float32(0.03), np.float32(0.5)
+    z32, floor32, third = np.float32(z_limit), np.float32(ratio_floor), np.float32(1.0 / 3.0)
+    tone32, level32 = np.float32(tone), np.float32(level)
     for y in range(y0, y1):
         s_row = small[y, x0:x1].reshape(-1)
         e_row = expected[y, x0:x1].reshape(-1)
@@ -244,11 +323,12 @@ def _colour_kept_py(
         r_row, k_row, rf_row = r[y, x0:x1], consistent[y, x0:x1], r_floor[y, x0:x1]
         for x in range(x1 - x0):
             ratio = r_row[x]
-            rc = max(ratio, quarter)
+            rc = max(ratio, floor32)
             acc = np.float32(0.0)
             for c in range(3):
                 e = e_row[3 * x + c]
-                z = (np.float32(s_row[3 * x + c]) - e * ratio) / (rc * g_row[3 * x + c] + e * tone + half)
+                tolerance = rc * g_row[3 * x + c] + e * tone32 + level32
+                z = (np.float32(s_row[3 * x + c]) - e * ratio) / tolerance
                 acc += z * z
             rf_row[x] = rc
             k_row[x] = np.uint8(255) * np.uint8(acc * third < z32)
@@ -269,26 +349,28 @@ _squared_residual = _jit(_squared_residual_py)
 
 
 def _texture_energy_py(
-    energy: Any, r_floor: Any, sigma_luma: Any, y_e: Any, floor: float, detail: bool,
-    y_f: Any, mean9: Any, plate_detail: Any, consistent: Any,
+    energy: Any, r_floor: Any, sigma_luma: Any, y_e: Any, noise: float, floor: float, detail: bool,
+    y_f: Any, luma_mean: Any, plate_detail: Any, consistent: Any, covariance: Any, detail_energy: Any,
     x0: int, y0: int, x1: int, y1: int,
 ) -> None:
-    # consistent &= energy < (2 r_floor sigma_luma / y_e + floor)^2; with ``detail``, also the
-    # frame's fine detail y_f - mean9 into mean9 (squared) and x plate_detail into energy.
-    floor32, two = np.float32(floor), np.float32(2.0)
+    # consistent &= energy < (noise r_floor sigma_luma / y_e + floor)^2; with ``detail``, also
+    # the frame's fine detail d = y_f - luma_mean: covariance = d x plate_detail and
+    # detail_energy = d^2
+    floor32, noise32 = np.float32(floor), np.float32(noise)
     for y in range(y0, y1):
         en_row, rf_row, sl_row = energy[y, x0:x1], r_floor[y, x0:x1], sigma_luma[y, x0:x1]
-        ye_row, yf_row, m_row = y_e[y, x0:x1], y_f[y, x0:x1], mean9[y, x0:x1]
+        ye_row, yf_row, m_row = y_e[y, x0:x1], y_f[y, x0:x1], luma_mean[y, x0:x1]
         pd_row, k_row = plate_detail[y, x0:x1], consistent[y, x0:x1]
+        cv_row, de_row = covariance[y, x0:x1], detail_energy[y, x0:x1]
         for x in range(x1 - x0):
-            t = rf_row[x] * sl_row[x] * two / ye_row[x] + floor32
+            t = rf_row[x] * sl_row[x] * noise32 / ye_row[x] + floor32
             quiet = en_row[x] < t * t
             k_row[x] = k_row[x] & (np.uint8(255) * np.uint8(quiet))
         if detail:
             for x in range(x1 - x0):
                 d = yf_row[x] - m_row[x]
-                en_row[x] = d * pd_row[x]
-                m_row[x] = d * d
+                cv_row[x] = d * pd_row[x]
+                de_row[x] = d * d
 
 
 _texture_energy = _jit(_texture_energy_py)
@@ -311,46 +393,25 @@ def _texture_kept_py(
 _texture_kept = _jit(_texture_kept_py)
 
 
-def _contiguous(*arrays: npt.NDArray[Any]) -> bool:
-    return all(a.flags.c_contiguous for a in arrays)
+def _check(name: str, arrays: tuple[npt.NDArray[Any], ...], spec: str) -> None:
+    """ValueError unless every array fits ``spec`` (see :func:`_arrays_fit`)."""
+    if not _arrays_fit(arrays, spec, check_enabled=False):
+        got = ", ".join(_describe(a) for a in arrays)
+        raise ValueError(f"kernels.{name}: arrays must be {spec} (C-contiguous, one HxW), got {got}")
 
 
-_DTYPES = {"u": np.uint8, "w": np.uint16, "f": np.float32}
+def _describe(a: npt.NDArray[Any]) -> str:
+    return f"{a.dtype}{list(a.shape)}{'' if a.flags.c_contiguous else ' (with gaps)'}"
 
 
-def _arrays_fit(arrays: tuple[npt.NDArray[Any], ...], spec: str) -> bool:
-    """Whether the kernels are on and every array is C-contiguous, of one H x W (the first
-    array's), with the dtype and channels its ``spec`` token says: u = uint8, w = uint16,
-    f = float32, then 1 (HxW) or the channel count (HxWxC), e.g. ``"u3 f1 u4"``."""
-    if not enabled:
-        return False
-    h, w = arrays[0].shape[:2]
-    for a, token in zip(arrays, spec.split(), strict=True):
-        channels = int(token[1:])
-        shape = (h, w) if channels == 1 else (h, w, channels)
-        if a.shape != shape or a.dtype != _DTYPES[token[0]] or not a.flags.c_contiguous:
-            return False
-    return True
-
-
-def blend_fits(frame: U8, alpha: U8, background: U8, out: U8) -> bool:
-    """Whether :func:`blend_box` runs on these arrays (HxWx3, HxW, HxWx3, HxWx4 uint8, each
-    C-contiguous) with the kernels available."""
-    return _arrays_fit((frame, alpha, background, out), "u3 u1 u3 u4")
-
-
-def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int, int, int]) -> bool:
-    """out[box] = ``frame`` over ``background`` with ``alpha``, the exact blend rounded,
-    alpha channel 255, within ``box`` = (x0, y0, x1, y1) (clipped to the frame): every pixel
-    of the box is written. False (nothing written) unless :func:`blend_fits`."""
-    if not blend_fits(frame, alpha, background, out):
-        return False
-    h, w = frame.shape[:2]
-    x0, y0, x1, y1 = (int(v) for v in box)
-    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-    if x1 > x0 and y1 > y0:
-        return _run(_blend_box, frame, alpha, background, out, x0, y0, x1, y1)
-    return True
+def _box(name: str, box: tuple[slice, slice], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The box (rows, columns; no step) as (x0, y0, x1, y1) within ``shape``."""
+    ys, xs = box
+    if ys.step not in (None, 1) or xs.step not in (None, 1):
+        raise ValueError(f"kernels.{name}: the box must be plain slices, got {box}")
+    y0, y1, _ = ys.indices(shape[0])
+    x0, x1, _ = xs.indices(shape[1])
+    return x0, y0, max(x0, x1), max(y0, y1)
 
 
 def score(
@@ -362,16 +423,15 @@ def score(
     ``d = max(0, |small x f_scale - mid| - width)``, ``e = max(0, hi5 - lo5 - noise)``;
     ``score = sum(d^2 x scale / (var3 + e^2))``; ``weak = score > low``, ``strong = score >
     high`` or (with ``prev``) weak and prev (0/255 masks). ``row`` is a 3W float32 scratch.
-    False (nothing written) when the kernel cannot run on these arrays."""
-    arrays = (score, small, mid, width, hi5, lo5, noise, var3, weak, strong)
-    if not (
-        _arrays_fit(arrays, "f1 u3 w3 w3 u3 u3 u3 f3 u1 u1")
-        and (prev is None or _arrays_fit((score, prev), "f1 u1"))
-        and row.shape == (3 * score.shape[1],)
-        and row.dtype == np.float32
-        and _contiguous(row)
-    ):
+    False (nothing written) when the kernels are off."""
+    if not enabled:
         return False
+    arrays = (score, small, mid, width, hi5, lo5, noise, var3, weak, strong)
+    _check("score", arrays, "f1 u3 w3 w3 u3 u3 u3 f3 u1 u1")
+    if prev is not None:
+        _check("score", (score, prev), "f1 u1")
+    if row.shape != (3 * score.shape[1],) or row.dtype != np.float32 or not row.flags.c_contiguous:
+        raise ValueError(f"kernels.score: row must be float32[{3 * score.shape[1]}], got {_describe(row)}")
     return _run(
         _score,
         small, mid, width, hi5, lo5, noise, var3, f_scale, scale, low, high,
@@ -379,80 +439,68 @@ def score(
     )
 
 
-def _box_fits(box: tuple[slice, slice], shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
-    ys, xs = box
-    y0, y1, _ = ys.indices(shape[0])
-    x0, x1, _ = xs.indices(shape[1])
-    if ys.step not in (None, 1) or xs.step not in (None, 1):
-        return None
-    return x0, y0, max(x0, x1), max(y0, y1)
-
-
 def light_candidates(
-    small: U8, expected: F32, sigma_luma3: F32, weights: F32, lo_r: float, hi_r: float, *,
+    small: U8, expected: F32, light_bar: F32, weights: F32, lo_r: float, hi_r: float, *,
     y_f: F32, y_e: F32, r: F32, candidates: U8, box: tuple[slice, slice],
 ) -> bool:
     """Within ``box`` (rows, columns) of the HxW planes: the frame's and the expected
     background's luma (``weights`` B, G, R), ``y_e`` at least 1, their ratio ``r`` and the
-    pixels light might explain: ``lo_r <= r <= hi_r`` and ``|y_e - y_f| > sigma_luma3``
-    (0/255). False (nothing written) when the kernel cannot run on these arrays."""
-    fits = _box_fits(box, small.shape)
-    if not (
-        fits is not None
-        and _arrays_fit((small, expected, sigma_luma3, y_f, y_e, r, candidates), "u3 f3 f1 f1 f1 f1 u1")
-        and weights.shape == (3,)
-        and weights.dtype == np.float32
-    ):
+    pixels light might explain: ``lo_r <= r <= hi_r`` and ``|y_e - y_f| > light_bar``
+    (0/255). False (nothing written) when the kernels are off."""
+    if not enabled:
         return False
+    _check("light_candidates", (small, expected, light_bar, y_f, y_e, r, candidates), "u3 f3 f1 f1 f1 f1 u1")
+    if weights.shape != (3,) or weights.dtype != np.float32:
+        raise ValueError(f"kernels.light_candidates: weights must be float32[3], got {_describe(weights)}")
     return _run(
-        _light_candidates, small, expected, sigma_luma3, weights, lo_r, hi_r, y_f, y_e, r, candidates, *fits
+        _light_candidates, small, expected, light_bar, weights, lo_r, hi_r, y_f, y_e, r, candidates,
+        *_box("light_candidates", box, small.shape),
     )
 
 
 def colour_kept(
-    small: U8, expected: F32, r: F32, sigma: F32, z_limit: float, *,
-    consistent: U8, r_floor: F32, box: tuple[slice, slice],
+    small: U8, expected: F32, r: F32, sigma: F32, z_limit: float, ratio_floor: float, tone: float,
+    level: float, *, consistent: U8, r_floor: F32, box: tuple[slice, slice],
 ) -> bool:
     """Within ``box``: ``consistent`` = 255 where the frame is ``r`` times the expected
-    background within the noise, the mean over channels of ((f - r e) / (max(r, 0.25) sigma
-    + 0.03 e + 0.5))^2 below ``z_limit``; ``r_floor`` = max(r, 0.25). False (nothing written)
-    when the kernel cannot run on these arrays."""
-    fits = _box_fits(box, small.shape)
-    if fits is None or not _arrays_fit((small, expected, r, sigma, consistent, r_floor), "u3 f3 f1 f3 u1 f1"):
+    background within the tolerance, the mean over channels of ((f - r e) / (max(r,
+    ratio_floor) sigma + tone e + level))^2 below ``z_limit``; ``r_floor`` = max(r,
+    ratio_floor). False (nothing written) when the kernels are off."""
+    if not enabled:
         return False
-    return _run(_colour_kept, small, expected, r, sigma, z_limit, consistent, r_floor, *fits)
-
-
-def _planes_fit(
-    box: tuple[slice, slice], planes: tuple[npt.NDArray[Any], ...], spec: str
-) -> tuple[int, int, int, int] | None:
-    """The box as (x0, y0, x1, y1) when :func:`_arrays_fit` (``planes``, ``spec``), else None."""
-    return _box_fits(box, planes[0].shape) if _arrays_fit(planes, spec) else None
+    _check("colour_kept", (small, expected, r, sigma, consistent, r_floor), "u3 f3 f1 f3 u1 f1")
+    return _run(
+        _colour_kept, small, expected, r, sigma, z_limit, ratio_floor, tone, level, consistent, r_floor,
+        *_box("colour_kept", box, small.shape),
+    )
 
 
 def squared_residual(plane: F32, mean: F32, *, out: F32, box: tuple[slice, slice]) -> bool:
-    """out = (plane - mean)^2 within ``box`` (HxW float32). False when it cannot run."""
-    fits = _planes_fit(box, (plane, mean, out), "f1 f1 f1")
-    if fits is None:
+    """out = (plane - mean)^2 within ``box`` (HxW float32). False when the kernels are off."""
+    if not enabled:
         return False
-    return _run(_squared_residual, plane, mean, out, *fits)
+    _check("squared_residual", (plane, mean, out), "f1 f1 f1")
+    return _run(_squared_residual, plane, mean, out, *_box("squared_residual", box, plane.shape))
 
 
 def texture_energy(
-    energy: F32, r_floor: F32, sigma_luma: F32, y_e: F32, floor: float, *,
-    detail: bool, y_f: F32, mean9: F32, plate_detail: F32, consistent: U8, box: tuple[slice, slice],
+    energy: F32, r_floor: F32, sigma_luma: F32, y_e: F32, noise: float, floor: float, *,
+    detail: bool, y_f: F32, luma_mean: F32, plate_detail: F32, consistent: U8,
+    covariance: F32, detail_energy: F32, box: tuple[slice, slice],
 ) -> bool:
-    """The texture tests' elementwise middle (see MaskEngine._texture_tests): ``consistent``
-    &= ``energy`` < (2 ``r_floor`` ``sigma_luma`` / ``y_e`` + ``floor``)^2; with ``detail``,
-    then ``energy`` = (y_f - mean9) x plate_detail and ``mean9`` = (y_f - mean9)^2. False
-    (nothing written) when it cannot run."""
-    planes = (energy, r_floor, sigma_luma, y_e, y_f, mean9, plate_detail, consistent)
-    fits = _planes_fit(box, planes, "f1 f1 f1 f1 f1 f1 f1 u1")
-    if fits is None:
+    """The texture tests' elementwise middle (see engine.light), within ``box``:
+    ``consistent`` &= ``energy`` < (``noise`` ``r_floor`` ``sigma_luma`` / ``y_e`` +
+    ``floor``)^2; with ``detail``, then with d = y_f - luma_mean: ``covariance`` = d x
+    plate_detail and ``detail_energy`` = d^2. False (nothing written) when the kernels are
+    off."""
+    if not enabled:
         return False
+    planes = (energy, r_floor, sigma_luma, y_e, y_f, luma_mean, plate_detail, consistent)
+    _check("texture_energy", (*planes, covariance, detail_energy), "f1 f1 f1 f1 f1 f1 f1 u1 f1 f1")
     return _run(
         _texture_energy,
-        energy, r_floor, sigma_luma, y_e, floor, detail, y_f, mean9, plate_detail, consistent, *fits
+        energy, r_floor, sigma_luma, y_e, noise, floor, detail, y_f, luma_mean, plate_detail, consistent,
+        covariance, detail_energy, *_box("texture_energy", box, energy.shape),
     )
 
 
@@ -461,16 +509,21 @@ def texture_kept(
     consistent: U8, box: tuple[slice, slice],
 ) -> bool:
     """``consistent`` &= unverifiable, or covariance > 0 and covariance^2 > energy x
-    plate_energy x ``ncc2``. False (nothing written) when it cannot run."""
-    fits = _planes_fit(box, (covariance, energy, plate_energy, unverifiable, consistent), "f1 f1 f1 u1 u1")
-    if fits is None:
+    plate_energy x ``ncc2``, within ``box``. False (nothing written) when the kernels are
+    off."""
+    if not enabled:
         return False
-    return _run(_texture_kept, covariance, energy, plate_energy, unverifiable, ncc2, consistent, *fits)
+    _check("texture_kept", (covariance, energy, plate_energy, unverifiable, consistent), "f1 f1 f1 u1 u1")
+    return _run(
+        _texture_kept, covariance, energy, plate_energy, unverifiable, ncc2, consistent,
+        *_box("texture_kept", box, covariance.shape),
+    )
 
 
 def warm() -> bool:
     """Compile (or load from the cache) every kernel now, on tiny arrays: ``./install`` calls
-    it so that OBS's first frame does not wait for the compiler. False without numba."""
+    it so that OBS's first frame does not wait for the compiler. Whether the kernels are on
+    afterwards (False without numba, or when one cannot compile here)."""
     if not AVAILABLE:
         return False
     frame = np.zeros((2, 2, 3), np.uint8)
@@ -490,11 +543,13 @@ def warm() -> bool:
         frame, f32, f1, np.ones(3, np.float32), 0.5, 2.0, y_f=f1.copy(), y_e=f1.copy(), r=f1.copy(),
         candidates=plane.copy(), box=box,
     )
-    colour_kept(frame, f32, f1, f32, 1.0, consistent=plane.copy(), r_floor=f1.copy(), box=box)
+    colour_kept(
+        frame, f32, f1, f32, 1.0, 0.25, 0.03, 0.5, consistent=plane.copy(), r_floor=f1.copy(), box=box
+    )
     squared_residual(f1, f1, out=f1.copy(), box=box)
     texture_energy(
-        f1.copy(), f1, f1, f1, 0.01, detail=True, y_f=f1, mean9=f1.copy(), plate_detail=f1,
-        consistent=plane.copy(), box=box,
+        f1.copy(), f1, f1, f1, 2.0, 0.01, detail=True, y_f=f1, luma_mean=f1.copy(), plate_detail=f1,
+        consistent=plane.copy(), covariance=f1.copy(), detail_energy=f1.copy(), box=box,
     )
     texture_kept(f1, f1, f1, plane, 0.1, consistent=plane.copy(), box=box)
-    return True
+    return enabled

@@ -1,45 +1,12 @@
+"""The soft alpha and the composite (bgcore.composite)."""
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 import pytest
 
-from bgcore import cleanup, composite
-
-
-def _ring(size: int = 100, hole: int = 10) -> np.ndarray:
-    m = np.zeros((size, size), np.uint8)
-    m[20:80, 20:80] = 255
-    c = 50 - hole // 2
-    m[c : c + hole, c : c + hole] = 0
-    return m
-
-
-def test_small_holes_filled_large_kept_unless_suspicious() -> None:
-    small = _ring(hole=6)
-    assert cleanup.fill_holes(small, max_area=50)[20:80, 20:80].all()
-    big = _ring(hole=30)
-    out = cleanup.fill_holes(big, max_area=50)
-    assert (out[35:65, 35:65] == 0).all()  # a real gap (arm on hip) stays open
-    susp = np.zeros(big.shape, bool)
-    susp[35:65, 35:65] = True
-    assert cleanup.fill_holes(big, max_area=50, suspicious=susp)[20:80, 20:80].all()
-
-
-def test_holes_touching_the_border_are_never_filled() -> None:
-    m = np.zeros((50, 50), np.uint8)
-    m[:, 10:40] = 255
-    m[20:50, 20:30] = 0  # open to the bottom edge
-    assert np.array_equal(cleanup.fill_holes(m, max_area=10_000), m)
-
-
-def test_close_never_shrinks_and_keeps_a_thin_finger() -> None:
-    m = np.zeros((40, 40), np.uint8)
-    m[10:30, 10:30] = 255
-    m[5:10, 20] = 255  # a one-pixel finger
-    m[15, 10:30] = 0  # a crack
-    out = cleanup.close_cracks(m)
-    assert (out >= m).all() and out[15, 12:28].all() and out[5:10, 20].all()
+from bgcore import composite
 
 
 def test_feather_stays_inside_and_keeps_thin_parts() -> None:

@@ -9,7 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from bgcore import composite, kernels
+from bgcore import BackgroundReplacer, composite, kernels, synth
+from bgcore.engine import MaskEngine
+from bgcore.plate import Downscaler, Plate, work_size
+from bgcore.settings import Settings
 
 pytestmark = pytest.mark.skipif(not kernels.AVAILABLE, reason="numba is not installed")
 
@@ -102,11 +105,6 @@ def test_engine_kernels_give_the_same_masks_as_the_opencv_passes(
     the same float32 operations in the same order as its OpenCV passes: the same masks, bit
     for bit, frame after frame (scenes with shadows, a lamp, exposure drift, a shirt of the
     wall's colour)."""
-    from bgcore import synth
-    from bgcore.engine import MaskEngine
-    from bgcore.plate import Downscaler, Plate, work_size
-    from bgcore.settings import Settings
-
     scene = synth.make_scene(case, n_frames=16, plate_frames=12, seed=100)
     plate = Plate.from_frames(scene.plate)
     h, w = scene.frames[0].shape[:2]
@@ -122,8 +120,9 @@ def test_engine_kernels_give_the_same_masks_as_the_opencv_passes(
         monkeypatch.setattr(kernels, "enabled", False)
         b = passes.step(small, settings)
         assert np.array_equal(a, b), f"{case} frame {i}: {int((a != b).sum())} pixels differ"
-        assert np.array_equal(fused.score, passes.score)
-        explained += int(np.count_nonzero(fused.shadow))
+        assert np.array_equal(fused.score.score, passes.score.score)
+        assert np.array_equal(fused.light.lit, passes.light.lit)
+        explained += int(np.count_nonzero(fused.light.lit))
     if case in ("shadow", "local_light"):
         assert explained > 0  # the light tests ran and explained something
 
@@ -136,8 +135,6 @@ def test_downscaler_gives_the_same_bits_with_and_without_the_kernel(
 ) -> None:
     """Two halvings in one compiled pass equal OpenCV's two halvings bit for bit (sizes that
     divide by 4, and ones that do not, which take OpenCV's path)."""
-    from bgcore.plate import Downscaler, work_size
-
     w, h = size
     frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     target = work_size(w, h, 480)
@@ -150,32 +147,32 @@ def test_downscaler_gives_the_same_bits_with_and_without_the_kernel(
 Frames = list[tuple[np.ndarray, np.ndarray]]
 
 
-def _replace_all(scene: object, broken: str | None, fail_at: int | None) -> Frames:
-    from bgcore import BackgroundReplacer
+def _uncompilable_py(*args: object) -> None:
+    args[0].no_such_method()  # type: ignore[attr-defined]  # numba cannot type this
 
+
+def _raising_py(*args: object) -> None:
+    raise ValueError("a bug in a kernel")
+
+
+def _replace_all(scene: synth.Scene, broken: str | None, fail_at: int | None) -> Frames:
     r = BackgroundReplacer("color:#00b140")
-    r.set_plate(scene.plate)  # type: ignore[attr-defined]
+    r.set_plate(scene.plate)
     results = []
-    for i, frame in enumerate(scene.frames):  # type: ignore[attr-defined]
+    for i, frame in enumerate(scene.frames):
         if i == 6:  # (and on to transparent)
             r.update(background="transparent")
         if i == fail_at and broken is not None:
-
-            def refuse(*args: object) -> None:
-                raise RuntimeError("LLVM ERROR: simulated compile failure\nsecond line")
-
-            setattr(kernels, broken, refuse)
+            setattr(kernels, broken, kernels.numba.njit(_uncompilable_py))  # a real compile failure
         out = r.process(frame)
         results.append((r.mask.copy(), out.copy()))
     return results
 
 
 @pytest.fixture(scope="module")
-def shadow_720p() -> tuple[object, Frames]:
+def shadow_720p() -> tuple[synth.Scene, Frames]:
     """A 1280x720 shadow scene (the mask at 320x180, so the downscale's kernel runs too) and
     what the OpenCV paths make of it."""
-    from bgcore import synth
-
     scene = synth.make_scene(
         "shadow", width=1280, height=720, n_frames=8, plate_frames=8, seed=101
     )
@@ -195,18 +192,56 @@ def shadow_720p() -> tuple[object, Frames]:
     ],
 )
 def test_a_kernel_that_cannot_compile_switches_the_kernels_off_with_the_same_output(
-    broken: str, monkeypatch: pytest.MonkeyPatch, shadow_720p: tuple[object, Frames]
+    broken: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    shadow_720p: tuple[synth.Scene, Frames],
 ) -> None:
-    """A kernel that fails to compile on some machine (simulated: it raises as numba's
-    compiler would) turns the kernels off for the process; every caller falls back to its
-    OpenCV path from that very frame, with the same masks and pictures within one level."""
+    """A kernel that fails to compile on some machine (one that numba cannot type) turns
+    the kernels off for the process, logged once with the exception type and reason; every
+    caller falls back to its OpenCV path from that very frame, with the same masks and
+    pictures within one level."""
     scene, reference = shadow_720p
     monkeypatch.setattr(kernels, "enabled", True)
     monkeypatch.setattr(kernels, "failure", None)
     monkeypatch.setattr(kernels, broken, getattr(kernels, broken))  # (restored afterwards)
-    broken_run = _replace_all(scene, broken, fail_at=4)
+    with caplog.at_level("WARNING", logger="bgcore.kernels"):
+        broken_run = _replace_all(scene, broken, fail_at=4)
     assert kernels.enabled is False
-    assert kernels.failure == "RuntimeError: LLVM ERROR: simulated compile failure"
+    assert kernels.failure == "TypingError: Failed in nopython mode pipeline (step: nopython frontend)"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"compiled kernels off, the OpenCV paths run (slower): {kernels.failure}"
+    ]
     for (ref_mask, ref_out), (mask, out) in zip(reference, broken_run, strict=True):
         assert np.array_equal(mask, ref_mask)
         assert np.abs(out.astype(int) - ref_out).max() <= 1
+
+
+@pytest.mark.parametrize("broken", ["_score", "_colour_kept", "_blend_box"])
+def test_a_kernel_that_fails_while_running_raises_and_the_kernels_stay_on(
+    broken: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a compile failure switches to the OpenCV paths: an error of a compiled kernel
+    (a bug) reaches the caller."""
+    scene = synth.make_scene("shadow", width=320, height=240, n_frames=3, plate_frames=4, seed=3)
+    monkeypatch.setattr(kernels, "enabled", True)
+    monkeypatch.setattr(kernels, "failure", None)
+    monkeypatch.setattr(kernels, broken, kernels.numba.njit(_raising_py))
+    r = BackgroundReplacer("color:#00b140")
+    r.set_plate(scene.plate)
+    with pytest.raises(ValueError, match="a bug in a kernel"):
+        for frame in scene.frames:
+            r.process(frame)
+    assert kernels.enabled is True and kernels.failure is None
+
+
+def test_the_engines_kernels_refuse_arrays_that_do_not_fit() -> None:
+    """The engine passes its own buffers: a misfit is a bug, and raises (it would otherwise
+    write outside an array, or silently run the slow path)."""
+    f1 = np.zeros((4, 6), np.float32)
+    u1 = np.zeros((4, 6), np.uint8)
+    box = (slice(0, 4), slice(0, 6))
+    with pytest.raises(ValueError, match=r"kernels.squared_residual: arrays must be f1 f1 f1"):
+        kernels.squared_residual(f1, f1[:3], out=f1.copy(), box=box)
+    with pytest.raises(ValueError, match=r"kernels\.texture_kept"):
+        kernels.texture_kept(f1, f1, f1, u1, 0.1, consistent=u1[:, ::2], box=box)
+    with pytest.raises(ValueError, match="plain slices"):
+        kernels.squared_residual(f1, f1, out=f1.copy(), box=(slice(0, 4, 2), slice(0, 6)))

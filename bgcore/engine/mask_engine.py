@@ -1,0 +1,137 @@
+"""MaskEngine: the default mode's mask of one frame, stage by stage (see :mod:`bgcore.engine`)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ..plate import Plate
+from ..settings import Settings
+from .expected import ADAPT_EVERY, ExpectedBackground
+from .hysteresis import Hysteresis
+from .light import FILTER_REACH, LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
+from .light_levels import FIELD_EVERY, LightLevels
+from .regions import Box, Cleanup, LightContact, widened
+from .score import Score, auto_bars, manual_bars
+
+F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
+
+# Confident background: farther than this from the last mask (a 7x7 square's reach).
+CONFIDENT_DISTANCE = 3
+_CONFIDENT_RECT = cv2.getStructuringElement(
+    cv2.MORPH_RECT, (2 * CONFIDENT_DISTANCE + 1, 2 * CONFIDENT_DISTANCE + 1)
+)
+
+
+class MaskEngine:
+    """Stateful default-mode masking at the working size of one plate.
+
+    Threading and lifetime: one instance per plate and working size (w, h), used by one
+    thread. :meth:`step` returns a buffer the engine owns and overwrites on the next call.
+    """
+
+    def __init__(self, plate: Plate, size: tuple[int, int]) -> None:
+        w, h = size
+        self.size = size
+        self.plate = plate
+        self.area = w * h
+        self.background = ExpectedBackground(plate.mean_at(size), plate.sigma_at(size))
+        self.light_levels = LightLevels(size, self.background.mean, self.background.unclipped)
+        self.score = Score(self.background.sigma)
+        self.hysteresis = Hysteresis(h, w)
+        self.light = LightTests(self.background.mean, self.background.sigma)
+        self.contact = LightContact(h, w)
+        self.cleanup = Cleanup(h, w)
+        self.mask: U8 = np.zeros((h, w), np.uint8)
+        self.prev: U8 = np.zeros((h, w), np.uint8)  # the last frame's mask
+        self.has_prev = False
+        self.confident: U8 = np.full((h, w), 255, np.uint8)  # background far from the last mask
+        self.frame_f: F32 = np.empty((h, w, 3), np.float32)  # the frame in float32, where needed
+        self._lit_person: U8 = np.empty((h, w), np.uint8)  # the mask's pixels light explains
+        self._unlit: U8 = np.empty((h, w), np.uint8)
+        self.frame_index = 0
+
+    def step(self, frame: U8, s: Settings) -> U8:
+        """Mask (0/255, a buffer owned by the engine) of one working-size BGR frame."""
+        # 1. light levels: exposure, white balance and the light field scale the plate
+        if s.adapt:
+            coarse = self.light_levels.measure(frame, self.confident)
+            if coarse is not None:
+                self.background.set_gains(coarse)
+        elif self.light_levels.reset():
+            self.background.set_gains(None)
+        # 2. the score and its weak and strong masks
+        prev = self.prev if s.temporal and self.has_prev else None
+        if s.threshold is None:
+            low, high = auto_bars(s.sensitivity)
+            mid, width = self.background.score_range()
+            self.score.auto(frame, mid, width, low=low, high=high, prev=prev)
+        else:
+            low, high = manual_bars(s.threshold)
+            np.copyto(self.frame_f, frame, casting="unsafe")
+            self.score.level(self.frame_f, self.background.expected(), low=low, high=high, prev=prev)
+        # 3. hysteresis on the whole frame; what light explains only removes pixels from this
+        # mask, so the rest works inside its box (the region of interest)
+        min_area = max(1, round(s.min_blob * self.area)) if s.cleanup else 1
+        self.hysteresis(self.score.weak, self.score.strong, min_area, self.mask)
+        self.light.reset()
+        rect = cv2.boundingRect(self.mask)
+        if rect[2] > 0:
+            roi = widened(rect, FILTER_REACH, self.mask.shape)
+            explained = self._explain_light(frame, s, roi, min_area)
+            # 4. cleanup: close cracks, fill holes
+            if s.cleanup:
+                lit = self.light.lit if explained else None
+                self.cleanup(self.mask, roi, score=self.score.score, low=low, lit=lit)
+        # 5. state for the next frame
+        self._remember(frame, s, low)
+        return self.mask
+
+    def _explain_light(self, frame: U8, s: Settings, roi: Box, min_area: int) -> bool:
+        """Within ``roi``: light tests, hysteresis again without what light explains, and the
+        contact rule. Returns whether light was tested (``light.lit`` holds the result)."""
+        auto = s.threshold is None
+        # Darker by up to LIGHT_RATIO_MIN (a cast shadow; with `shadows`) or brighter by up to
+        # LIGHT_RATIO_MAX (a lamp, a sun patch, or light the field has not caught up with;
+        # with `adapt`). Explaining brighter light per pixel also keeps a stale field from
+        # locking a lit wall into the mask: the field is measured only outside the mask, so
+        # an unexplained wall would never heal.
+        if not (s.shadows or (s.adapt and auto)):
+            if s.adapt:  # the light field still needs to know what light explains
+                self.light.consistency(frame, self.frame_f, self.background, roi)
+            return False
+        ratios = (LIGHT_RATIO_MIN if s.shadows else 1.0, LIGHT_RATIO_MAX if s.adapt and auto else 1.0)
+        lit = self.light.explain(frame, self.frame_f, self.background, roi, ratios)[roi]
+        score, mask = self.score.score[roi], self.mask[roi]
+        cv2.subtract(score, score, dst=score, mask=lit)  # explained: the score is 0 there
+        weak, strong = self.score.weak[roi], self.score.strong[roi]
+        if cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
+            unlit = cv2.bitwise_not(lit, dst=self._unlit[roi])  # light explains part of the mask
+            cv2.bitwise_and(weak, unlit, dst=weak)
+            cv2.bitwise_and(strong, unlit, dst=strong)
+            self.hysteresis(weak, strong, min_area, mask)
+        self.contact(self.mask, self.light.lit, roi)
+        return True
+
+    def _remember(self, frame: U8, s: Settings, low: float) -> None:
+        """The previous mask, the confident background, and, every few frames, the slow
+        adaptation of the plate and the light field."""
+        np.copyto(self.prev, self.mask)
+        self.has_prev = True
+        cv2.dilate(self.mask, _CONFIDENT_RECT, dst=self.confident)
+        cv2.bitwise_not(self.confident, dst=self.confident)  # (the mask is 0/255)
+        if s.adapt and s.adapt_rate > 0 and self.frame_index % ADAPT_EVERY == 0:
+            np.copyto(self.frame_f, frame, casting="unsafe")
+            rate = 1.0 - (1.0 - s.adapt_rate) ** ADAPT_EVERY  # the same time constant
+            self.background.adapt(self.frame_f, self.score.score, low, self.confident, rate)
+            self.light_levels.resample_mean(self.background.mean)
+        if s.adapt and self.frame_index % FIELD_EVERY == 0:
+            # The light field for the next frame, measured away from this frame's person: a
+            # face or shirt of the wall's hue passes the consistency test, and measured
+            # before the mask exists it would drag the field (and the wall) with it.
+            self.light_levels.update_field(
+                self.light.consistent, self.confident, self.background.gains, self.background.ceiling
+            )
+        self.frame_index += 1

@@ -1,0 +1,206 @@
+"""Regions of the mask: boxes of interest, connected components, the contact rule for light,
+closing and holes.
+
+Everything here works on 0/255 uint8 masks, inside a region of interest (rows, columns) of
+the frame, with buffers allocated once per working size.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
+Box = tuple[slice, slice]
+"""Rows and columns of a rectangle of the frame."""
+
+# Holes smaller than this fraction of the frame are filled whatever they look like.
+SMALL_HOLE_FRACTION = 0.0015
+# A larger hole is filled when more than SUSPICIOUS_SHARE of it is suspicious: a score above
+# SUSPICIOUS_SCORE x the low hysteresis bar, or explained away as light. A gap between arm
+# and body shows the plate exactly and stays open; a shirt like the wall does not.
+SUSPICIOUS_SCORE = 0.25
+SUSPICIOUS_SHARE = 0.5
+# A region explained away as a change of light must border the unchanged background: light
+# falls on the room around the person. When less than this fraction of its outline touches
+# clear background (the rest touching the person), it is part of the person (a shirt of the
+# wall's colour) and rejoins the mask.
+LIGHT_CONTACT_MIN = 0.6
+
+RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_DISC3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+
+
+def widened(rect: tuple[int, int, int, int], margin: int, shape: tuple[int, ...]) -> Box:
+    """The rectangle (x, y, w, h) widened by ``margin`` on every side, within ``shape``."""
+    x, y, bw, bh = rect
+    h, w = shape[:2]
+    rows = slice(max(0, y - margin), min(h, y + bh + margin))
+    return rows, slice(max(0, x - margin), min(w, x + bw + margin))
+
+
+def inside(outer: Box, inner: Box) -> Box:
+    """``inner`` (rows, columns relative to the region ``outer``) in the frame's coordinates."""
+    top, left = outer[0].start or 0, outer[1].start or 0
+    rows = slice(top + inner[0].start, top + inner[0].stop)
+    return rows, slice(left + inner[1].start, left + inner[1].stop)
+
+
+class Labels:
+    """Connected components into reused buffers. Up to 256 labels (the usual case) are
+    copied to 8 bits, where OpenCV's histogram and look-up table are fastest; more are
+    counted on a float copy (exact for integers) and painted through an index copy. Nothing
+    image-sized is allocated per call. :meth:`find` takes an image of at most the buffers'
+    size (a region of interest): the label views then have that image's shape."""
+
+    def __init__(self, h: int, w: int) -> None:
+        self._labels_buf = np.empty((h, w), np.int32)
+        self._u8_buf: U8 = np.empty((h, w), np.uint8)
+        self._picked_buf: U8 = np.empty((h, w), np.uint8)
+        self._float_buf: F32 = np.empty((h, w), np.float32)
+        self._index_buf = np.empty((h, w), np.intp)
+        self.labels = self._labels_buf
+        self.as_u8: U8 = self._u8_buf
+        self.as_float: F32 = self._float_buf
+        self.lut: U8 = np.zeros(256, np.uint8)
+        self.n = 0
+
+    def find(self, binary: U8, connectivity: int) -> int:
+        """Label the components of ``binary``; returns their number, background included."""
+        rh, rw = binary.shape
+        self.labels = self._labels_buf[:rh, :rw]
+        n, _ = cv2.connectedComponents(
+            binary, labels=self.labels, connectivity=connectivity, ltype=cv2.CV_32S
+        )
+        self.n = int(n)
+        if 1 < self.n <= 256:
+            self.as_u8 = self._u8_buf[:rh, :rw]
+            np.copyto(self.as_u8, self.labels, casting="unsafe")
+        elif self.n > 256:
+            self.as_float = self._float_buf[:rh, :rw]
+            np.copyto(self.as_float, self.labels)
+        return self.n
+
+    def count(self, where: U8 | None = None) -> npt.NDArray[np.float32]:
+        """Pixels per label (within the 0/255 mask ``where`` if given): a vector of n. The
+        count of label 0 (the background) is not kept within ``where``."""
+        if self.n <= 256:
+            if where is None:
+                return cv2.calcHist([self.as_u8], [0], None, [256], [0, 256]).ravel()[: self.n]
+            # label 0 where ``where`` is not set: a histogram without a mask is twice as fast
+            picked = self._picked_buf[: where.shape[0], : where.shape[1]]
+            cv2.bitwise_and(self.as_u8, where, dst=picked)
+            return cv2.calcHist([picked], [0], None, [256], [0, 256]).ravel()[: self.n]
+        return cv2.calcHist([self.as_float], [0], where, [self.n], [0, self.n]).ravel()
+
+    def paint(self, chosen: npt.NDArray[np.bool_], out: U8) -> U8:
+        """255 where the pixel's label is chosen, else 0."""
+        if self.n <= 256:
+            self.lut.fill(0)
+            self.lut[: self.n][chosen] = 255
+            return cv2.LUT(self.as_u8, self.lut, dst=out)
+        index = self._index_buf[: out.shape[0], : out.shape[1]]
+        np.copyto(index, self.labels)
+        lut = np.where(chosen, np.uint8(255), np.uint8(0))
+        np.take(lut, index, out=out, mode="clip")
+        return out
+
+
+class LightContact:
+    """The contact rule: regions explained as light that do not border clear background
+    rejoin the person (see LIGHT_CONTACT_MIN)."""
+
+    def __init__(self, h: int, w: int) -> None:
+        self.components = Labels(h, w)
+        self._touching: U8 = np.empty((h, w), np.uint8)  # lit pixels beside clear ground or the person
+        self._rejoining: U8 = np.empty((h, w), np.uint8)
+
+    def __call__(self, mask: U8, lit: U8, roi: Box) -> None:
+        """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
+        clear background, within ``roi`` (``mask`` and ``lit`` are frame-sized)."""
+        cc = self.components
+        lit, mask = lit[roi], mask[roi]
+        touching = self._touching[roi]
+        if not cv2.countNonZero(lit) or cc.find(lit, 8) <= 1:
+            return
+        cv2.bitwise_or(mask, lit, dst=touching)
+        cv2.compare(touching, 0, cv2.CMP_EQ, dst=touching)  # clear background
+        cv2.dilate(touching, RECT3, dst=touching)
+        cv2.bitwise_and(touching, lit, dst=touching)
+        touch_clear = cc.count(touching)
+        cv2.dilate(mask, RECT3, dst=touching)
+        cv2.bitwise_and(touching, lit, dst=touching)
+        touch_person = cc.count(touching)
+        rejoin = (touch_person > 0) & (touch_clear < LIGHT_CONTACT_MIN * (touch_clear + touch_person))
+        rejoin[0] = False
+        if rejoin.any():
+            rejoining = cc.paint(rejoin, self._rejoining[roi])
+            cv2.bitwise_or(mask, rejoining, dst=mask)
+
+
+class Cleanup:
+    """Close one-pixel cracks, then fill the enclosed holes that are small or mostly
+    suspicious, within a region of interest."""
+
+    def __init__(self, h: int, w: int) -> None:
+        self.small_hole_area = round(SMALL_HOLE_FRACTION * h * w)
+        self._suspicious: U8 = np.empty((h, w), np.uint8)
+        self._hole: U8 = np.empty((h, w), np.uint8)
+        self._clear: U8 = np.empty((h, w), np.uint8)  # background pixels within a hole's box
+
+    def __call__(self, mask: U8, roi: Box, *, score: F32, low: float, lit: U8 | None) -> None:
+        """``mask`` (frame-sized, 0 outside ``roi``) closed with a 3x3 disc, then its holes
+        filled: a hole is filled when it is smaller than ``small_hole_area``, or when more
+        than SUSPICIOUS_SHARE of it has ``score`` above SUSPICIOUS_SCORE x ``low`` or is
+        ``lit`` (explained away as light)."""
+        cv2.morphologyEx(mask[roi], cv2.MORPH_CLOSE, _DISC3, dst=mask[roi])
+        self.fill_holes(mask, roi, score=score, low=low, lit=lit)
+
+    def fill_holes(self, mask: U8, roi: Box, *, score: F32, low: float, lit: U8 | None) -> None:
+        """The holes of :meth:`__call__`, without the closing. Within the region of interest:
+        the mask is 0 outside it, so a background region that touches its edge joins the
+        frame's outer background.
+
+        The holes are the inner outlines of the mask's 8-connected components (each encloses
+        one 4-connected background region): found in a few microseconds, and each is then
+        measured within its own bounding box, never labelling the whole background.
+        """
+        # within the mask's own box: the outlines cost a pass over their image
+        bx, by, bw, bh = cv2.boundingRect(mask[roi])
+        if bw == 0:
+            return
+        roi = inside(roi, (slice(by, by + bh), slice(bx, bx + bw)))
+        region = mask[roi]
+        outlines, hierarchy = cv2.findContours(region, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+        if hierarchy is None:
+            return
+        small = self.small_hole_area
+        suspicious: U8 | None = None
+        tiny = []  # small whatever they hold: filled in one call
+        for outline, (_, _, _, parent) in zip(outlines, hierarchy[0], strict=True):
+            if parent < 0:
+                continue  # an outer outline
+            x, y, bw, bh = cv2.boundingRect(outline)
+            if bw * bh <= small:
+                tiny.append(outline)
+                continue
+            if suspicious is None:  # a raised score, or explained by light
+                suspicious = cv2.compare(
+                    score[roi], SUSPICIOUS_SCORE * low, cv2.CMP_GT, dst=self._suspicious[roi]
+                )
+                if lit is not None:
+                    cv2.bitwise_or(suspicious, lit[roi], dst=suspicious)
+            box = (slice(y, y + bh), slice(x, x + bw))
+            hole = self._hole[roi][box]
+            hole.fill(0)
+            cv2.drawContours(hole, [outline], 0, 255, -1, offset=(-x, -y))
+            clear = cv2.compare(region[box], 0, cv2.CMP_EQ, dst=self._clear[roi][box])
+            cv2.bitwise_and(hole, clear, dst=hole)  # the hole (not islands inside it)
+            area = cv2.countNonZero(hole)
+            n_suspicious = cv2.countNonZero(cv2.bitwise_and(hole, suspicious[box], dst=clear))
+            if area <= small or n_suspicious > SUSPICIOUS_SHARE * area:
+                cv2.bitwise_or(region[box], hole, dst=region[box])
+        if tiny:
+            cv2.drawContours(region, tiny, -1, 255, -1)

@@ -1,0 +1,135 @@
+"""Plain references for the mask engine's stages (bgcore.engine): the same physics written the
+obvious way (float64 numpy, labelling, one pass per idea, new arrays every call), slow and
+easy to check by eye. The tests hold each stage to its reference. Constants come from the
+stage modules, where each is named once.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from bgcore.engine.light import (
+    DETAIL_ENERGY,
+    DETAIL_MEAN,
+    LEVEL_TOLERANCE,
+    LIGHT_SIGMAS,
+    LUMA_BGR,
+    RATIO_FLOOR,
+    SIGMA_LUMA_MIN,
+    TEXTURE_FLOOR,
+    TEXTURE_NCC_MIN,
+    TEXTURE_NOISE,
+    TEXTURE_VERIFY,
+    TONE_TOLERANCE,
+)
+from bgcore.engine.regions import SUSPICIOUS_SHARE
+from bgcore.engine.score import EDGE_ERROR, NOISE_RANGE
+
+F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
+Bool = npt.NDArray[np.bool_]
+Image = npt.NDArray[np.generic]
+
+_RECT3 = np.ones((3, 3), np.uint8)
+_RECT5 = np.ones((5, 5), np.uint8)
+
+
+def noise_score(frame: Image, expected: Image, sigma: Image) -> F64:
+    """The auto score: per channel, the distance of ``frame`` outside the 3x3 range of
+    ``expected``, squared, over sigma^2 + (EDGE_ERROR x the frame's 5x5 range less
+    NOISE_RANGE sigma)^2; averaged over the channels."""
+    f = np.asarray(frame, np.float64)
+    e = np.asarray(expected, np.float32)
+    lo = cv2.erode(e, _RECT3).astype(np.float64)
+    hi = cv2.dilate(e, _RECT3).astype(np.float64)
+    distance = np.maximum(0.0, np.maximum(f - hi, lo - f))
+    frame_u8 = np.asarray(frame, np.uint8)
+    contrast = cv2.dilate(frame_u8, _RECT5).astype(np.float64) - cv2.erode(frame_u8, _RECT5)
+    contrast = np.maximum(0.0, contrast - np.clip(np.rint(NOISE_RANGE * np.asarray(sigma)), 0, 255))
+    variance = np.asarray(sigma, np.float64) ** 2 + (EDGE_ERROR * contrast) ** 2
+    return (distance**2 / variance).mean(axis=2)
+
+
+def hysteresis(weak: U8, strong: U8, min_area: int) -> U8:
+    """255 on the 8-connected components of ``weak`` that hold a ``strong`` pixel and have at
+    least ``min_area`` pixels, by labelling."""
+    n, labels = cv2.connectedComponents(weak, connectivity=8)
+    out = np.zeros_like(weak)
+    for i in range(1, n):
+        component = labels == i
+        if (strong[component] > 0).any() and component.sum() >= min_area:
+            out[component] = 255
+    return out
+
+
+def luma(image: Image) -> F64:
+    return np.asarray(image, np.float64) @ LUMA_BGR.astype(np.float64)
+
+
+def sigma_luma(sigma: Image) -> F64:
+    return np.maximum(luma(sigma), SIGMA_LUMA_MIN)
+
+
+def light_consistency(frame: Image, expected: Image, sigma: Image, *, z_limit: float) -> tuple[F64, Bool]:
+    """Where ``frame`` is ``expected`` under different light: returns (r, consistent), r the
+    luma ratio frame/expected.
+
+    Consistent: every channel matches r x expected within the tolerance (the colour kept),
+    and r has no fine detail (r minus its 9x9 mean, energy over 7x7) beyond what noise makes
+    plus TEXTURE_FLOOR: a soft shadow's edge is a ramp of r and passes, a flat cloth in front
+    of a textured wall makes r follow the wall's texture and fails.
+    """
+    f, e, s = (np.asarray(a, np.float64) for a in (frame, expected, sigma))
+    y_f, y_e = luma(f), np.maximum(luma(e), 1.0)
+    r = y_f / y_e
+    r_floor = np.maximum(r, RATIO_FLOOR)
+    residual = f - r[..., None] * e
+    tolerance = s * r_floor[..., None] + TONE_TOLERANCE * e + LEVEL_TOLERANCE
+    colour_kept = ((residual / tolerance) ** 2).mean(axis=2) < z_limit
+    detail = r - cv2.blur(r, DETAIL_MEAN)
+    energy = cv2.blur(detail * detail, DETAIL_ENERGY)
+    noise_r = TEXTURE_NOISE * r_floor * sigma_luma(s) / y_e
+    smooth = energy < (noise_r + TEXTURE_FLOOR) ** 2
+    return r, colour_kept & smooth
+
+
+def texture_kept(frame_luma: Image, plate_luma: Image, sigma_luma: Image) -> Bool:
+    """Where light could have made ``frame_luma`` from ``plate_luma``, judged by texture:
+    where the plate's fine detail is well above the noise (TEXTURE_VERIFY x sigma, std over
+    7x7) the frame's detail must correlate with it (local normalised cross-correlation of
+    at least TEXTURE_NCC_MIN). Where the plate is flat, the pixel passes."""
+    fl, pl = np.asarray(frame_luma, np.float64), np.asarray(plate_luma, np.float64)
+    fd = fl - cv2.blur(fl, DETAIL_MEAN)
+    pd = pl - cv2.blur(pl, DETAIL_MEAN)
+    cov = cv2.blur(fd * pd, DETAIL_ENERGY)
+    ff = cv2.blur(fd * fd, DETAIL_ENERGY)
+    pp = cv2.blur(pd * pd, DETAIL_ENERGY)
+    ncc = cov / np.sqrt(np.maximum(ff * pp, 1e-12))
+    verifiable = pp > (TEXTURE_VERIFY * np.asarray(sigma_luma, np.float64)) ** 2
+    return np.asarray(~verifiable | (ncc >= TEXTURE_NCC_MIN))
+
+
+def light_candidates(frame: Image, expected: Image, sigma: Image, ratios: tuple[float, float]) -> Bool:
+    """The pixels light might explain: the luma ratio within ``ratios`` and a luma change
+    above LIGHT_SIGMAS sigmas of luma noise."""
+    y_f, y_e = luma(frame), np.maximum(luma(expected), 1.0)
+    r = y_f / y_e
+    return (r >= ratios[0]) & (r <= ratios[1]) & (np.abs(y_e - y_f) > LIGHT_SIGMAS * sigma_luma(sigma))
+
+
+def fill_holes(mask: U8, suspicious: Bool, small: int) -> U8:
+    """The 4-connected background regions of ``mask`` that do not touch the border, filled
+    when they have at most ``small`` pixels or more than SUSPICIOUS_SHARE of them are
+    ``suspicious``."""
+    n, labels = cv2.connectedComponents((mask == 0).astype(np.uint8), connectivity=4)
+    out = mask.copy()
+    border = set(labels[0]) | set(labels[-1]) | set(labels[:, 0]) | set(labels[:, -1])
+    for i in range(1, n):
+        if i in border:
+            continue
+        region = labels == i
+        if region.sum() <= small or suspicious[region].mean() > SUSPICIOUS_SHARE:
+            out[region] = 255
+    return out
