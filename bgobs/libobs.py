@@ -124,6 +124,8 @@ FILTER_FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "obs_get_video_frame_time": (ctypes.c_uint64, []),
     "obs_get_video_sdr_white_level": (c_float, []),
     "obs_properties_remove_by_name": (None, [vp, cstr]),
+    "obs_source_get_ref": (vp, [vp]),
+    "obs_hotkey_unregister": (None, [c_size]),
     # the graphics context
     "obs_enter_graphics": (None, []),
     "obs_leave_graphics": (None, []),

@@ -466,6 +466,9 @@ def register() -> bool:
     _registered = True
     raw = _lib.obs_get_version_string()
     log("info", f"registered source '{SOURCE_NAME}' ({SOURCE_ID}) on OBS {raw.decode() if raw else '?'}")
+    from . import filter as bgreplace_filter  # (it imports this module: not at the top)
+
+    bgreplace_filter.register()  # the filter beside the source, once per process too
     return True
 
 

@@ -43,6 +43,7 @@ OBS_TEXT_INFO_NORMAL = 0
 OBS_TEXT_INFO_WARNING = 1
 OBS_TEXT_INFO_ERROR = 2
 OBS_TASK_UI = 0
+OBS_INVALID_HOTKEY_ID = ctypes.c_size_t(-1).value  # (size_t)-1 (obs-hotkey.h)
 LOG_ERROR = 100
 LOG_WARNING = 200
 LOG_INFO = 300
@@ -79,6 +80,7 @@ HOTKEY_FUNC = ctypes.CFUNCTYPE(None, vp, ctypes.c_size_t, vp, ctypes.c_bool)
 TASK = ctypes.CFUNCTYPE(None, vp)
 VIDEO_RENDER = ctypes.CFUNCTYPE(None, vp, vp)  # (data, gs_effect_t *effect)
 FILTER_REMOVE = ctypes.CFUNCTYPE(None, vp, vp)  # (data, obs_source_t *parent)
+VIDEO_TICK = ctypes.CFUNCTYPE(None, vp, ctypes.c_float)  # (data, seconds)
 
 
 class obs_source_info(ctypes.Structure):
@@ -98,7 +100,7 @@ class obs_source_info(ctypes.Structure):
         ("deactivate", DATA_CB),
         ("show", DATA_CB),
         ("hide", DATA_CB),
-        ("video_tick", vp),
+        ("video_tick", VIDEO_TICK),
         ("video_render", VIDEO_RENDER),
         ("filter_video", vp),
         ("filter_audio", vp),

@@ -1,0 +1,238 @@
+"""The Background Replacer filter on OBS's own sources, in a real headless OBS.
+
+An Image Source and a Media Source (a lossless FFV1 clip, looping) carry the filter; the
+plate is captured from their own frames (the room), then they show the person, and the
+filtered source's screenshot must equal the engine's composite of those pictures exactly
+(OBS draws both sources' pixels unchanged: the filter reads back exactly the PNG and the
+clip's frames). Transparency shows the colour source below in the scene's screenshot.
+Lifecycle: recapture by hotkey (obs-websocket has no request for a filter's button; the
+hotkey is the filtered source's, since libobs gives private sources such as filters none;
+obs-websocket before 5.4, in OBS 29 and 30.0, ignores ``contextName`` and presses the first
+hotkey of that name, so the clip's filter is tested and removed before the picture's comes),
+settings changes, disable and re-enable, remove and re-add the filter, remove the filtered
+source while the filter runs, a script reload, OBS exit and restart with the plate restored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pytest
+from gui import ObsGui, count, wait_log_count
+from harness import SCENE, Obs
+from obsws_python.error import OBSSDKRequestError
+from util import (
+    BASE,
+    assert_clean_logs,
+    assert_shows,
+    expected_composite,
+    screenshot,
+    wait_for,
+    wait_log,
+)
+
+pytestmark = pytest.mark.obs
+
+KIND = "bgreplace_filter"
+IMAGE, IMAGE_FILTER = "Room picture", "BG on picture"
+MEDIA, MEDIA_FILTER = "Room clip", "BG on clip"
+BELOW = "Colour below"
+RED = 0xFF0000FF  # OBS colour ABGR: opaque #ff0000
+FPS = 30
+
+
+# -- helpers (filters have their own settings and no input requests) --------------------------
+def add_filter(obs: Obs, source: str, name: str, values: dict[str, Any]) -> None:
+    obs.client.create_source_filter(source, name, KIND, values)
+
+
+def filter_settings(obs: Obs, source: str, name: str) -> dict[str, Any]:
+    return dict(obs.client.get_source_filter(source, name).filter_settings)
+
+
+def wait_filter_status(obs: Obs, source: str, name: str, needle: str, timeout: float = 20.0) -> str:
+    def check() -> str | None:
+        text = str(filter_settings(obs, source, name).get("status", ""))
+        return text if needle.lower() in text.lower() else None
+
+    try:
+        return str(wait_for(f"{name}'s status containing {needle!r}", check, timeout))
+    except AssertionError as exc:
+        now = filter_settings(obs, source, name).get("status")
+        raise AssertionError(f"{exc}\nstatus now: {now!r}\nOBS log:\n{obs.log_tail(30)}") from None
+
+
+def recapture(obs: Obs, source: str, filter_name: str) -> None:
+    """Press the filter's Recapture hotkey (registered on the filtered source, see
+    bgobs.filter), then wait until its new plate is saved."""
+    saved = obs.log_text().count(f"{filter_name}: saved the background plate")
+    wait_for(
+        f"the hotkey on {source}",
+        lambda: "bgreplace.recapture" in obs.client.get_hotkey_list().hotkeys,
+    )
+    obs.client.trigger_hotkey_by_name("bgreplace.recapture", source)
+    wait_log(obs, f"{filter_name}: saved the background plate", saved + 1, timeout=30)
+
+
+def write_clip(path: Path, frame: npt.NDArray[np.uint8], n: int = FPS) -> Path:
+    h, w = frame.shape[:2]
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"FFV1"), FPS, (w, h))
+    assert out.isOpened()
+    for _ in range(n):
+        out.write(frame)
+    out.release()
+    return path
+
+
+def opaque(bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
+
+
+@pytest.fixture(scope="module")
+def files(pictures: dict[str, Any]) -> dict[str, Path]:
+    d: Path = pictures["dir"]
+    return {
+        "empty_png": Path(pictures["paths"]["empty"]),
+        "person_png": Path(pictures["paths"]["person"]),
+        "empty_clip": write_clip(d / "empty.mkv", pictures["empty"]),
+        "person_clip": write_clip(d / "person.mkv", pictures["person"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def image(obs: Obs, files: dict[str, Path]) -> str:
+    """A colour source, and above it an Image Source of the empty room (both canvas-sized)."""
+    w, h = 640, 360
+    obs.client.create_input(SCENE, BELOW, "color_source_v3", {"color": RED, "width": w, "height": h}, True)
+    obs.client.create_input(SCENE, IMAGE, "image_source", {"file": str(files["empty_png"])}, True)
+    return IMAGE
+
+
+# -- tests ----------------------------------------------------------------------------------------
+def test_filter_is_registered_beside_the_source(obs: Obs) -> None:
+    log = obs.log_text()
+    assert "[bgreplace] registered source 'Background Replacer' (bgreplace_source)" in log
+    assert "[bgreplace] registered filter 'Background Replacer' (bgreplace_filter)" in log
+
+
+def test_media_source_capture_then_exact_composite(
+    obs: Obs, pictures: dict[str, Any], files: dict[str, Path]
+) -> None:
+    values = {"is_local_file": True, "local_file": str(files["empty_clip"]), "looping": True}
+    obs.client.create_input(SCENE, MEDIA, "ffmpeg_source", values, True)
+    add_filter(obs, MEDIA, MEDIA_FILTER, {**BASE, "background_type": "color", "background_color": RED})
+    wait_filter_status(obs, MEDIA, MEDIA_FILTER, "no background captured")
+    recapture(obs, MEDIA, MEDIA_FILTER)
+    obs.client.set_input_settings(MEDIA, {"local_file": str(files["person_clip"])}, True)
+    red = {**BASE, "background_type": "color", "background_color": RED}
+    assert_shows(obs, MEDIA, expected_composite(red, pictures["empty"], pictures["person"]), timeout=30)
+
+
+def test_remove_the_filtered_source_while_the_filter_runs(obs: Obs, files: dict[str, Path]) -> None:
+    wait_filter_status(obs, MEDIA, MEDIA_FILTER, "Running")
+    obs.client.remove_input(MEDIA)
+    wait_log(obs, f"[bgreplace] {MEDIA_FILTER}: destroyed")
+    wait_for(
+        "the clip gone", lambda: MEDIA not in [i["inputName"] for i in obs.client.get_input_list().inputs]
+    )
+    # and once more, removed while its first frames are being read back
+    values = {"is_local_file": True, "local_file": str(files["person_clip"]), "looping": True}
+    obs.client.create_input(SCENE, MEDIA, "ffmpeg_source", values, True)
+    add_filter(obs, MEDIA, MEDIA_FILTER, BASE)
+    obs.client.remove_input(MEDIA)
+    wait_log(obs, f"[bgreplace] {MEDIA_FILTER}: destroyed", 2)
+    assert_clean_logs(obs)
+
+
+def test_image_source_capture_then_exact_composite(obs: Obs, pictures: dict[str, Any], image: str) -> None:
+    empty, person = pictures["empty"], pictures["person"]
+    assert_shows(obs, image, opaque(empty))  # the picture itself before the filter
+    add_filter(obs, image, IMAGE_FILTER, BASE)
+    wait_filter_status(obs, image, IMAGE_FILTER, "no background captured")
+    settings = filter_settings(obs, image, IMAGE_FILTER)
+    assert settings["plate_id"], "create() gives every filter a plate id"
+    assert_shows(obs, image, opaque(empty))  # no plate: the source passes through opaque
+    with pytest.raises(OBSSDKRequestError):  # a filter is not an input: no button request
+        obs.client.press_input_properties_button(IMAGE_FILTER, "recapture")
+    recapture(obs, image, IMAGE_FILTER)
+    assert (obs.plate_dir() / f"{settings['plate_id']}.npz").exists()
+    wait_filter_status(obs, image, IMAGE_FILTER, "Running:")
+
+    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["person"])}, True)
+    expected = expected_composite(BASE, empty, person)
+    assert 0.05 < (expected[..., 3] == 255).mean() < 0.5, "a person and a transparent background"
+    assert_shows(obs, image, expected)
+
+
+def test_transparency_shows_the_source_below(obs: Obs, pictures: dict[str, Any], image: str) -> None:
+    expected = expected_composite(BASE, pictures["empty"], pictures["person"])
+    assert_shows(obs, image, expected)
+    scene = screenshot(obs, SCENE)
+    clear, solid = expected[..., 3] == 0, expected[..., 3] == 255
+    assert clear.mean() > 0.4 and solid.mean() > 0.05
+    assert (scene[clear][:, :3] == (0, 0, 255)).all(), "the red colour source shows where alpha is 0"
+    assert np.array_equal(scene[solid][:, :3], expected[solid][:, :3]), "the person is drawn over it"
+
+
+def test_settings_change_the_background(obs: Obs, pictures: dict[str, Any], image: str) -> None:
+    green = {"background_type": "color", "background_color": 0xFF40B100}
+    obs.client.set_source_filter_settings(image, IMAGE_FILTER, green)
+    expected = expected_composite({**BASE, **green}, pictures["empty"], pictures["person"])
+    shot = assert_shows(obs, image, expected)
+    assert (shot[..., 3] == 255).all()
+    obs.client.set_source_filter_settings(image, IMAGE_FILTER, {"background_type": "transparent"})
+    assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["person"]))
+
+
+def test_disable_and_reenable(obs: Obs, pictures: dict[str, Any], image: str) -> None:
+    obs.client.set_source_filter_enabled(image, IMAGE_FILTER, False)
+    assert_shows(obs, image, opaque(pictures["person"]))
+    obs.client.set_source_filter_enabled(image, IMAGE_FILTER, True)
+    assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["person"]))
+
+
+def test_remove_and_readd_the_filter(obs: Obs, pictures: dict[str, Any], image: str) -> None:
+    destroyed = obs.log_text().count(f"[bgreplace] {IMAGE_FILTER}: destroyed")
+    plate_id = filter_settings(obs, image, IMAGE_FILTER)["plate_id"]
+    obs.client.remove_source_filter(image, IMAGE_FILTER)
+    wait_log(obs, f"[bgreplace] {IMAGE_FILTER}: destroyed", destroyed + 1)
+    assert_shows(obs, image, opaque(pictures["person"]))
+    # added again with its saved settings (plate id included): the plate comes back
+    add_filter(obs, image, IMAGE_FILTER, {**BASE, "plate_id": plate_id})
+    wait_log(obs, f"[bgreplace] {IMAGE_FILTER}: restored the background plate")
+    assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["person"]))
+
+
+def test_script_reload_keeps_the_filter_working(obs: Obs, pictures: dict[str, Any], image: str) -> None:
+    gui = ObsGui(obs)
+    log0 = obs.log_text()
+    gui.reload_script()
+    wait_log_count(gui, "[bgreplace] script loaded again", count(log0, "[bgreplace] script loaded again") + 1)
+    gui.close_scripts()
+    assert "registered filter" not in obs.log_text()[len(log0) :], "registered once per process"
+    expected = expected_composite(BASE, pictures["empty"], pictures["person"])
+    assert_shows(obs, image, expected)
+    # callbacks still reach live code: a settings change, the hotkey
+    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["empty"])}, True)
+    recapture(obs, image, IMAGE_FILTER)
+    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["person"])}, True)
+    assert_shows(obs, image, expected)
+    assert_clean_logs(obs)
+
+
+def test_exit_and_restart_restore_the_filter_and_its_plate(
+    obs: Obs, pictures: dict[str, Any], image: str
+) -> None:
+    assert obs.quit() == 0
+    log = obs.log_text()
+    assert f"[bgreplace] {IMAGE_FILTER}: destroyed" in log
+    assert not obs.crashes()
+    obs.start()
+    wait_log(obs, f"[bgreplace] {IMAGE_FILTER}: restored the background plate", timeout=30)
+    assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["person"]))
+    assert obs.quit() == 0
+    assert_clean_logs(obs)
