@@ -233,6 +233,12 @@ def test_exit_and_restart_restore_the_filter_and_its_plate(
     assert not obs.crashes()
     obs.start()
     wait_log(obs, f"[bgreplace] {IMAGE_FILTER}: restored the background plate", timeout=30)
-    assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["person"]))
+    expected = expected_composite(BASE, pictures["empty"], pictures["person"])
+    assert_shows(obs, image, expected)
+    # a filter loaded from the collection is private: the hotkey on its source still works
+    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["empty"])}, True)
+    recapture(obs, image, IMAGE_FILTER)
+    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["person"])}, True)
+    assert_shows(obs, image, expected)
     assert obs.quit() == 0
     assert_clean_logs(obs)
