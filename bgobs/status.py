@@ -179,8 +179,6 @@ def log_line(s: Status) -> str | None:
         return f"camera lost ({s.detail}): reconnecting by itself"
     if st is State.CAMERA_STOPPED:
         return f"camera stopped: {s.detail}; opening it again in {s.retry_seconds:g} s"
-    if st is State.CAPTURING:
-        return f"capturing the background ({(s.progress or (0, 0))[1]} frames)"
     if st is State.NO_PLATE:
         return (
             f"running at {_size(s.camera_size)}, no background captured yet: step out of the "
@@ -195,4 +193,6 @@ def log_line(s: Status) -> str | None:
         return f"running at {_size(s.camera_size)}"
     if st is State.FAILED:
         return status_line(s)
-    return None  # starting, hidden (logged as an event), countdown (after "recapture requested")
+    # starting; hidden, countdown, capturing, computing: the worker logs their start as events
+    # ("source hidden", "recapture requested", "capturing the background"), once each
+    return None

@@ -110,6 +110,7 @@ class SourceWorker:
         self._pending: SourceConfig | None = None
         self._visible = False
         self._recapture = False
+        self._republish = False
         self._stopping = False
         self._status = Status(State.STARTING)
         self._logged: set[str] = set()
@@ -139,6 +140,11 @@ class SourceWorker:
     def status(self) -> Status:
         return self._status
 
+    def republish(self) -> None:
+        """Hand the current status to ``on_status`` again, from the worker thread (soon)."""
+        self._republish = True
+        self._wake.set()
+
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop and join the thread (idempotent). False if it did not finish in time."""
         self._stopping = True
@@ -155,6 +161,9 @@ class SourceWorker:
         """Hand a new status to OBS; log a new state and each new problem once."""
         old, self._status = self._status, status
         if status == old:
+            if self._republish:
+                self._republish = False
+                self._hand_over(status)
             return
         line = log_line(status)
         if line is not None and line != log_line(old):
@@ -171,6 +180,10 @@ class SourceWorker:
                     del logged[stale]  # (keeps the memory of logged problems small)
                 logged[problem] = now
                 self._say(problem.level.word, f"{self.name}: {problem.message}")
+        self._republish = False
+        self._hand_over(status)
+
+    def _hand_over(self, status: Status) -> None:
         try:
             self._on_status(status)
         except Exception:
@@ -418,6 +431,8 @@ class _Loop:
         w = self.w
         try:
             while not w._stopping:
+                if w._republish:
+                    w._publish(w._status)
                 with w._lock:
                     pending, w._pending = w._pending, None
                 if pending is not None:
@@ -529,6 +544,7 @@ class _Loop:
             self.countdown_end = None
             replacer.start_capture(cfg.settings.plate_frames, threaded=True)
             self.capturing = True
+            w._say("info", f"{w.name}: capturing the background ({cfg.settings.plate_frames} frames)")
 
         t0 = time.perf_counter()
         out = replacer.process(frame, t=now)
