@@ -81,6 +81,7 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "obs_data_get_double": (c_double, [vp, cstr]),
     "obs_data_get_bool": (c_bool, [vp, cstr]),
     "obs_data_set_string": (None, [vp, cstr, cstr]),
+    "obs_data_erase": (None, [vp, cstr]),
     "obs_data_set_default_string": (None, [vp, cstr, cstr]),
     "obs_data_set_default_int": (None, [vp, cstr, c_ll]),
     "obs_data_set_default_double": (None, [vp, cstr, c_double]),

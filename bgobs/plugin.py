@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from . import SOURCE_ID, SOURCE_NAME, cameras, config, structs
+from . import SOURCE_ID, SOURCE_NAME, cameras, config, plate_files, structs
 from . import structs as S
 from .libobs import Lib, LibobsError, load
 from .status import State, Status, status_line
@@ -63,6 +63,7 @@ _handles_lock = threading.Lock()
 _ids = itertools.count(1)
 _logged: set[str] = set()
 _plate_dir: Path | None = None
+_plates_pruned = False
 
 
 def lib() -> Lib:
@@ -205,6 +206,9 @@ def _create(settings: int, source: int) -> int | None:
     name = raw.decode("utf-8", "replace") if raw else SOURCE_NAME
     if not L.obs_data_get_string(settings, b"plate_id"):
         L.obs_data_set_string(settings, b"plate_id", uuid.uuid4().hex.encode())
+    for key in (b"status", b"status_level"):  # live state an older version saved: not a setting
+        L.obs_data_erase(settings, key)
+    _prune_plates_once()
     ident = next(_ids)
     handle = _Handle(ident, source, name)
     handle.weak = L.obs_source_get_weak_source(source)
@@ -219,6 +223,39 @@ def _create(settings: int, source: int) -> int | None:
     handle.hotkey = L.obs_hotkey_register_source(source, HOTKEY_NAME, HOTKEY_TEXT, _HOTKEY_CB, ident)
     log("info", f"{name}: created")
     return ident
+
+
+def _prune_plates_once() -> None:
+    """At the first source created in this process: delete the plates of sources removed in
+    earlier sessions (see bgobs.plate_files for why then, and not in destroy)."""
+    global _plates_pruned
+    if _plates_pruned or _plate_dir is None:
+        return
+    _plates_pruned = True
+    try:
+        collections = Path(lib().config_path("obs-studio/basic/scenes"))
+    except LibobsError as exc:
+        log("warning", f"plates of removed sources kept: {exc}")
+        return
+    result = plate_files.prune(_plate_dir, collections)
+    if result.skipped:
+        log("warning", f"plates of removed sources kept: {result.skipped}")
+    for ident in result.removed:
+        log("info", f"deleted the background plate {ident} (its source was removed)")
+    for error in result.errors:
+        log("warning", f"cannot delete an old plate file: {error}")
+
+
+@_guard(None)
+def _save(data: int | None, settings: int) -> None:
+    """OBS is about to write the settings into the scene collection: the status line is
+    live state, not a setting, so it leaves the settings and comes back once written."""
+    lib().obs_data_erase(settings, b"status")
+    handle = _handles.get(data or 0)
+    if handle is not None and handle.worker is not None:
+        # not a UI task from here: on the UI thread libobs runs it at once, before the write
+        handle.status_kind = ()
+        handle.worker.republish()
 
 
 @_guard(None)
@@ -423,6 +460,7 @@ def _make_info() -> S.obs_source_info:
         "get_defaults": S.GET_DEFAULTS(_get_defaults),
         "get_properties": S.GET_PROPERTIES(_get_properties),
         "update": S.UPDATE(_update),
+        "save": S.SAVE(_save),
         "show": S.DATA_CB(_visibility(True)),
         "hide": S.DATA_CB(_visibility(False)),
     }

@@ -18,7 +18,23 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from harness import COLLECTION, Obs
 from scenes import empty_room
+from util import (
+    BASE,
+    assert_clean_logs,
+    assert_shows,
+    create,
+    expected_composite,
+    press,
+    remove,
+    screenshot,
+    settings,
+    status,
+    wait_for,
+    wait_log,
+    wait_status,
+)
 
 from bgcore import Plate, PlateBuilder
 from bgobs import config
@@ -75,6 +91,13 @@ class Recorder:
                 f"timed out waiting for {what}; statuses {[status_line(s) for s in self.statuses[-5:]]}, "
                 f"logs {self.logs[-8:]}"
             )
+
+
+def rewrite_in_place(path: Path, data: bytes) -> None:
+    """Overwrite the file's bytes (same inode), as an editor saving over it does."""
+    with open(path, "r+b") as fh:
+        fh.write(data)
+        fh.truncate()
 
 
 def write_clip(path: Path, frames: list[np.ndarray], fps: float = 30.0) -> Path:
@@ -219,7 +242,9 @@ def test_prune_deletes_only_plates_no_scene_collection_mentions(tmp_path: Path) 
     assert prune(plates, scenes).skipped and len(list(plates.iterdir())) == 9
     source = {"id": "bgreplace_source", "settings": {"plate_id": kept}}
     (scenes / "Main.json").write_text(json.dumps({"sources": [source]}))
-    (scenes / "Other.json.bak").write_text(json.dumps({"sources": [{"settings": {"plate_id": elsewhere}}]}))
+    (scenes / "Other.json").write_text(json.dumps({"sources": [{"settings": {"plate_id": elsewhere}}]}))
+    # the backup OBS keeps of the version before the last save does not keep a plate
+    (scenes / "Main.json.bak").write_text(json.dumps({"sources": [{"settings": {"plate_id": gone}}]}))
     result = prune(plates, scenes)
     assert result.skipped is None and result.removed == [gone] and not result.errors
     assert sorted(p.name for p in plates.iterdir()) == sorted(
@@ -242,3 +267,136 @@ def test_prune_deletes_only_plates_no_scene_collection_mentions(tmp_path: Path) 
     finally:
         if unreadable.exists():
             unreadable.chmod(0o644)
+
+
+# -- in a real OBS -------------------------------------------------------------------------------
+
+
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+@pytest.mark.obs
+def test_600_frame_recapture_keeps_memory_flat_and_the_picture_moving(obs: Obs, tmp_path: Path) -> None:
+    """The largest plate (600 frames) from a camera giving fresh noise every frame: OBS's
+    peak memory stays within a few hundred MB of its running level, and the source's picture
+    keeps changing between screenshots all through the capture and the plate's last step."""
+    name = "Big plate"
+    clip = write_clip(tmp_path / "room.mkv", noisy_room(97, (640, 360)))
+    create(obs, name, {**BASE, "camera": str(clip), "plate_frames": 600})
+    wait_status(obs, name, "no background captured")
+    assert obs.proc is not None
+    pid = obs.proc.pid
+    time.sleep(2)  # (settled: the source runs, the camera is open)
+    base = _rss_mb(pid)
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM starts again from VmRSS (proc(5))
+    assert _rss_mb(pid, "VmHWM") < base + 50
+    saved = obs.log_text().count(f"{name}: saved the background plate")
+    press(obs, name)
+    wait_status(obs, name, "Capturing background")
+    shots: list[np.ndarray] = []
+    still = 0
+    deadline = time.monotonic() + 180
+    while obs.log_text().count(f"{name}: saved the background plate") == saved:
+        assert time.monotonic() < deadline, f"no plate; status {status(obs, name)!r}\n{obs.log_tail(20)}"
+        shots.append(screenshot(obs, name))
+        if len(shots) > 1 and np.array_equal(shots[-1], shots[-2]):
+            still += 1
+        del shots[:-2]
+        time.sleep(0.3)
+    peak = _rss_mb(pid, "VmHWM")
+    assert still == 0, f"the picture stood still between {still} pairs of screenshots"
+    assert peak - base < 300, f"peak {peak:.0f} MB with {base:.0f} MB running"
+    wait_status(obs, name, "Running")
+    log = obs.log_text()
+    ours = "\n".join(line for line in log.splitlines() if "[bgreplace]" in line)
+    assert log.count(f"{name}: capturing the background (600 frames)") == 1, ours
+    assert "Capturing background" not in log and " 0 fps" not in log
+    remove(obs, name)
+
+
+@pytest.mark.obs
+def test_background_file_replaced_fixed_and_gone_in_obs(
+    obs: Obs, pictures: dict[str, Any], tmp_path: Path
+) -> None:
+    """The background image overwritten on disk shows within seconds; a corrupt one keeps the
+    last good picture and is said once in the log; fixed, it shows; gone, the last picture
+    stays with a warning."""
+    name = "BG file"
+    path = tmp_path / "background.png"
+    colours = ((200, 40, 40), (40, 200, 40), (40, 40, 200))
+    a, b, c = (np.full((360, 640, 3), colour, np.uint8) for colour in colours)
+    cv2.imwrite(str(path), a)
+    values = {
+        **BASE,
+        "camera": pictures["paths"]["empty"],
+        "background_type": "image",
+        "background_path": str(path),
+    }
+    create(obs, name, values)
+    wait_status(obs, name, "no background captured")
+    press(obs, name)
+    wait_status(obs, name, "Running:")
+
+    def expected(picture: np.ndarray) -> np.ndarray:
+        probe = tmp_path / "probe.png"
+        cv2.imwrite(str(probe), picture)
+        empty = pictures["empty"]
+        return expected_composite({**values, "background_path": str(probe)}, empty, empty)
+
+    assert_shows(obs, name, expected(a))
+    rewrite_in_place(path, cv2.imencode(".png", b)[1].tobytes())
+    t0 = time.monotonic()
+    assert_shows(obs, name, expected(b), timeout=10)
+    took = time.monotonic() - t0
+    rewrite_in_place(path, b"this is not a picture any more")
+    wait_status(obs, name, "cannot decode background image")
+    time.sleep(3)  # frames keep coming: the problem must still be in the log only once
+    assert obs.log_text().count(f"{name}: cannot decode background image") == 1
+    assert_shows(obs, name, expected(b))  # the last good picture
+    rewrite_in_place(path, cv2.imencode(".png", c)[1].tobytes())
+    assert_shows(obs, name, expected(c), timeout=10)
+    wait_status(obs, name, "Running:")
+    path.unlink()
+    wait_status(obs, name, "is gone")
+    assert_shows(obs, name, expected(c))
+    assert obs.log_text().count(f"{name}: background file '{path}' is gone") == 1
+    remove(obs, name)
+    print(f"replaced background shown {took:.1f} s after the file changed")
+
+
+@pytest.mark.obs
+def test_removed_source_plate_goes_at_the_next_start_and_status_is_not_saved(
+    obs: Obs, pictures: dict[str, Any]
+) -> None:
+    """A removed source's plate stays while OBS runs (Edit > Undo can bring the source back)
+    and is deleted when OBS next starts; the kept source's plate is restored. The status
+    line is not written into the scene collection."""
+    ids = {}
+    for name in ("Keeps plate", "Loses plate"):
+        create(obs, name, {**BASE, "camera": pictures["paths"]["empty"]})
+        wait_status(obs, name, "no background captured")
+        ids[name] = settings(obs, name)["plate_id"]
+        press(obs, name)
+    for name in ids:
+        wait_for(f"{name}'s plate", (obs.plate_dir() / f"{ids[name]}.json").exists, 30)
+    remove(obs, "Loses plate")
+    wait_log(obs, "[bgreplace] Loses plate: destroyed")
+    assert (obs.plate_dir() / f"{ids['Loses plate']}.npz").exists(), "kept for Undo while OBS runs"
+    assert obs.quit() == 0
+    collection = json.loads((obs.config / "basic" / "scenes" / f"{COLLECTION}.json").read_text())
+    ours = [s for s in collection["sources"] if s["id"] == "bgreplace_source"]
+    assert ours and all("status" not in s["settings"] for s in ours), [s["settings"] for s in ours]
+    assert {s["settings"]["plate_id"] for s in ours} >= {ids["Keeps plate"]}
+    obs.start()
+    wait_status(obs, "Keeps plate", "Running")
+    log = obs.log_text()
+    assert f"deleted the background plate {ids['Loses plate']} (its source was removed)" in log
+    assert not list(obs.plate_dir().glob(f"{ids['Loses plate']}.*"))
+    assert (obs.plate_dir() / f"{ids['Keeps plate']}.npz").exists()
+    assert "[bgreplace] Keeps plate: restored the background plate" in log
+    assert obs.quit() == 0
+    assert_clean_logs(obs)
