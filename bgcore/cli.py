@@ -479,7 +479,7 @@ def _cmd_quality(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run
+    from .bench_cli import run
 
     return int(run(args))
 
@@ -555,7 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_p = sub.add_parser("bench", help="speed and memory against the floor (a BGR->BGRA copy)")
     try:
-        from .bench import add_arguments
+        from .bench_cli import add_arguments
 
         add_arguments(bench_p)
     except ImportError:
