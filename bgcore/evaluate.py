@@ -8,10 +8,19 @@ entered adds its false positives, and no division by zero). Conventions: 255 (an
 first frame too, and the default mode's temporal state (previous mask, adapted plate) must
 earn its keep from frame one.
 
+Seed policy (stated here once; the tests and docs point here): every synthetic scene is
+drawn from a seed, and a number measured on seeds the engine was tuned on shows only that
+nothing regressed. :data:`TUNING_SEEDS` were looked at while the engine's stages and
+constants were chosen; the published table (:data:`DEFAULT_SEEDS`) and the tests' quality
+floors use some of them, as regression guards. :data:`HELD_OUT_SEEDS` are measured only to
+check a change after it is made, never to choose a value (once, a change was turned down
+after it flickered more on both sets). Seeds from :data:`FRESH_SEEDS_FROM` up have never
+been run: take new ones there for a claim about scenes nobody has seen.
+
 Usage::
 
     from bgcore import evaluate
-    rows = evaluate.quality_table(seeds=(100, 101))
+    rows = evaluate.quality_table(seeds=evaluate.HELD_OUT_SEEDS)
     print(evaluate.format_table(rows))
 """
 
@@ -30,8 +39,14 @@ from .synth import CASES, Scene, make_scene
 
 U8 = npt.NDArray[np.uint8]
 
+TUNING_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 100, 101, 102, 400, 401, 402, 403)
+"""Seeds the engine was tuned on (see the seed policy above)."""
+HELD_OUT_SEEDS: tuple[int, ...] = (500, 501, 502)
+"""Seeds that check a change, never choose a value."""
+FRESH_SEEDS_FROM = 1000
+"""No seed from here up has been run by anyone yet."""
 DEFAULT_SEEDS: tuple[int, ...] = (100, 101, 102)
-"""Seeds of the published table (held out: the engine was tuned on seeds 0-5)."""
+"""Seeds of the published table (tuning seeds)."""
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ def test_memory_stays_flat_over_a_long_run(tracing: None) -> None:
     r.close()
 
 
+@pytest.mark.slow
 def test_bench_runs_end_to_end_and_reports_the_documented_keys() -> None:
     result = bench.run_bench(sizes=((96, 64),), threads=(1, 0), frames=2, latency=False, quality=False)
     assert set(result) >= {"machine", "config", "timings", "memory", "targets", "latency", "quality"}

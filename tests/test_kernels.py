@@ -184,6 +184,7 @@ def shadow_720p() -> tuple[synth.Scene, Frames]:
         kernels.enabled = was
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "broken",
     [

@@ -1,7 +1,9 @@
 """Metrics on hand-computed examples, and the default mode's quality held to measured floors.
 
-The floors were set a little under what the default mode measured on seeds 100-101 (the
-engine was tuned on seeds 0-1, never on these). Scenes are 320x240, 20 live frames.
+The floors were set a little under what the default mode measured on the first two seeds of
+the published table, which are tuning seeds (see the seed policy in bgcore.evaluate): they
+guard against regressions, they do not show how well the engine does on scenes nobody has
+seen. Scenes are 320x240, 20 live frames.
 """
 
 from __future__ import annotations
@@ -68,9 +70,10 @@ def test_evaluate_scene_perfect_and_table_format() -> None:
 
 # -- quality of the default mode --------------------------------------------------------------
 
-SEEDS = (100, 101)
+SEEDS = evaluate.DEFAULT_SEEDS[:2]
+STILL_SEED = evaluate.DEFAULT_SEEDS[2]
 N_FRAMES = 20
-# Measured with these settings (seeds 100-101, 20 frames), floors a little below. Re-based
+# Measured with these settings (SEEDS, 20 frames), floors a little below. Re-based
 # when the engine learned sensor clipping, the edge-error noise term, the 2x2 light field and
 # the contact rule for light: every case rose except combo (0.884 -> 0.835, a sharp-edged sun
 # patch that the contact rule now hands to the person), and no case is below classic any more.
@@ -114,24 +117,28 @@ def scores() -> dict[str, tuple[float, float]]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", synth.CASES)
 def test_default_mode_meets_its_floor(scores: dict[str, tuple[float, float]], case: str) -> None:
     assert scores[case][0] >= FLOORS[case], f"{case}: F1 {scores[case][0]:.3f} < floor {FLOORS[case]}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", _cases(synth.DRIFT_CASES))
 def test_default_beats_classic_under_light_drift(scores: dict[str, tuple[float, float]], case: str) -> None:
     d, c = scores[case]
     assert d > c, f"{case}: default {d:.3f} vs classic {c:.3f}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", _cases(synth.CASES))
 def test_default_is_never_below_classic(scores: dict[str, tuple[float, float]], case: str) -> None:
     d, c = scores[case]
     assert d >= c - 0.005, f"{case}: default {d:.3f} vs classic {c:.3f}"
 
 
+@pytest.mark.slow
 def test_still_person_does_not_flicker() -> None:
-    scene = synth.make_scene("still", n_frames=N_FRAMES, plate_frames=20, seed=102)
+    scene = synth.make_scene("still", n_frames=N_FRAMES, plate_frames=20, seed=STILL_SEED)
     m = evaluate.evaluate_scene(scene)
     assert m.flicker < 0.004 and m.f1 > 0.95
