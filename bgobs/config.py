@@ -107,7 +107,7 @@ def background_spec(values: Mapping[str, Any]) -> tuple[str, str | None]:
         return f"screen:{max(1, int(values.get('screen_monitor') or 1))}", None
     if kind in ("blur", "transparent"):
         return kind, None
-    return "blur", f"Unknown background type {kind!r}: using blur"
+    return "blur", f"Unknown background type {kind!r}: using blur; choose one under Background"
 
 
 def engine_settings(values: Mapping[str, Any]) -> tuple[Settings, str | None]:

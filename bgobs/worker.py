@@ -370,7 +370,7 @@ class _Loop:
     def open_background(self, cfg: SourceConfig) -> None:
         assert self.replacer is not None
         self.background_error = cfg.background_error
-        spec = cfg.background if not cfg.background_error else "transparent"
+        spec = cfg.background  # (with an error, config gives what its message says: transparent, blur)
         try:
             self.replacer.update(background=open_background(spec, follow_file=True))
         except BgError as exc:
