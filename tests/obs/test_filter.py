@@ -195,6 +195,23 @@ def test_disable_and_reenable(obs: Obs, pictures: dict[str, Any], image: str) ->
     assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["person"]))
 
 
+def test_filters_dialog_shows_the_filter_properties(obs: Obs, pictures: dict[str, Any], image: str) -> None:
+    """OBS's Filters dialog selects the first filter and builds its properties (get_properties),
+    and rebuilds them at each status change while it is open (here: a recapture)."""
+    gui = ObsGui(obs)
+    obs.client.send("OpenInputFiltersDialog", {"inputName": image})
+    dialog = gui.wait_window("^Filters for ")
+    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["empty"])}, True)
+    recapture(obs, image, IMAGE_FILTER)
+    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["person"])}, True)
+    assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["person"]))
+    gui.focus(dialog)
+    gui.keys("Escape")
+    gui.wait_gone("^Filters for ")
+    assert "get_properties failed" not in obs.log_text()
+    assert_clean_logs(obs)
+
+
 def test_remove_and_readd_the_filter(obs: Obs, pictures: dict[str, Any], image: str) -> None:
     destroyed = obs.log_text().count(f"[bgreplace] {IMAGE_FILTER}: destroyed")
     plate_id = filter_settings(obs, image, IMAGE_FILTER)["plate_id"]
