@@ -310,6 +310,7 @@ def test_600_frame_recapture_keeps_memory_flat_and_the_picture_moving(obs: Obs, 
     peak = _rss_mb(pid, "VmHWM")
     assert still == 0, f"the picture stood still between {still} pairs of screenshots"
     assert peak - base < 300, f"peak {peak:.0f} MB with {base:.0f} MB running"
+    print(f"600-frame recapture: OBS peak {peak:.0f} MB, running {base:.0f} MB")
     wait_status(obs, name, "Running")
     log = obs.log_text()
     ours = "\n".join(line for line in log.splitlines() if "[bgreplace]" in line)
