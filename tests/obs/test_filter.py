@@ -15,6 +15,7 @@ source while the filter runs, a script reload, OBS exit and restart with the pla
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from gui import ObsGui, count, wait_log_count
-from harness import SCENE, Obs
+from harness import COLLECTION, SCENE, Obs
 from obsws_python.error import OBSSDKRequestError
 from util import (
     BASE,
@@ -76,6 +77,25 @@ def recapture(obs: Obs, source: str, filter_name: str) -> None:
     )
     obs.client.trigger_hotkey_by_name("bgreplace.recapture", source)
     wait_log(obs, f"{filter_name}: saved the background plate", saved + 1, timeout=30)
+
+
+def collection_file(obs: Obs) -> Path:
+    return obs.config / "basic" / "scenes" / f"{COLLECTION}.json"
+
+
+def bind_key(obs: Obs, source: str, key: str) -> None:
+    """Bind ``key`` to the recapture hotkey of ``source`` in the saved scene collection (OBS
+    must not be running): what Settings > Hotkeys saves."""
+    data = json.loads(collection_file(obs).read_text())
+    (item,) = [s for s in data["sources"] if s["name"] == source]
+    item.setdefault("hotkeys", {})["bgreplace.recapture"] = [{"key": key}]
+    collection_file(obs).write_text(json.dumps(data))
+
+
+def saved_bindings(obs: Obs, source: str) -> Any:
+    data = json.loads(collection_file(obs).read_text())
+    (item,) = [s for s in data["sources"] if s["name"] == source]
+    return item.get("hotkeys", {}).get("bgreplace.recapture")
 
 
 def write_clip(path: Path, frame: npt.NDArray[np.uint8], n: int = FPS) -> Path:
@@ -248,14 +268,21 @@ def test_exit_and_restart_restore_the_filter_and_its_plate(
     log = obs.log_text()
     assert f"[bgreplace] {IMAGE_FILTER}: destroyed" in log
     assert not obs.crashes()
+    # a key bound to the hotkey in Settings > Hotkeys is saved with the source: as OBS writes it
+    bind_key(obs, image, "OBS_KEY_F13")
     obs.start()
     wait_log(obs, f"[bgreplace] {IMAGE_FILTER}: restored the background plate", timeout=30)
     expected = expected_composite(BASE, pictures["empty"], pictures["person"])
     assert_shows(obs, image, expected)
-    # a filter loaded from the collection is private: the hotkey on its source still works
+    # a filter loaded from the collection is private: the hotkey on its source still works,
+    # by name and by its saved key
     obs.client.set_input_settings(image, {"file": str(pictures["paths"]["empty"])}, True)
     recapture(obs, image, IMAGE_FILTER)
+    saved = obs.log_text().count(f"{IMAGE_FILTER}: saved the background plate")
+    obs.client.send("TriggerHotkeyByKeySequence", {"keyId": "OBS_KEY_F13", "keyModifiers": {}})
+    wait_log(obs, f"{IMAGE_FILTER}: saved the background plate", saved + 1, timeout=30)
     obs.client.set_input_settings(image, {"file": str(pictures["paths"]["person"])}, True)
     assert_shows(obs, image, expected)
     assert obs.quit() == 0
+    assert saved_bindings(obs, image) == [{"key": "OBS_KEY_F13"}], "OBS saved the binding again"
     assert_clean_logs(obs)
