@@ -286,11 +286,6 @@ class PlateBuilder:
         return self._count
 
     @property
-    def size(self) -> tuple[int, int] | None:
-        """(width, height) of the frames added so far (None before the first)."""
-        return self._size
-
-    @property
     def done(self) -> bool:
         return self.target is not None and self.count >= self.target
 
@@ -364,6 +359,9 @@ class PlateBuilder:
             self._test_and_accumulate(small, index, gains)
 
     def _test_and_accumulate(self, small: BGR, index: int, gains: F32 | None = None) -> None:
+        """Every frame once, in order, at the working size. Per-pixel statistics over the
+        whole capture (a model of pixels that move by nature, a screen or leaves) belong here,
+        as streaming sums or counts, so that memory stays independent of the frame count."""
         assert self._motion is not None and self._moments is not None
         normalised = self._motion.normalise(small, gains)
         moved = self._motion.moved_fraction(normalised)
