@@ -15,7 +15,7 @@ from bgcore.engine.hysteresis import Hysteresis
 from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
 from bgcore.engine.light_levels import FIELD_STEP_MAX, LightLevels
 from bgcore.engine.regions import SUSPICIOUS_SCORE, Cleanup, LightContact
-from bgcore.engine.score import Score, auto_bars
+from bgcore.engine.score import Scorer, auto_bars
 
 FULL = (slice(None), slice(None))
 
@@ -101,29 +101,29 @@ def test_score_equals_the_reference_within_its_fixed_point(
     background = ExpectedBackground(mean, sigma)
     frame = noisy(room, rng)
     frame[40:120, 100:220] = (30, 200, 90)  # a person
-    score = Score(sigma)
+    scorer = Scorer(sigma)
     low, high = auto_bars(1.0)
-    score.auto(frame, *background.score_range(), low=low, high=high, prev=None)
+    scorer.auto(frame, *background.score_range(), low=low, high=high, prev=None)
     ref = reference.noise_score(frame, background.expected(), sigma)
     # the range is taken in eighths of a level: each distance d is off by at most 1/16 level,
     # so each channel's (d / s)^2 by at most 2 (d / s) (1/16 / s) + (1/16 / s)^2, s >= sigma
     step = (1 / 16) / sigma.min(axis=2)
     bound = 2 * np.sqrt(3 * ref) * step + step**2
-    assert (np.abs(score.score - ref) <= bound + 1e-5 * ref).all()
-    assert np.abs(score.score - ref).mean() < 0.01
-    assert np.array_equal(score.weak > 0, score.score > low)
-    assert np.array_equal(score.strong > 0, score.score > high)
-    assert score.strong[50:110, 110:210].all()
+    assert (np.abs(scorer.score - ref) <= bound + 1e-5 * ref).all()
+    assert np.abs(scorer.score - ref).mean() < 0.01
+    assert np.array_equal(scorer.weak > 0, scorer.score > low)
+    assert np.array_equal(scorer.strong > 0, scorer.score > high)
+    assert scorer.strong[50:110, 110:210].all()
 
 
 def test_pure_noise_stays_below_the_low_bar(rng: np.random.Generator, kernel_path: str) -> None:
     room = textured_room()
     sigma = np.full(room.shape, 2.5, np.float32)  # the camera's noise, known exactly
-    score = Score(sigma)
+    scorer = Scorer(sigma)
     low, high = auto_bars(1.0)
     expected_range = ExpectedBackground(room, sigma).score_range()
-    score.auto(noisy(room, rng), *expected_range, low=low, high=high, prev=None)
-    assert (score.score > low).mean() < 1e-3 and not score.strong.any()
+    scorer.auto(noisy(room, rng), *expected_range, low=low, high=high, prev=None)
+    assert (scorer.score > low).mean() < 1e-3 and not scorer.strong.any()
 
 
 def test_last_frames_mask_lowers_the_bar_only_where_it_was(kernel_path: str) -> None:
@@ -132,14 +132,14 @@ def test_last_frames_mask_lowers_the_bar_only_where_it_was(kernel_path: str) -> 
     background = ExpectedBackground(room, sigma)
     frame = room.astype(np.uint8)
     frame[10:30, 10:30] += 8  # weak only: (8 / 2)^2 = 16 is above 2.5^2, below 4^2
-    score = Score(sigma)
+    scorer = Scorer(sigma)
     low, high = auto_bars(1.0)
-    score.auto(frame, *background.score_range(), low=low, high=high, prev=None)
-    assert score.weak[12:28, 12:28].all() and not score.strong.any()
+    scorer.auto(frame, *background.score_range(), low=low, high=high, prev=None)
+    assert scorer.weak[12:28, 12:28].all() and not scorer.strong.any()
     prev = np.zeros((60, 80), np.uint8)
     prev[15:20, 15:20] = 255
-    score.auto(frame, *background.score_range(), low=low, high=high, prev=prev)
-    assert np.array_equal(score.strong, prev)
+    scorer.auto(frame, *background.score_range(), low=low, high=high, prev=prev)
+    assert np.array_equal(scorer.strong, prev)
 
 
 # -- hysteresis -----------------------------------------------------------------------------------

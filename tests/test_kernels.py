@@ -120,7 +120,7 @@ def test_engine_kernels_give_the_same_masks_as_the_opencv_passes(
         monkeypatch.setattr(kernels, "enabled", False)
         b = passes.step(small, settings)
         assert np.array_equal(a, b), f"{case} frame {i}: {int((a != b).sum())} pixels differ"
-        assert np.array_equal(fused.score.score, passes.score.score)
+        assert np.array_equal(fused.scorer.score, passes.scorer.score)
         assert np.array_equal(fused.light.lit, passes.light.lit)
         explained += int(np.count_nonzero(fused.light.lit))
     if case in ("shadow", "local_light"):

@@ -97,7 +97,7 @@ class ExpectedBackground:
         self._range_mid: U16 = np.empty((h, w, 3), np.uint16)  # lo + hi: twice the range's centre
         self._range_width: U16 = np.empty((h, w, 3), np.uint16)  # hi - lo
         self._calm: U8 = np.empty((h, w), np.uint8)  # where the background adapts
-        self._unlit: F32 = np.empty((h, w, 3), np.float32)  # the frame / the gains
+        self._unlit: F32 = np.empty((h, w, 3), np.float32)  # the frame in float32, / the gains
         self._range_stale = self._expected_stale = True
         self._refresh_range()
 
@@ -143,12 +143,13 @@ class ExpectedBackground:
             self._range_stale = False
         return self._range_mid, self._range_width
 
-    def adapt(self, frame_f: F32, score: F32, low: float, confident: U8, rate: float) -> None:
-        """Move the mean towards ``frame_f`` (the frame in float32, the gains undone) at
-        ``rate`` where the pixel is calm (``score`` under ``low``) and ``confident``."""
+    def adapt(self, frame: U8, score: F32, low: float, confident: U8, rate: float) -> None:
+        """Move the mean towards ``frame`` (HxWx3 uint8) with the gains undone, at ``rate``,
+        where the pixel is calm (``score`` under ``low``) and ``confident``."""
         calm = cv2.compare(score, low, cv2.CMP_LT, dst=self._calm)
         cv2.bitwise_and(calm, confident, dst=calm)
-        cv2.divide(frame_f, self.gains, dst=self._unlit)
+        np.copyto(self._unlit, frame, casting="unsafe")
+        cv2.divide(self._unlit, self.gains, dst=self._unlit)
         cv2.accumulateWeighted(self._unlit, self.mean, rate, mask=calm)
         self._refresh_range()
 

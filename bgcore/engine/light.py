@@ -19,6 +19,8 @@ it runs, else the same float32 operations in the same order as OpenCV passes (th
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -98,19 +100,59 @@ class LightTests:
         self._luma_mean: F32 = np.empty((h, w), np.float32)
         self._covariance: F32 = np.empty((h, w), np.float32)  # frame detail x plate detail
         self._detail_energy: F32 = np.empty((h, w), np.float32)  # the frame's
-        # the OpenCV path's
-        self._luma_change: F32 = np.empty((h, w), np.float32)
-        self._changed: U8 = np.empty((h, w), np.uint8)
-        self._ratio3: F32 = np.empty((h, w, 3), np.float32)
-        self._residual: F32 = np.empty((h, w, 3), np.float32)
-        self._tolerance: F32 = np.empty((h, w, 3), np.float32)
-        self._z_mean: F32 = np.empty((h, w), np.float32)
-        self._energy_bar: F32 = np.empty((h, w), np.float32)
-        self._frame_detail: F32 = np.empty((h, w), np.float32)
-        self._correlation_bar: F32 = np.empty((h, w), np.float32)
-        self._covariance_sq: F32 = np.empty((h, w), np.float32)
-        self._positive: U8 = np.empty((h, w), np.uint8)
-        self._passed: U8 = np.empty((h, w), np.uint8)
+
+    # The OpenCV path's buffers, allocated on first use (the compiled path never needs them).
+    def _f32(self, channels: int = 1) -> F32:
+        shape = self.ratio.shape if channels == 1 else (*self.ratio.shape, channels)
+        return np.empty(shape, np.float32)
+
+    @cached_property
+    def _luma_change(self) -> F32:
+        return self._f32()
+
+    @cached_property
+    def _changed(self) -> U8:
+        return np.empty(self.ratio.shape, np.uint8)
+
+    @cached_property
+    def _ratio3(self) -> F32:
+        return self._f32(3)
+
+    @cached_property
+    def _residual(self) -> F32:
+        return self._f32(3)
+
+    @cached_property
+    def _tolerance(self) -> F32:
+        return self._f32(3)
+
+    @cached_property
+    def _z_mean(self) -> F32:
+        return self._f32()
+
+    @cached_property
+    def _energy_bar(self) -> F32:
+        return self._f32()
+
+    @cached_property
+    def _frame_detail(self) -> F32:
+        return self._f32()
+
+    @cached_property
+    def _correlation_bar(self) -> F32:
+        return self._f32()
+
+    @cached_property
+    def _covariance_sq(self) -> F32:
+        return self._f32()
+
+    @cached_property
+    def _positive(self) -> U8:
+        return np.empty(self.ratio.shape, np.uint8)
+
+    @cached_property
+    def _passed(self) -> U8:
+        return np.empty(self.ratio.shape, np.uint8)
 
     def reset(self) -> None:
         """A new frame: nothing explained, everything consistent until tested."""

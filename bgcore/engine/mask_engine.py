@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +15,7 @@ from .hysteresis import Hysteresis
 from .light import FILTER_REACH, LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
 from .light_levels import FIELD_EVERY, LightLevels
 from .regions import Box, Cleanup, LightContact, widened
-from .score import Score, auto_bars, manual_bars
+from .score import Scorer, auto_bars, manual_bars
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -39,19 +41,23 @@ class MaskEngine:
         self.area = w * h
         self.background = ExpectedBackground(plate.mean_at(size), plate.sigma_at(size))
         self.light_levels = LightLevels(size, self.background.mean, self.background.unclipped)
-        self.score = Score(self.background.sigma)
+        self.scorer = Scorer(self.background.sigma)
         self.hysteresis = Hysteresis(h, w)
         self.light = LightTests(self.background.mean, self.background.sigma)
         self.contact = LightContact(h, w)
         self.cleanup = Cleanup(h, w)
         self.mask: U8 = np.zeros((h, w), np.uint8)
-        self.prev: U8 = np.zeros((h, w), np.uint8)  # the last frame's mask
-        self.has_prev = False
+        self.last_mask: U8 = np.zeros((h, w), np.uint8)
         self.confident: U8 = np.full((h, w), 255, np.uint8)  # background far from the last mask
-        self.frame_f: F32 = np.empty((h, w, 3), np.float32)  # the frame in float32, where needed
         self._lit_person: U8 = np.empty((h, w), np.uint8)  # the mask's pixels light explains
         self._unlit: U8 = np.empty((h, w), np.uint8)
-        self.frame_index = 0
+        self.frame_index = 0  # frames stepped so far
+
+    @cached_property
+    def frame_f(self) -> F32:
+        """The frame in float32 where a stage needs it (a manual threshold, the OpenCV paths),
+        allocated on first use."""
+        return np.empty((*self.mask.shape, 3), np.float32)
 
     def step(self, frame: U8, s: Settings) -> U8:
         """Mask (0/255, a buffer owned by the engine) of one working-size BGR frame."""
@@ -62,36 +68,35 @@ class MaskEngine:
                 self.background.set_gains(coarse)
         elif self.light_levels.reset():
             self.background.set_gains(None)
-        # 2. the score and its weak and strong masks
-        prev = self.prev if s.temporal and self.has_prev else None
+        # 2. the score against the expected background, and its weak and strong masks
+        last = self.last_mask if s.temporal and self.frame_index > 0 else None
         if s.threshold is None:
             low, high = auto_bars(s.sensitivity)
             mid, width = self.background.score_range()
-            self.score.auto(frame, mid, width, low=low, high=high, prev=prev)
+            self.scorer.auto(frame, mid, width, low=low, high=high, prev=last)
         else:
             low, high = manual_bars(s.threshold)
             np.copyto(self.frame_f, frame, casting="unsafe")
-            self.score.level(self.frame_f, self.background.expected(), low=low, high=high, prev=prev)
-        # 3. hysteresis on the whole frame; what light explains only removes pixels from this
-        # mask, so the rest works inside its box (the region of interest)
+            self.scorer.level(self.frame_f, self.background.expected(), low=low, high=high, prev=last)
+        # 3. hysteresis on the whole frame
         min_area = max(1, round(s.min_blob * self.area)) if s.cleanup else 1
-        self.hysteresis(self.score.weak, self.score.strong, min_area, self.mask)
+        self.hysteresis(self.scorer.weak, self.scorer.strong, min_area, self.mask)
+        # 4. and 5. light, then cleanup, inside the mask's box widened by the filters' reach:
+        # what light explains only removes pixels from the mask
         self.light.reset()
         rect = cv2.boundingRect(self.mask)
         if rect[2] > 0:
             roi = widened(rect, FILTER_REACH, self.mask.shape)
-            explained = self._explain_light(frame, s, roi, min_area)
-            # 4. cleanup: close cracks, fill holes
+            self._explain_light(frame, s, roi, min_area)
             if s.cleanup:
-                lit = self.light.lit if explained else None
-                self.cleanup(self.mask, roi, score=self.score.score, low=low, lit=lit)
-        # 5. state for the next frame
+                self.cleanup(self.mask, roi, score=self.scorer.score, low=low, lit=self.light.lit)
+        # the state for the next frame
         self._remember(frame, s, low)
         return self.mask
 
-    def _explain_light(self, frame: U8, s: Settings, roi: Box, min_area: int) -> bool:
-        """Within ``roi``: light tests, hysteresis again without what light explains, and the
-        contact rule. Returns whether light was tested (``light.lit`` holds the result)."""
+    def _explain_light(self, frame: U8, s: Settings, roi: Box, min_area: int) -> None:
+        """Within ``roi``: the light tests (``light.lit``), hysteresis again without what
+        light explains, and the contact rule."""
         auto = s.threshold is None
         # Darker by up to LIGHT_RATIO_MIN (a cast shadow; with `shadows`) or brighter by up to
         # LIGHT_RATIO_MAX (a lamp, a sun patch, or light the field has not caught up with;
@@ -101,31 +106,28 @@ class MaskEngine:
         if not (s.shadows or (s.adapt and auto)):
             if s.adapt:  # the light field still needs to know what light explains
                 self.light.consistency(frame, self.frame_f, self.background, roi)
-            return False
+            return
         ratios = (LIGHT_RATIO_MIN if s.shadows else 1.0, LIGHT_RATIO_MAX if s.adapt and auto else 1.0)
         lit = self.light.explain(frame, self.frame_f, self.background, roi, ratios)[roi]
-        score, mask = self.score.score[roi], self.mask[roi]
+        score, mask = self.scorer.score[roi], self.mask[roi]
         cv2.subtract(score, score, dst=score, mask=lit)  # explained: the score is 0 there
-        weak, strong = self.score.weak[roi], self.score.strong[roi]
+        weak, strong = self.scorer.weak[roi], self.scorer.strong[roi]
         if cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
             unlit = cv2.bitwise_not(lit, dst=self._unlit[roi])  # light explains part of the mask
             cv2.bitwise_and(weak, unlit, dst=weak)
             cv2.bitwise_and(strong, unlit, dst=strong)
             self.hysteresis(weak, strong, min_area, mask)
         self.contact(self.mask, self.light.lit, roi)
-        return True
 
     def _remember(self, frame: U8, s: Settings, low: float) -> None:
         """The previous mask, the confident background, and, every few frames, the slow
         adaptation of the plate and the light field."""
-        np.copyto(self.prev, self.mask)
-        self.has_prev = True
+        np.copyto(self.last_mask, self.mask)
         cv2.dilate(self.mask, _CONFIDENT_RECT, dst=self.confident)
         cv2.bitwise_not(self.confident, dst=self.confident)  # (the mask is 0/255)
         if s.adapt and s.adapt_rate > 0 and self.frame_index % ADAPT_EVERY == 0:
-            np.copyto(self.frame_f, frame, casting="unsafe")
             rate = 1.0 - (1.0 - s.adapt_rate) ** ADAPT_EVERY  # the same time constant
-            self.background.adapt(self.frame_f, self.score.score, low, self.confident, rate)
+            self.background.adapt(frame, self.scorer.score, low, self.confident, rate)
             self.light_levels.resample_mean(self.background.mean)
         if s.adapt and self.frame_index % FIELD_EVERY == 0:
             # The light field for the next frame, measured away from this frame's person: a

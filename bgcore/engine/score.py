@@ -14,6 +14,8 @@ or weak and foreground in the previous frame: temporal hysteresis).
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -54,7 +56,7 @@ def manual_bars(threshold: float) -> tuple[float, float]:
     return MANUAL_LOW * threshold, float(threshold)
 
 
-class Score:
+class Scorer:
     """The score and its masks at one working size; ``sigma`` is the plate's noise (HxWx3).
 
     ``score`` (HxW float32), ``weak`` and ``strong`` (0/255) are written by each call and
@@ -73,14 +75,36 @@ class Score:
         self._local_max: U8 = np.empty((h, w, 3), np.uint8)  # the frame's 5x5 maximum
         self._local_min: U8 = np.empty((h, w, 3), np.uint8)
         self._row: F32 = np.empty(3 * w, np.float32)  # the kernel's scratch
-        # the OpenCV path's
-        self._distance16 = np.empty((h, w, 3), np.uint16)  # 2 FIXED_POINT x the distance
-        self._distance_sq: F32 = np.empty((h, w, 3), np.float32)
-        self._variance: F32 = np.empty((h, w, 3), np.float32)
-        self._edge_contrast: U8 = np.empty((h, w, 3), np.uint8)
-        self._difference: F32 = np.empty((h, w, 3), np.float32)
-        self._channel: F32 = np.empty((h, w), np.float32)
-        self._kept: U8 = np.empty((h, w), np.uint8)
+
+    # The OpenCV path's buffers and the level score's, allocated on first use (the compiled
+    # path never needs them).
+    @cached_property
+    def _distance16(self) -> U16:  # 2 FIXED_POINT x the distance
+        return np.empty((*self.score.shape, 3), np.uint16)
+
+    @cached_property
+    def _distance_sq(self) -> F32:
+        return np.empty((*self.score.shape, 3), np.float32)
+
+    @cached_property
+    def _variance(self) -> F32:
+        return np.empty((*self.score.shape, 3), np.float32)
+
+    @cached_property
+    def _edge_contrast(self) -> U8:
+        return np.empty((*self.score.shape, 3), np.uint8)
+
+    @cached_property
+    def _difference(self) -> F32:
+        return np.empty((*self.score.shape, 3), np.float32)
+
+    @cached_property
+    def _channel(self) -> F32:
+        return np.empty(self.score.shape, np.float32)
+
+    @cached_property
+    def _kept(self) -> U8:  # weak and in the last mask
+        return np.empty(self.score.shape, np.uint8)
 
     def auto(self, frame: U8, mid: U16, width: U16, *, low: float, high: float, prev: U8 | None) -> None:
         """The noise score of ``frame`` (HxWx3 uint8) against the expected range given as
