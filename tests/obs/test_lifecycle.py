@@ -283,7 +283,8 @@ def _rss_mb(pid: int, field: str = "VmRSS") -> float:
 def test_600_frame_recapture_keeps_memory_flat_and_the_picture_moving(obs: Obs, tmp_path: Path) -> None:
     """The largest plate (600 frames) from a camera giving fresh noise every frame: OBS's
     peak memory stays within a few hundred MB of its running level, and the source's picture
-    keeps changing between screenshots all through the capture and the plate's last step."""
+    keeps changing all through the capture and the plate's last step (screenshots: never the
+    same one for 3 s)."""
     name = "Big plate"
     clip = write_clip(tmp_path / "room.mkv", noisy_room(97, (640, 360)))
     create(obs, name, {**BASE, "camera": str(clip), "plate_frames": 600})
@@ -297,20 +298,25 @@ def test_600_frame_recapture_keeps_memory_flat_and_the_picture_moving(obs: Obs, 
     saved = obs.log_text().count(f"{name}: saved the background plate")
     press(obs, name)
     wait_status(obs, name, "Capturing background")
-    shots: list[np.ndarray] = []
-    still = 0
-    deadline = time.monotonic() + 180
+    last_shot = screenshot(obs, name)
+    changed_at = time.monotonic()
+    longest_still = 0.0  # (the plate's last step once froze the picture for 8 s)
+    deadline = changed_at + 180
     while obs.log_text().count(f"{name}: saved the background plate") == saved:
         assert time.monotonic() < deadline, f"no plate; status {status(obs, name)!r}\n{obs.log_tail(20)}"
-        shots.append(screenshot(obs, name))
-        if len(shots) > 1 and np.array_equal(shots[-1], shots[-2]):
-            still += 1
-        del shots[:-2]
-        time.sleep(0.3)
+        time.sleep(0.2)
+        shot = screenshot(obs, name)
+        now = time.monotonic()
+        if not np.array_equal(shot, last_shot):
+            last_shot, changed_at = shot, now
+        longest_still = max(longest_still, now - changed_at)
     peak = _rss_mb(pid, "VmHWM")
-    assert still == 0, f"the picture stood still between {still} pairs of screenshots"
+    assert longest_still < 3.0, f"the picture stood still for {longest_still:.1f} s"
     assert peak - base < 300, f"peak {peak:.0f} MB with {base:.0f} MB running"
-    print(f"600-frame recapture: OBS peak {peak:.0f} MB, running {base:.0f} MB")
+    print(
+        f"600-frame recapture: OBS peak {peak:.0f} MB, running {base:.0f} MB, "
+        f"picture still for {longest_still:.1f} s at most"
+    )
     wait_status(obs, name, "Running")
     log = obs.log_text()
     ours = "\n".join(line for line in log.splitlines() if "[bgreplace]" in line)
