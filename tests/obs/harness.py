@@ -317,20 +317,35 @@ class Obs:
         self.kill()
         raise RuntimeError(f"obs-websocket did not answer within {timeout:g} s ({last}):\n{self.log_tail()}")
 
-    def main_window(self) -> int:
+    def main_window(self, timeout: float = 10.0) -> int:
         assert self.proc is not None and self.xvfb is not None
-        # --all: this pid AND this title (xdotool's default is OR, which returns other windows)
-        pid = str(self.proc.pid)
-        out = subprocess.run(
-            ["xdotool", "search", "--all", "--onlyvisible", "--pid", pid, "--name", "Profile:"],
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self._windows("Profile:")
+            if found:
+                return found[0]
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                shown = {w: self._xdotool("getwindowname", str(w)).strip() for w in self._windows("")}
+                raise RuntimeError(f"OBS main window not found; its visible windows: {shown}")
+            time.sleep(0.2)
+
+    def _xdotool(self, *args: str) -> str:
+        assert self.xvfb is not None
+        return subprocess.run(
+            ["xdotool", *args],
             env={**os.environ, "DISPLAY": f":{self.xvfb.display}"},
             capture_output=True,
             text=True,
             timeout=10,
-        ).stdout.split()
-        if not out:
-            raise RuntimeError("OBS main window not found")
-        return int(out[0])
+        ).stdout
+
+    def _windows(self, name_regex: str) -> list[int]:
+        """This OBS's visible top-level windows whose title matches ``name_regex``."""
+        assert self.proc is not None
+        # --all: this pid AND this title (xdotool's default is OR, which returns other windows)
+        pid = str(self.proc.pid)
+        out = self._xdotool("search", "--all", "--onlyvisible", "--pid", pid, "--name", name_regex)
+        return [int(w) for w in out.split()]
 
     def quit(self, timeout: float = 30.0) -> int:
         """Close the main window like a user; returns OBS's exit code (kills it on timeout)."""
