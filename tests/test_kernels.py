@@ -89,12 +89,31 @@ def test_compositor_paths_agree_within_one_level(
     assert np.array_equal(jit[..., :3], exact_blend(frame, alpha, bg))
 
 
-def test_no_jit_switch_turns_the_kernels_off() -> None:
-    code = "from bgcore import kernels; print(kernels.AVAILABLE, kernels.warm())"
+def test_no_jit_switch_turns_the_kernels_off_quietly() -> None:
+    code = "from bgcore import kernels; print(kernels.AVAILABLE, kernels.warm(), kernels.failure)"
     env = {**os.environ, "BGREPLACE_NO_JIT": "1"}
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and r.stdout.split() == ["False", "False"], r.stderr
+    assert r.returncode == 0 and r.stdout.split() == ["False", "False", "None"], r.stderr
+    assert r.stderr == ""  # asked for: nothing to warn about
     assert kernels.warm()
+
+
+def test_without_numba_the_kernels_are_off_and_say_why() -> None:
+    """numba that cannot be imported (here: blocked in sys.modules) is an import failure:
+    the kernels are off, logged once with the exception type, and the engine runs."""
+    code = (
+        "import sys; sys.modules['numba'] = None\n"
+        "import numpy as np\n"
+        "from bgcore import BackgroundReplacer, kernels\n"
+        "r = BackgroundReplacer('color:#00b140'); r.set_plate([np.full((48, 64, 3), 90, np.uint8)] * 3)\n"
+        "r.process(np.full((48, 64, 3), 90, np.uint8))\n"
+        "print(kernels.AVAILABLE, kernels.warm(), '|', kernels.failure)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    flags, failure = r.stdout.strip().split(" | ")
+    assert flags == "False False" and failure.startswith("ModuleNotFoundError: "), r.stdout
+    assert r.stderr.strip() == f"compiled kernels off, the OpenCV paths run (slower): numba: {failure}"
 
 
 @pytest.mark.parametrize("case", ["shadow", "local_light", "exposure", "similar_clothing"])

@@ -71,8 +71,9 @@ _MEAN3 = np.full((1, 3), 1.0 / 3.0, np.float32)
 class LightTests:
     """The light tests at one working size, for one plate (``mean``, ``sigma`` HxWx3).
 
-    Written per call, read by the later stages: ``lit`` (0/255: explained by light) and
-    ``consistent`` (0/255: colour and texture as under light; 255 where not tested).
+    Cleared by :meth:`reset` each frame, written by the tests, read by the later stages:
+    ``lit`` (0/255: explained by light) and ``consistent`` (0/255: colour and texture as
+    under light; 255 where not tested, which is what the light field reads there).
     """
 
     def __init__(self, mean: F32, sigma: F32) -> None:
