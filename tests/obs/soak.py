@@ -533,11 +533,14 @@ class Soak:
         return f"to {target.name}"
 
     def big_capture(self) -> str:
-        """``big_frames`` frames from the noisy empty room: peak memory and a moving output."""
+        """``big_frames`` frames from the noisy empty room: peak memory and a moving output.
+        The background is transparent meanwhile: the output then carries the camera's colours
+        (alpha 0), so its noise makes every output frame differ (an image background would
+        show the same picture in every frame of an empty room)."""
         obs, pid = self.obs, self.obs.proc.pid if self.obs.proc else 0
         saved = self.log_count(f"{NAME}: saved the background plate")
-        self.set_camera(self.media.noisy, plate_frames=self.big_frames)
-        self.values["plate_frames"] = self.big_frames
+        self.set_camera(self.media.noisy, plate_frames=self.big_frames, background_type="transparent")
+        self.values.update(plate_frames=self.big_frames, background_type="transparent")
         still_before = self.longest_still(lambda: False, seconds=3.0)
         running = float(np.median([s.rss_mb for s in self.memory.samples[-5:]]))
         reset_peak(pid)
@@ -584,8 +587,8 @@ class Soak:
             still <= MAX_STILL_SECONDS,
             f"bound {MAX_STILL_SECONDS:g} s",
         )
-        self.values["plate_frames"] = PLATE_FRAMES
-        self.set_camera(self.media.walk, plate_frames=PLATE_FRAMES)
+        self.values.update(plate_frames=PLATE_FRAMES, background_type="image")
+        self.set_camera(self.media.walk, plate_frames=PLATE_FRAMES, background_type="image")
         self.close_check(f"close composite with the {self.big_frames}-frame plate")
         self.recapture("button")  # back to a still plate: exact checks again
         return f"capture + build {record.capture_seconds:.1f} s"
@@ -872,6 +875,14 @@ def report(soak: Soak, args: argparse.Namespace, info: dict[str, Any]) -> tuple[
     return "\n".join(lines), ok
 
 
+def write_samples(path: Path, soak: Soak) -> None:
+    """CSV: seconds into the soak, session, RSS in MB or frames missed so far (by GetStats)."""
+    rows = ["seconds,session,what,value"]
+    rows += [f"{s.t - soak.t0:.1f},{s.session},rss_mb,{s.rss_mb:.1f}" for s in soak.memory.samples]
+    rows += [f"{t - soak.t0:.1f},{session},render_skipped,{n}" for t, session, n in soak.lag_series]
+    path.write_text("\n".join(rows) + "\n")
+
+
 def code_version() -> str:
     """The commit OBS runs, and any uncommitted product files (they run too)."""
     import subprocess
@@ -910,6 +921,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"frames of the large recapture (default {DEFAULT_BIG_PLATE_FRAMES}, the setting's maximum)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the OBS home (logs, plates, clips)")
+    ap.add_argument("--samples", type=Path, help="write the memory and lag samples to this CSV file")
     args = ap.parse_args(argv)
     logging.getLogger("obsws_python").setLevel(logging.CRITICAL)
     problem = missing()
@@ -953,6 +965,8 @@ def main(argv: list[str] | None = None) -> int:
         loads = soak.memory.loads or [float("nan")]
         info["load_mean"] = float(np.mean(loads))
         info["load_max"] = float(np.max(loads))
+        if args.samples:
+            write_samples(args.samples, soak)
         text, ok = report(soak, args, info)
         print(text, flush=True)
         if args.keep:
