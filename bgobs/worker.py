@@ -244,7 +244,10 @@ class _PlateSaver:
                 plate.save(paths[0])
                 paths[1].write_text(json.dumps({"camera": camera, "size": list(plate.size)}))
             except (BgError, OSError) as exc:
-                self.error = f"Background captured but not saved: {exc}"
+                self.error = (
+                    f"Background captured but not saved: {exc}; it stays in use until OBS closes "
+                    "(check free space and the folder's permissions)"
+                )
                 return
             self.w._say("info", f"{self.w.name}: saved the background plate to {paths[0]}")
 

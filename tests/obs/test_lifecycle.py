@@ -39,7 +39,7 @@ from util import (
 from bgcore import Plate, PlateBuilder
 from bgobs import config
 from bgobs.plate_files import prune
-from bgobs.status import State, Status, status_line
+from bgobs.status import Level, Problem, State, Status, Topic, log_line, status_line
 from bgobs.worker import SourceWorker
 
 
@@ -223,6 +223,26 @@ def test_only_the_capture_fps_changed_is_not_a_new_camera(tmp_path: Path, run_wo
     assert rec.log_count(f"capture fps default -> 15: reopening {clip}") == 1
     rec.wait("a measured frame rate", lambda: rec.statuses and rec.statuses[-1].fps is not None)
     assert not any(" 0 fps" in line for line in rec.lines())
+
+
+def test_status_words_come_from_the_data() -> None:
+    """The status line shows the numbers and every problem; the log line for a state never
+    carries the moving numbers; the level is the worst of the state's and the problems'."""
+    problem = Problem(Topic.BACKGROUND, "cannot decode background image 'x.png'; use a PNG")
+    measuring = Status(State.RUNNING, camera_size=(640, 360))
+    assert status_line(measuring) == "Running: measuring the frame rate" and measuring.level is Level.NORMAL
+    running = Status(State.RUNNING, (problem,), camera_size=(640, 360), fps=30.0, ms_per_frame=2.5)
+    assert status_line(running) == f"Running (30 fps, 2.5 ms per frame); {problem.message}"
+    assert running.level is Level.WARNING and log_line(running) == "running at 640x360"
+    assert log_line(running) == log_line(Status(State.RUNNING, camera_size=(640, 360), fps=12.0))
+    refused = Problem(Topic.CAPTURE, "Capture refused: something moved", Level.ERROR)
+    assert Status(State.NO_PLATE, (problem, refused)).level is Level.ERROR
+    capturing = Status(State.CAPTURING, progress=(12, 30))
+    assert status_line(capturing) == "Capturing background 12/30: keep out of the frame"
+    assert log_line(capturing) is None  # (the worker logs the capture's start, once)
+    lost = Status(State.CAMERA_LOST, detail="camera 0 stopped giving frames")
+    assert status_line(lost) == "Camera disconnected: reconnecting by itself"
+    assert log_line(lost) == "camera lost (camera 0 stopped giving frames): reconnecting by itself"
 
 
 def test_prune_deletes_only_plates_no_scene_collection_mentions(tmp_path: Path) -> None:
