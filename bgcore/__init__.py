@@ -22,7 +22,8 @@ from .errors import (
     SourceError,
 )
 from .pipeline import BackgroundReplacer
-from .plate import Plate, PlateBuilder
+from .plate import Plate
+from .plate_capture import PlateBuilder
 from .settings import Settings
 
 __version__ = "0.1.0"

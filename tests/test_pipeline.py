@@ -149,7 +149,7 @@ def test_threaded_capture_passes_the_camera_through_until_its_plate_is_ready(
     """With threaded=True no process() call builds the plate: every call returns the camera
     (the last frames of the capture too) until the capture's thread has the plate; then the
     next call composites with it. A refused capture keeps the old plate."""
-    from bgcore.plate import PlateBuilder
+    from bgcore.plate_capture import PlateBuilder
 
     finished_on: list[str] = []
     real_finish = PlateBuilder.finish

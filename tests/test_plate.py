@@ -9,15 +9,8 @@ import pytest
 from helpers import noisy, textured_room
 
 from bgcore import Plate, PlateBuilder, PlateError
-from bgcore.plate import (
-    PLATE_FORMAT_VERSION,
-    REFERENCE_FRAMES,
-    Downscaler,
-    _median_in_place,
-    estimate_noise,
-    work_size,
-)
-from bgcore.plate_capture import PlateCapture
+from bgcore.plate import PLATE_FORMAT_VERSION, Downscaler, estimate_noise, work_size
+from bgcore.plate_capture import REFERENCE_FRAMES, PlateCapture, _median_in_place
 
 
 def test_mean_is_exact_and_noise_is_measured(rng: np.random.Generator) -> None:
