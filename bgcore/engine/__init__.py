@@ -1,33 +1,33 @@
 """The default mode's mask engine: one working-size frame in, a 0/255 mask out.
 
-The stages of a frame, in order (:meth:`MaskEngine.step` runs them; one module each):
+The stages of a frame, in the order :meth:`MaskEngine.step` runs them (a module each):
 
 1. :mod:`.light_levels`: the global gains (exposure, white balance) and a smooth light
-   field, measured on a sparse grid of confident background; they scale the plate.
-2. :mod:`.expected`: the expected background (the adapted plate x the gains, clipped like
-   the sensor) and its 3x3 range, cached until either changes.
-3. :mod:`.score`: the difference to that range in units of the pixel's noise (or in grey
+   field, measured on a sparse grid of confident background; they scale the plate into the
+   expected background (:mod:`.expected`: the adapted plate x the gains, clipped like the
+   sensor, and its 3x3 range, cached until either changes).
+2. :mod:`.score`: the difference to that range in units of the pixel's noise (or in grey
    levels with a manual threshold), and its weak and strong masks.
-4. :mod:`.hysteresis`: the weak regions that hold a strong pixel (in space, and in time
+3. :mod:`.hysteresis`: the weak regions that hold a strong pixel (in space, and in time
    through the last mask).
-5. :mod:`.light`: inside the mask's box, what a change of light explains (a cast shadow, a
+4. :mod:`.light`: inside the mask's box, what a change of light explains (a cast shadow, a
    lamp: the colour and the fine texture kept); hysteresis again without it, and the
    contact rule of :mod:`.regions` (light falls around the person, not inside).
-6. :mod:`.regions`: cleanup, closing cracks and filling the holes inside the person.
+5. :mod:`.regions`: cleanup, closing cracks and filling the holes inside the person.
 
 Then the state for the next frame: the last mask, the confident background, and every few
 frames the plate's slow adaptation and the light field (:mod:`.expected`,
 :mod:`.light_levels`).
 
 Why it is built this way: the budget is a few floors of a BGRA copy per frame (see
-``python -m bgcore bench``). Every buffer is allocated once per working size; the
-per-pixel arithmetic of the score and the light tests runs as compiled kernels
-(:mod:`bgcore.kernels`), each stage keeping the same operations as OpenCV passes for
-machines without numba (the same bits, tested); everything after the first hysteresis
-runs inside the mask's bounding box, the costly texture tests only around areas light
-might explain; the slow parts (gains, light field, adaptation) run on a sparse grid or
-every few frames. Each choice was checked against the quality tables (``python -m bgcore
-quality``). The tests hold each stage to a plain reference (``tests/reference.py``).
+``python -m bgcore bench``). Every buffer is allocated once per working size (the OpenCV
+paths' on first use); the per-pixel arithmetic of the score and the light tests runs as
+compiled kernels (:mod:`bgcore.kernels`), each stage keeping the same operations as OpenCV
+passes for machines without numba (the same bits, tested); everything after the first
+hysteresis runs inside the mask's bounding box, the costly texture tests only around areas
+light might explain; the slow parts (gains, light field, adaptation) run on a sparse grid
+or every few frames. Each choice was checked against the quality tables (``python -m
+bgcore quality``). The tests hold each stage to a plain reference (``tests/reference.py``).
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ class MaskEngine:
 
     def step(self, frame: U8, s: Settings) -> U8:
         """Mask (0/255, a buffer owned by the engine) of one working-size BGR frame."""
-        # 1. light levels: exposure, white balance and the light field scale the plate
+        # 1. light levels: exposure, white balance and the light field scale the plate into
+        # the expected background
         if s.adapt:
             coarse = self.light_levels.measure(frame, self.confident)
             if coarse is not None:
