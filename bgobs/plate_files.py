@@ -16,15 +16,21 @@ scene collection file mentions belongs to a source removed in an earlier session
 a deleted collection) and is deleted. Nothing is deleted when a collection file cannot be
 read, or when there is none.
 
-Pure Python (no OBS): tested with real files.
+Saving runs on a thread of its own (:class:`PlateSaver`). Pure Python (no OBS): tested
+with real files.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bgcore import BgError, Plate
 
 PLATE_ID = re.compile(r"[0-9a-f]{32}")
 """A plate id as the source makes it (uuid4().hex)."""
@@ -89,3 +95,46 @@ def _age(path: Path, now: float) -> float:
         return now - path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+class PlateSaver:
+    """Writes a source's plates to disk on a thread of its own (a compressed plate takes a good
+    part of a second, which the picture must not wait for), the newest plate last; each
+    outcome is logged through ``say(level, message)``, a failure also kept in ``error``."""
+
+    def __init__(self, name: str, say: Callable[[str, str], None]) -> None:
+        self.name = name
+        self.say = say
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._latest = 0
+        self._threads: list[threading.Thread] = []
+
+    def save(self, plate: Plate, paths: tuple[Path, Path], camera: str) -> None:
+        """Save ``plate`` to ``paths`` (.npz, .json) in the background; returns at once."""
+        self._latest += 1
+        self.error = None
+        thread = threading.Thread(
+            target=self._save, args=(plate, paths, camera, self._latest), name="bgreplace plate saver"
+        )
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def _save(self, plate: Plate, paths: tuple[Path, Path], camera: str, number: int) -> None:
+        with self._lock:
+            if number != self._latest:
+                return  # a newer plate is on its way: it replaces this one
+            try:
+                plate.save(paths[0])
+                paths[1].write_text(json.dumps({"camera": camera, "size": list(plate.size)}))
+            except (BgError, OSError) as exc:
+                self.error = (
+                    f"Background captured but not saved: {exc}; it stays in use until OBS closes "
+                    "(check free space and the folder's permissions)"
+                )
+                return
+            self.say("info", f"{self.name}: saved the background plate to {paths[0]}")
+
+    def join(self, timeout: float = 10.0) -> None:
+        for thread in self._threads:
+            thread.join(timeout)

@@ -17,6 +17,11 @@ to ``on_status(status)`` and log lines to ``log(level, message)``, all given by
 :mod:`bgobs.plugin`; tests drive the worker with plain callables. The worker logs each new
 state once (:func:`bgobs.status.log_line`) and each new problem once (repeated only after
 :data:`REPEAT_LOG_SECONDS`), never the moving numbers (frame rate, capture progress).
+
+Why one module of about 600 lines: :class:`SourceWorker` (what OBS's threads call) and
+:class:`_Loop` (its state machine, on the worker thread) are the two halves of one object
+and share its fields; the words are in :mod:`bgobs.status`, the plate files in
+:mod:`bgobs.plate_files`.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from bgcore.backgrounds import FollowedFile, open_background
 from bgcore.capture import FrameMailbox, FrameSource, LatestFrameReader, open_source
 
 from .config import SourceConfig
+from .plate_files import PlateSaver
 from .status import Level, Problem, State, Status, Topic, banner, log_line
 
 BGRA = npt.NDArray[np.uint8]
@@ -156,7 +162,7 @@ class SourceWorker:
                 return False
         return True
 
-    # -- worker thread (and the plate saver's thread for _log/_log_once) -----------------------
+    # -- worker thread (and the plate saver's thread for _say) -------------------------------
     def _publish(self, status: Status) -> None:
         """Hand a new status to OBS; log a new state and each new problem once."""
         old, self._status = self._status, status
@@ -216,46 +222,6 @@ class SourceWorker:
             self._publish(Status(State.FAILED, detail=str(exc)))
 
 
-class _PlateSaver:
-    """Writes plates to disk on a thread of its own (a compressed plate takes a good part of
-    a second), the newest plate last; the outcome is logged, a failure kept in ``error``."""
-
-    def __init__(self, w: SourceWorker) -> None:
-        self.w = w
-        self.error: str | None = None
-        self._lock = threading.Lock()
-        self._latest = 0
-        self._threads: list[threading.Thread] = []
-
-    def save(self, plate: Plate, paths: tuple[Path, Path], camera: str) -> None:
-        self._latest += 1
-        self.error = None
-        thread = threading.Thread(
-            target=self._save, args=(plate, paths, camera, self._latest), name="bgreplace plate saver"
-        )
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
-
-    def _save(self, plate: Plate, paths: tuple[Path, Path], camera: str, number: int) -> None:
-        with self._lock:
-            if number != self._latest:
-                return  # a newer plate is on its way: it replaces this one
-            try:
-                plate.save(paths[0])
-                paths[1].write_text(json.dumps({"camera": camera, "size": list(plate.size)}))
-            except (BgError, OSError) as exc:
-                self.error = (
-                    f"Background captured but not saved: {exc}; it stays in use until OBS closes "
-                    "(check free space and the folder's permissions)"
-                )
-                return
-            self.w._say("info", f"{self.w.name}: saved the background plate to {paths[0]}")
-
-    def join(self, timeout: float = 10.0) -> None:
-        for thread in self._threads:
-            thread.join(timeout)
-
-
 class _Loop:
     """The worker's state machine; lives only on the worker thread."""
 
@@ -276,7 +242,7 @@ class _Loop:
         self.background_error: str | None = None  # why the chosen background is not shown
         self.capture_refused: str | None = None
         self.plate_problem: str | None = None  # the saved plate could not be restored
-        self.saver = _PlateSaver(w)
+        self.saver = PlateSaver(w.name, w._say)
         self.frame_times: list[float] = []
         self.ms_per_frame: float | None = None
         self.shown_placeholder: Status | None = None
