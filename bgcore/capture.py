@@ -23,10 +23,9 @@ returns None at the end of a file (never for live sources); a live source that i
 :class:`LatestFrameReader` and the OBS worker do).
 
 :class:`LatestFrameReader` reads a source on its own thread and hands over only the newest
-frame; :class:`PushedFrames` gives a consumer the same hand-over for frames another thread
-pushes (an OBS filter's render callback). Both satisfy :class:`FrameMailbox`. New kinds plug
-in with :func:`register_source`; :class:`SequenceSource` serves in-memory frames (a
-synthetic source for tests and demos).
+frame; what a consumer reads from it is :class:`FrameMailbox` (the OBS filter reads its
+frames from OBS through one of its own). New kinds plug in with :func:`register_source`;
+:class:`SequenceSource` serves in-memory frames (a synthetic source for tests and demos).
 """
 
 from __future__ import annotations
@@ -54,7 +53,6 @@ __all__ = [
     "FrameMailbox",
     "FrameSource",
     "LatestFrameReader",
-    "PushedFrames",
     "SequenceSource",
     "SourceOptions",
     "StillImageSource",
@@ -491,7 +489,8 @@ def open_source(
 
 @runtime_checkable
 class FrameMailbox(Protocol):
-    """What a consumer of the newest frame reads (:class:`LatestFrameReader`, :class:`PushedFrames`).
+    """What a consumer of the newest frame reads (:class:`LatestFrameReader`, the OBS filter's
+    frames).
 
     ``state`` is "starting", "running", "reconnecting", "ended", "failed" or "closed";
     ``error`` the last problem (or None); ``reconnects`` how often the source came back."""
@@ -711,79 +710,3 @@ class LatestFrameReader:
         finally:
             self._close_source()
 
-
-class PushedFrames:
-    """Frames another thread pushes, handed to a consumer like :class:`LatestFrameReader`'s.
-
-    For a producer that cannot wait: an OBS filter reads each frame of the source it filters
-    on OBS's graphics thread and pushes it (:meth:`push`); the worker thread takes the newest with
-    :meth:`latest`. One-slot mailbox: a push replaces a frame not yet taken (counted in
-    ``frames_dropped``), nothing queues, ``push`` never blocks on the consumer.
-
-    Threading: any thread may push (one at a time is the intended use), any thread may call
-    :meth:`latest` and :meth:`close`. A pushed frame belongs to the mailbox: the producer never
-    writes to it again, the consumer may keep it. ``state`` is "running" until :meth:`close`
-    ("closed"); there is no source to lose, so ``error`` stays None and ``reconnects`` 0.
-    Lifetime: :meth:`close` (idempotent) wakes a waiting :meth:`latest`; pushes after it are
-    refused (``push`` returns False).
-    """
-
-    live = True
-
-    def __init__(self, name: str = "pushed frames") -> None:
-        self.name = name
-        self._cond = threading.Condition()
-        self._slot: tuple[BGR, float, int] | None = None
-        self.frames_read = 0
-        """Frames pushed (the name LatestFrameReader uses for frames it read)."""
-        self.frames_dropped = 0
-        self.reconnects = 0
-        self.error: str | None = None
-        self.state = "running"
-
-    @property
-    def status(self) -> str:
-        return self.state
-
-    def push(self, frame: BGR) -> bool:
-        """Hand over ``frame`` (HxWx3 uint8 BGR, checked here); False once closed."""
-        check_bgr(frame, what=f"frame pushed to {self.name}")
-        now = time.monotonic()
-        with self._cond:
-            if self.state == "closed":
-                return False
-            self.frames_read += 1
-            if self._slot is not None:
-                self.frames_dropped += 1
-            self._slot = (frame, now, self.frames_read)
-            self._cond.notify_all()
-        return True
-
-    def latest(self, timeout: float | None = None) -> tuple[BGR, float, int] | None:
-        """Take the newest frame not yet handed over: ``(frame, push_time, seq)``; ``push_time``
-        is time.monotonic() at the push, ``seq`` counts pushes from 1. Waits up to ``timeout``
-        seconds (None: until a push or close; 0: do not wait); None if nothing new came."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while self._slot is None:
-                if self.state == "closed":
-                    return None
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return None
-                self._cond.wait(left)
-            item, self._slot = self._slot, None
-            return item
-
-    def close(self) -> None:
-        """Refuse further pushes, drop a frame not taken, wake a waiting :meth:`latest`."""
-        with self._cond:
-            self.state = "closed"
-            self._slot = None
-            self._cond.notify_all()
-
-    def __enter__(self) -> PushedFrames:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -1,77 +1,86 @@
-"""The "Background Replacer" filter (id ``bgreplace_filter``): the source's engine on any
-video source (right click a camera > Filters > + > Background Replacer).
+"""The "Background Replacer" filter (id ``bgreplace_filter``): the source's engine on any video
+source (right click a camera > Filters > + > Background Replacer).
 
-How the pixels travel (measured against the alternatives in docs/performance.md):
-1. OBS draws the filter (``video_render``, graphics thread, once per view and frame). Once
-   per video frame the filter draws its target (the filtered source, or the next filter in
-   its chain) into a texture, copies it to memory and pushes it into a one-slot mailbox
-   (:class:`bgcore.capture.PushedFrames`): :class:`bgobs.graphics.FilterGraphics`.
-2. The source's worker (:class:`bgobs.worker.SourceWorker` with ``frames=``) takes the newest
-   frame and runs the engine, as for a camera: plates, backgrounds, recapture, status.
-3. Its composite (BGRA) goes to :class:`Composites`; the next ``video_render`` uploads the
-   newest one into a texture and draws it: one frame later than the source, and no OBS
-   thread ever waits for the engine. Until the first composite, and whenever the source's
-   size differs from the newest composite's, the filter passes the source through.
+No Python runs on OBS's graphics thread, nor in its per-frame tick: OBS calls those callbacks
+while it holds the scene's (or the source list's) mutex, and a Python script that holds the
+GIL while it waits for that mutex (obspython calls keep the GIL) then freezes OBS for good;
+a test froze OBS 29 within seconds that way with a filter drawing in Python. So:
 
-This works for every source (cameras, media, images, browser, capture cards) and gives
-alpha (the output is BGRA). An async filter (``filter_video``) would get cameras' frames in
-their own format without a GPU copy, but must return one of the source's own frames (same
-format, so no alpha) and exists only for async sources.
+- **Drawing is libobs's own.** Each filter owns a private async source
+  (``bgreplace_filter_output``, never listed) that its worker hands composites to with
+  ``obs_source_output_video``, exactly as the Background Replacer source does. That source
+  is the filter's ``data``, and the filter's ``video_render`` is libobs's own
+  ``obs_source_video_render``: OBS draws the newest composite (with alpha) where the
+  filtered source would be, without calling Python.
+- **Reading the source happens on the worker thread.** :class:`FilterFrames` (the worker's
+  frame mailbox) waits for OBS to finish a frame (``obs_get_total_frames`` changes when the
+  graphics thread has rendered it and goes to sleep until the next one), then reads the
+  source back (:class:`bgobs.graphics.TargetReader`): one frame of latency, and the graphics
+  thread is asleep while the worker holds the graphics context. Nothing is read while the
+  filter is off or its source is not shown anywhere.
+- **Settings and the hotkey are handled on the UI thread.** The filter has no ``update``
+  callback (OBS would call it in the tick): a UI task, queued by the worker four times a
+  second, reads the settings and hands a changed configuration to the worker. The same task
+  registers the recapture hotkey (``bgreplace.recapture``) on the filtered source, not on
+  the filter: libobs registers no hotkey for a private source, and every filter is private
+  (obs-source.c marks them so). It shows in Settings > Hotkeys under the source as
+  "Recapture background (<filter name>)", its key is saved with the source, and
+  obs-websocket's ``TriggerHotkeyByName`` with the source's name as ``contextName``
+  presses it (obs-websocket 5.4+; it has no request for a filter's button).
 
-Everything else is the source's (:mod:`bgobs.plugin`): the handle registry, settings,
-properties (minus the camera ones), status line, recapture button, plate persistence
-(``plate_id``). Registered once per process with the source, in this module that outlives
-script reloads.
+Everything else is the source's (:mod:`bgobs.plugin`): the handle registry (a filter's key
+is its output source's address, which is the ``data`` every callback gets), properties
+(minus the camera ones), status line, recapture button, worker and plates (``plate_id``).
+Registered once per process beside the source, in this module that outlives script reloads.
 
-The recapture hotkey (``bgreplace.recapture``) is registered on the filtered source, not on
-the filter: libobs registers no hotkey for a private source, and filters are private when
-obs-websocket creates them and whenever OBS loads them from a scene collection (obs.c
-``obs_load_source_type(filter_data, true)``). So it shows in Settings > Hotkeys under the
-source ("Recapture background (<filter>)"), its binding is saved with the source, and
-obs-websocket's ``TriggerHotkeyByName`` with the source's name as ``contextName`` presses
-it (obs-websocket has no request for a filter's button). ``video_tick`` notices the parent
-(a filter has none in ``create``) and a UI task registers the hotkey; ``destroy``
-unregisters it.
-
-Threads and errors: ``video_render`` runs on the graphics thread (and inside
-obs-websocket's screenshot); ``destroy`` on whichever thread drops the last reference: it
-stops the worker, then destroys the graphics objects inside the graphics context. Nothing
-escapes a callback: a failure while drawing is logged once and the filter passes the
-source through from then on.
+Effect filters between this one and the source are not drawn into what it keeps (see
+:mod:`bgobs.graphics`); the log says so once per filter: put Background Replacer first.
+Threads: ``create``/``get_properties`` on the UI (or obs-websocket's) thread, ``destroy`` on
+whichever thread drops the last reference: it stops the worker (no more reads), then
+destroys the graphics objects and releases the output source. Nothing escapes a callback.
 """
 
 from __future__ import annotations
 
 import ctypes
-import threading
+import time
 import traceback
 import uuid
-
-import numpy as np
-
-from bgcore.capture import PushedFrames
+from typing import Any
 
 from . import config, plugin
 from . import structs as S
-from .graphics import BGRA, FilterGraphics
+from .config import SourceConfig
+from .graphics import BGR, TargetReader
 from .libobs import Lib, LibobsError, load_filter
 from .worker import SourceWorker
 
 FILTER_ID = "bgreplace_filter"
 FILTER_NAME = "Background Replacer"
+OUTPUT_ID = "bgreplace_filter_output"
+OUTPUT_NAME = "Background Replacer (a filter's output)"
 
 CAMERA_PROPERTIES = (
     b"camera", b"camera_file", b"camera_width", b"camera_height", b"camera_fps", b"keep_open"
 )
 """The source's properties that choose and open a camera: the filter's frames come from OBS."""
 
+FRAME_POLL_SECONDS = 0.004
+"""How often the worker looks whether OBS has finished a frame (a 30 fps frame is 33 ms)."""
+IDLE_POLL_SECONDS = 0.05
+"""... and how often while the filter is off or its source is not shown."""
+SYNC_SECONDS = 0.25
+"""How often the settings and the source the filter is on are looked at (a UI task)."""
+
 # -- process-wide state (must outlive script reloads) ------------------------------------------
 _gs: Lib | None = None
 _registered = False
-_info: S.obs_source_info | None = None
+_infos: list[S.obs_source_info] = []
 _keep: list[object] = []
 _name_buf = ctypes.create_string_buffer(FILTER_NAME.encode())
+_output_name_buf = ctypes.create_string_buffer(OUTPUT_NAME.encode())
 _id_buf = ctypes.create_string_buffer(FILTER_ID.encode())
+_output_id_buf = ctypes.create_string_buffer(OUTPUT_ID.encode())
 
 
 def gs() -> Lib:
@@ -79,76 +88,147 @@ def gs() -> Lib:
     return _gs
 
 
-class Composites:
-    """The newest composite, from the worker thread to the graphics thread, without copies
-    on the graphics thread and without either thread waiting for the other's work.
+class FilterFrames:
+    """The filter's frames for its worker (a :class:`bgcore.capture.FrameMailbox`): each call
+    of :meth:`latest` waits for OBS to finish a frame, then reads the source back.
 
-    Three buffers: the newest (``put`` last filled), the one the graphics thread is reading
-    (between :meth:`take` and :meth:`done`), and one the worker fills next. ``seq`` counts
-    composites put, so the reader uploads a composite once.
+    Threading: :meth:`latest` runs on the worker thread only; :meth:`close` (any thread) makes
+    it return None and keeps it from touching the filter again, also when it is waiting for
+    the graphics context at that moment.
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._buffers: list[BGRA | None] = [None, None, None]
-        self._newest: int | None = None
-        self._reading: int | None = None
-        self.seq = 0
+    def __init__(self, handle: FilterHandle) -> None:
+        self.handle = handle
+        self.reader = TargetReader(gs())
+        self.state = "running"
+        self.error: str | None = None
+        self.reconnects = 0
+        self.frames_read = 0
+        self._seen_frames: int | None = None
+        self._next_sync = 0.0
+        self._warned_skipped = False
 
-    # worker thread
-    def put(self, bgra: BGRA) -> None:
-        """Copy ``bgra`` (HxWx4 uint8) in as the newest composite."""
-        with self._lock:
-            index = next(i for i in range(3) if i not in (self._newest, self._reading))
-        buffer = self._buffers[index]
-        if buffer is None or buffer.shape != bgra.shape:
-            buffer = self._buffers[index] = np.empty(bgra.shape, np.uint8)
-        np.copyto(buffer, bgra)
-        with self._lock:
-            self._newest = index
-            self.seq += 1
+    def wanted(self) -> bool:
+        return self.state != "closed"
 
-    # graphics thread
-    def take(self) -> tuple[BGRA, int] | None:
-        """The newest composite and its number, kept unchanged until :meth:`done` (None
-        before the first one)."""
-        with self._lock:
-            if self._newest is None:
+    def latest(self, timeout: float | None = None) -> tuple[BGR, float, int] | None:
+        deadline = time.monotonic() + (0.1 if timeout is None else timeout)
+        G, handle = gs(), self.handle
+        while self.wanted():
+            now = time.monotonic()
+            if now >= self._next_sync:
+                self._next_sync = now + SYNC_SECONDS
+                handle.queue_sync()
+            parent = G.obs_filter_get_parent(handle.filter)
+            ready = bool(parent) and G.obs_source_enabled(handle.filter) and G.obs_source_showing(parent)
+            frames = G.obs_get_total_frames()
+            if ready and frames != self._seen_frames:
+                self._seen_frames = frames
+                readback = self.reader.read(handle.filter, self.wanted)
+                if readback is not None:
+                    self.note_skipped(readback.skipped_filters)
+                    self.frames_read += 1
+                    return readback.frame, time.monotonic(), self.frames_read
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return None
-            self._reading = self._newest
-            buffer = self._buffers[self._reading]
-            assert buffer is not None
-            return buffer, self.seq
+            time.sleep(min(left, FRAME_POLL_SECONDS if ready else IDLE_POLL_SECONDS))
+        return None
 
-    def done(self) -> None:
-        with self._lock:
-            self._reading = None
+    def note_skipped(self, skipped: int) -> None:
+        if skipped and not self._warned_skipped:
+            self._warned_skipped = True
+            plugin.log(
+                "warning",
+                f"{self.handle.name}: {skipped} effect filter(s) above it are not applied to the picture "
+                "it replaces the background of (OBS cannot draw them for it): move Background Replacer "
+                "to the top of the Effect Filters list",
+            )
+        elif not skipped:
+            self._warned_skipped = False
+
+    def close(self) -> None:
+        self.state = "closed"
 
 
 class FilterHandle(plugin._Handle):
-    """One filter: a source handle (registry, status, worker) whose frames come from the
-    filtered source and whose output is drawn by :func:`_video_render`."""
+    """One filter. ``source`` (where :meth:`plugin._Handle.output` sends composites) is its
+    private output source, ``filter`` the filter itself, ``weak`` a weak reference to it."""
 
-    def __init__(self, ident: int, source: int, name: str, graphics: FilterGraphics) -> None:
-        super().__init__(ident, source, name)
-        self.frames = PushedFrames(f"the filter {name}")
-        self.composites = Composites()
-        self.graphics = graphics
-        self.read_at: int | None = None  # video frame time of the last read-back
-        self.hotkey_parent: int | None = None  # the source the recapture hotkey is registered on
+    def __init__(self, output: int, filter_source: int, name: str) -> None:
+        super().__init__(output, output, name)
+        self.filter = filter_source
+        self.frames = FilterFrames(self)
+        self.config: SourceConfig | None = None
+        self.hotkey_parent: int | None = None  # the source the recapture hotkey is on
         self.parent_hotkey: int | None = None  # its id
-        self.hotkey_task_pending = False
-        self.uploaded = 0  # Composites.seq of the picture in the texture
-        self.failed = False  # a drawing error: the source passes through from then on
+        self.sync_pending = False
 
     # worker thread
-    def output(self, bgra: BGRA) -> None:
-        self.composites.put(bgra)
+    def queue_sync(self) -> None:
+        if not self.sync_pending:
+            self.sync_pending = True
+            plugin.lib().obs_queue_task(S.OBS_TASK_UI, _SYNC_TASK_CB, self.id, False)
 
 
 def _handle(data: int | None) -> FilterHandle | None:
     handle = plugin._handles.get(data or 0)
     return handle if isinstance(handle, FilterHandle) else None
+
+
+@plugin._guard(None)
+def _sync_task(param: int | None) -> None:
+    """UI thread: hand changed settings to the worker; the hotkey on the filter's source."""
+    handle = _handle(param)
+    if handle is None:
+        return
+    L, G = plugin.lib(), gs()
+    with handle.lock:  # (destroy releases the weak reference and the hotkey under it)
+        handle.sync_pending = False
+        if handle.weak is None:
+            return
+        source = L.obs_weak_source_get_source(handle.weak)
+        if not source:
+            return
+        try:
+            data = L.obs_source_get_settings(source)
+            if data:
+                try:
+                    cfg = config.from_values(plugin.read_values(data))
+                finally:
+                    L.obs_data_release(data)
+                if cfg != handle.config and handle.worker is not None:
+                    handle.config = cfg
+                    handle.worker.configure(cfg)
+            parent = G.obs_filter_get_parent(source)
+            if parent and parent != handle.hotkey_parent:
+                _register_hotkey(handle, parent)
+        finally:
+            L.obs_source_release(source)
+
+
+def _register_hotkey(handle: FilterHandle, parent: int) -> None:
+    L, G = plugin.lib(), gs()
+    parent_ref = G.obs_source_get_ref(parent)
+    if not parent_ref:
+        return
+    try:
+        _unregister_hotkey(handle)
+        text = f"{plugin.HOTKEY_TEXT.decode()} ({handle.name})".encode()
+        hotkey = L.obs_hotkey_register_source(
+            parent_ref, plugin.HOTKEY_NAME, text, plugin._HOTKEY_CB, handle.id
+        )
+        handle.hotkey_parent = parent
+        if hotkey != S.OBS_INVALID_HOTKEY_ID:
+            handle.parent_hotkey = hotkey
+    finally:
+        L.obs_source_release(parent_ref)
+
+
+def _unregister_hotkey(handle: FilterHandle) -> None:
+    if handle.parent_hotkey is not None:
+        gs().obs_hotkey_unregister(handle.parent_hotkey)
+        handle.parent_hotkey = None
 
 
 # -- filter callbacks ---------------------------------------------------------------------
@@ -158,15 +238,20 @@ def _get_name(type_data: int | None) -> int:
 
 
 @plugin._guard(None)
-def _create(settings: int, source: int) -> int | None:
-    L = plugin.lib()
-    raw = L.obs_source_get_name(source)
+def _create(settings: int, filter_source: int) -> int | None:
+    L, G = plugin.lib(), gs()
+    raw = L.obs_source_get_name(filter_source)
     name = raw.decode("utf-8", "replace") if raw else FILTER_NAME
     if not L.obs_data_get_string(settings, b"plate_id"):
         L.obs_data_set_string(settings, b"plate_id", uuid.uuid4().hex.encode())
-    ident = next(plugin._ids)
-    handle = FilterHandle(ident, source, name, FilterGraphics(gs()))
-    handle.weak = L.obs_source_get_weak_source(source)
+    output = G.obs_source_create_private(_output_id_buf.value, raw or _name_buf.value, None)
+    if not output:
+        plugin.log("error", f"{name}: libobs could not create the filter's output source")
+        return None
+    L.obs_source_set_async_unbuffered(output, True)
+    handle = FilterHandle(output, filter_source, name)
+    handle.weak = L.obs_source_get_weak_source(filter_source)
+    handle.config = config.from_values(plugin.read_values(settings))
     handle.worker = SourceWorker(
         name,
         sink=handle.output,
@@ -175,75 +260,29 @@ def _create(settings: int, source: int) -> int | None:
         plate_dir=plugin._plate_dir,
         frames=handle.frames,
     )
-    handle.worker.set_visible(True)  # frames come only while OBS draws the source
+    handle.worker.set_visible(True)  # (frames come only while the source is shown)
     with plugin._handles_lock:
-        plugin._handles[ident] = handle
-    handle.worker.configure(config.from_values(plugin.read_values(settings)))
+        plugin._handles[handle.id] = handle
+    handle.worker.configure(handle.config)
     handle.worker.start()
     plugin.log("info", f"{name}: created (filter)")
-    return ident
+    return int(output)
 
 
 @plugin._guard(None)
 def _destroy(data: int | None) -> None:
     handle = _handle(data)
-    plugin._destroy(data)  # out of the registry, the worker stopped and joined, the weak ref released
     if handle is not None:
-        with handle.lock:
-            _unregister_hotkey(handle)
-        handle.frames.close()
-        handle.graphics.close()
-
-
-@plugin._guard(None)
-def _video_tick(data: int | None, seconds: float) -> None:
-    """Graphics thread, every frame: (re)register the hotkey when the parent is new."""
-    handle = _handle(data)
-    if handle is None or handle.hotkey_task_pending:
-        return
-    parent = gs().obs_filter_get_parent(handle.source)
-    if parent and parent != handle.hotkey_parent:
-        handle.hotkey_task_pending = True
-        plugin.lib().obs_queue_task(S.OBS_TASK_UI, _HOTKEY_TASK_CB, handle.id, False)
-
-
-@plugin._guard(None)
-def _register_hotkey_task(param: int | None) -> None:
-    """UI thread: the recapture hotkey on the filter's parent (see the module docstring)."""
-    handle = _handle(param)
+        handle.frames.close()  # the worker reads nothing more, even if it waits for graphics now
+    plugin._destroy(data)  # out of the registry, the worker stopped and joined, the weak ref released
     if handle is None:
         return
-    L, G = plugin.lib(), gs()
-    with handle.lock:  # (destroy unregisters under it: nothing registered after destroy)
-        handle.hotkey_task_pending = False
-        if handle.weak is None:
-            return
-        source = L.obs_weak_source_get_source(handle.weak)
-        if not source:
-            return
-        try:
-            parent = G.obs_source_get_ref(G.obs_filter_get_parent(source) or None)
-            if not parent:
-                return
-            try:
-                _unregister_hotkey(handle)
-                text = f"{plugin.HOTKEY_TEXT.decode()} ({handle.name})".encode()
-                hotkey = L.obs_hotkey_register_source(
-                    parent, plugin.HOTKEY_NAME, text, plugin._HOTKEY_CB, handle.id
-                )
-                handle.hotkey_parent = parent
-                if hotkey != S.OBS_INVALID_HOTKEY_ID:
-                    handle.parent_hotkey = hotkey
-            finally:
-                L.obs_source_release(parent)
-        finally:
-            L.obs_source_release(source)
-
-
-def _unregister_hotkey(handle: FilterHandle) -> None:
-    if handle.parent_hotkey is not None:
-        gs().obs_hotkey_unregister(handle.parent_hotkey)
-        handle.parent_hotkey = None
+    with handle.lock:
+        _unregister_hotkey(handle)
+    try:
+        handle.frames.reader.close()
+    finally:
+        plugin.lib().obs_source_release(handle.source)  # the output source
 
 
 def _get_properties(data: int | None) -> int:
@@ -256,84 +295,58 @@ def _get_properties(data: int | None) -> int:
     return props
 
 
-def _video_render(data: int | None, effect: int | None) -> None:
-    handle = _handle(data)
-    if handle is None:
-        return
-    try:
-        if not handle.failed and _render(handle):
-            return
-    except BaseException as exc:
-        handle.failed = True
-        plugin.log_once(
-            "error",
-            f"{handle.name}: drawing the filter failed, passing the source through: {exc!r}\n"
-            f"{traceback.format_exc()}",
-        )
-    try:
-        gs().obs_source_skip_video_filter(handle.source)
-    except BaseException as exc:
-        plugin.log_once("error", f"{handle.name}: obs_source_skip_video_filter failed: {exc!r}")
+# -- the output source's callbacks (it has no settings, no properties, and draws itself) --------
+@plugin._guard(None)
+def _output_get_name(type_data: int | None) -> int:
+    return ctypes.addressof(_output_name_buf)
 
 
-def _render(handle: FilterHandle) -> bool:
-    """Read the target back (once per video frame), draw the newest composite; False when
-    there is none for the target's current size (the caller passes the source through)."""
-    G = gs()
-    target = G.obs_filter_get_target(handle.source)
-    if not target:
-        return False
-    width, height = G.obs_source_get_base_width(target), G.obs_source_get_base_height(target)
-    if not width or not height:
-        return False
-    frame_time = G.obs_get_video_frame_time()
-    if frame_time != handle.read_at:  # the first view this frame (the others draw the same)
-        handle.read_at = frame_time
-        frame = handle.graphics.read_target(handle.source, width, height)
-        if frame is not None:
-            handle.frames.push(frame)
-    taken = handle.composites.take()
-    if taken is None:
-        return False
-    try:
-        bgra, seq = taken
-        if bgra.shape[:2] != (height, width):
-            return False  # the source changed size: its own picture until a new composite
-        if seq != handle.uploaded:
-            handle.graphics.upload(bgra)
-            handle.uploaded = seq
-    finally:
-        handle.composites.done()
-    handle.graphics.draw()
-    return True
+@plugin._guard(None)
+def _output_create(settings: int, source: int) -> int:
+    return 1  # libobs draws an async source only when its data is not NULL
 
 
-def _make_info() -> S.obs_source_info:
-    info = S.obs_source_info()
-    info.id = ctypes.cast(_id_buf, ctypes.c_char_p).value  # copied by libobs (bstrdup)
-    info.type = S.OBS_SOURCE_TYPE_FILTER
-    # SRGB: the filter handles linear sRGB itself (drawn as an async sRGB frame is)
-    info.output_flags = S.OBS_SOURCE_VIDEO | S.OBS_SOURCE_SRGB
-    callbacks = {
+@plugin._guard(None)
+def _output_destroy(data: int | None) -> None:
+    return None
+
+
+def _make_infos() -> list[S.obs_source_info]:
+    native_render = ctypes.cast(gs().dll.obs_source_video_render, ctypes.c_void_p).value
+    assert native_render is not None
+    flt = S.obs_source_info()
+    flt.id = _id_buf.value  # copied by libobs (bstrdup)
+    flt.type = S.OBS_SOURCE_TYPE_FILTER
+    # SRGB: libobs's async drawing handles linear sRGB itself, as for the source
+    flt.output_flags = S.OBS_SOURCE_VIDEO | S.OBS_SOURCE_SRGB
+    flt.video_render = S.VIDEO_RENDER(native_render)  # obs_source_video_render(data = output)
+    callbacks: dict[str, Any] = {
         "get_name": S.GET_NAME(_get_name),
         "create": S.CREATE(_create),
         "destroy": S.DESTROY(_destroy),
         "get_defaults": S.GET_DEFAULTS(plugin._get_defaults),
         "get_properties": S.GET_PROPERTIES(_get_properties),
-        "update": S.UPDATE(plugin._update),
-        "video_render": S.VIDEO_RENDER(_video_render),
-        "video_tick": S.VIDEO_TICK(_video_tick),
     }
-    for field, cb in callbacks.items():
-        setattr(info, field, cb)
-        _keep.append(cb)
-    return info
+    out = S.obs_source_info()
+    out.id = _output_id_buf.value
+    out.type = S.OBS_SOURCE_TYPE_INPUT
+    out.output_flags = S.OBS_SOURCE_ASYNC_VIDEO | S.OBS_SOURCE_CAP_DISABLED | S.OBS_SOURCE_DO_NOT_DUPLICATE
+    output_callbacks: dict[str, Any] = {
+        "get_name": S.GET_NAME(_output_get_name),
+        "create": S.CREATE(_output_create),
+        "destroy": S.DESTROY(_output_destroy),
+    }
+    for info, table in ((flt, callbacks), (out, output_callbacks)):
+        for field, cb in table.items():
+            setattr(info, field, cb)
+            _keep.append(cb)
+    return [out, flt]
 
 
 def register() -> bool:
     """Register the filter type (once per process, after the source). False, with a log
     line, when this libobs lacks a function the filter calls."""
-    global _gs, _registered, _info
+    global _gs, _registered
     if _registered:
         return True
     try:
@@ -341,13 +354,13 @@ def register() -> bool:
     except LibobsError as exc:
         plugin.log("warning", f"{exc} (the source is registered)")
         return False
-    _info = _make_info()
-    _keep.append(_info)
-    plugin.lib().obs_register_source_s(ctypes.byref(_info), ctypes.sizeof(_info))
+    for info in _make_infos():
+        _infos.append(info)
+        plugin.lib().obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
     _registered = True
     plugin.log("info", f"registered filter '{FILTER_NAME}' ({FILTER_ID})")
     return True
 
 
-_HOTKEY_TASK_CB = S.TASK(_register_hotkey_task)
-_keep.append(_HOTKEY_TASK_CB)
+_SYNC_TASK_CB = S.TASK(_sync_task)
+_keep.append(_SYNC_TASK_CB)

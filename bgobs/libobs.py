@@ -7,13 +7,13 @@ process-wide :class:`Lib` of :data:`FUNCTIONS` (the source); ``load_filter()`` t
 of those refuses only the filter. Both raise :class:`LibobsError` with a readable message when
 libobs or a symbol is missing.
 
-The GIL: ctypes releases it around every call, so a call made on OBS's graphics thread may
-wait for it again on return while the worker thread runs Python. The filter's drawing calls
-(``gs_*`` on the graphics context the calling thread owns: no libobs lock, microseconds) are
-bound in :data:`HOLDING_GIL` and keep it. Any call that can take a libobs lock or block
-(rendering another source, entering graphics, mapping a stage surface) releases it: a thread
-holding the GIL must never wait on a libobs lock, because OBS calls Python callbacks while
-holding some of them.
+The GIL: ctypes releases it around every call and takes it back on return. A thread that
+holds the GIL must not wait for a libobs lock that a thread waiting for the GIL may hold
+(OBS calls callbacks while holding some; obspython calls keep the GIL), so every call that
+can wait (entering graphics, creating a source, registering a hotkey) releases it. The
+other way round, the filter's worker must not wait for the GIL while it holds the graphics
+context: inside it, it makes only the calls bound in :data:`HOLDING_GIL` (the ``gs_*`` calls,
+drawing the filter's source, plain reads), which keep it (see :mod:`bgobs.graphics`).
 """
 
 from __future__ import annotations
@@ -113,20 +113,21 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
 
 # Functions only the filter calls (graphics.h, obs.h, obs-source.h, obs-properties.h).
 FILTER_FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
-    # the filter chain
+    # the filter and its chain
+    "obs_source_create_private": (vp, [cstr, cstr, vp]),
+    "obs_source_get_ref": (vp, [vp]),
+    "obs_source_video_render": (None, [vp]),  # (its address is the filter's video_render)
+    "obs_properties_remove_by_name": (None, [vp, cstr]),
+    "obs_hotkey_unregister": (None, [c_size]),
     "obs_filter_get_target": (vp, [vp]),
     "obs_filter_get_parent": (vp, [vp]),
     "obs_source_get_output_flags": (c_u32, [vp]),
     "obs_source_get_base_width": (c_u32, [vp]),
     "obs_source_get_base_height": (c_u32, [vp]),
-    "obs_source_video_render": (None, [vp]),
-    "obs_source_default_render": (None, [vp]),
+    "obs_source_enabled": (c_bool, [vp]),
+    "obs_source_showing": (c_bool, [vp]),
+    "obs_get_total_frames": (c_u32, []),
     "obs_source_skip_video_filter": (None, [vp]),
-    "obs_get_video_frame_time": (ctypes.c_uint64, []),
-    "obs_get_video_sdr_white_level": (c_float, []),
-    "obs_properties_remove_by_name": (None, [vp, cstr]),
-    "obs_source_get_ref": (vp, [vp]),
-    "obs_hotkey_unregister": (None, [c_size]),
     # the graphics context
     "obs_enter_graphics": (None, []),
     "obs_leave_graphics": (None, []),
@@ -141,46 +142,30 @@ FILTER_FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "gs_stage_texture": (None, [vp, vp]),
     "gs_stagesurface_map": (c_bool, [vp, ctypes.POINTER(vp), ctypes.POINTER(c_u32)]),
     "gs_stagesurface_unmap": (None, [vp]),
-    "gs_texture_create": (vp, [c_u32, c_u32, c_int, c_u32, vp, c_u32]),
-    "gs_texture_destroy": (None, [vp]),
-    "gs_texture_set_image": (None, [vp, vp, c_u32, c_bool]),
     "gs_clear": (None, [c_u32, vp, c_float, ctypes.c_uint8]),
     "gs_ortho": (None, [c_float] * 6),
     "gs_blend_state_push": (None, []),
     "gs_blend_state_pop": (None, []),
     "gs_blend_function": (None, [c_int, c_int]),
-    "gs_get_color_space": (c_int, []),
-    "gs_get_linear_srgb": (c_bool, []),
     "gs_set_linear_srgb": (c_bool, [c_bool]),
-    "gs_framebuffer_srgb_enabled": (c_bool, []),
-    "gs_enable_framebuffer_srgb": (None, [c_bool]),
-    "obs_get_base_effect": (vp, [c_int]),
-    "gs_effect_get_technique": (vp, [vp, cstr]),
-    "gs_effect_get_param_by_name": (vp, [vp, cstr]),
-    "gs_effect_set_texture": (None, [vp, vp]),
-    "gs_effect_set_texture_srgb": (None, [vp, vp]),
-    "gs_effect_set_float": (None, [vp, c_float]),
-    "gs_technique_begin": (c_size, [vp]),
-    "gs_technique_begin_pass": (c_bool, [vp, c_size]),
-    "gs_technique_end_pass": (None, [vp]),
-    "gs_technique_end": (None, [vp]),
-    "gs_draw_sprite": (None, [vp, c_u32, c_u32, c_u32]),
 }
 
 HOLDING_GIL: frozenset[str] = frozenset(
-    name
-    for name in FILTER_FUNCTIONS
-    if name.startswith("gs_") and name != "gs_stagesurface_map"  # map may wait for the GPU
+    name for name in FILTER_FUNCTIONS if name.startswith("gs_")
 ) | {
+    # called inside the graphics context the calling thread holds (see bgobs.graphics)
+    "obs_source_skip_video_filter",
+    "obs_source_get_base_width",
+    "obs_source_get_base_height",
     # plain reads of a field or a global: no lock
     "obs_filter_get_target",
     "obs_filter_get_parent",
     "obs_source_get_output_flags",
-    "obs_get_video_frame_time",
-    "obs_get_video_sdr_white_level",
-    "obs_get_base_effect",
+    "obs_source_enabled",
+    "obs_source_showing",
+    "obs_get_total_frames",
 }
-"""Bound without releasing the GIL (see the module docstring); called on the graphics thread only."""
+"""Bound without releasing the GIL (see the module docstring and bgobs.graphics)."""
 
 
 class Lib:

@@ -27,8 +27,8 @@ OBS_SOURCE_TYPE_FILTER = 1
 OBS_SOURCE_VIDEO = 1 << 0
 OBS_SOURCE_ASYNC = 1 << 2
 OBS_SOURCE_ASYNC_VIDEO = OBS_SOURCE_VIDEO | OBS_SOURCE_ASYNC
-OBS_SOURCE_CUSTOM_DRAW = 1 << 3
 OBS_SOURCE_DO_NOT_DUPLICATE = 1 << 7
+OBS_SOURCE_CAP_DISABLED = 1 << 10
 OBS_SOURCE_SRGB = 1 << 15
 OBS_ICON_TYPE_CAMERA = 9
 VIDEO_FORMAT_BGRA = 7
@@ -47,19 +47,12 @@ OBS_INVALID_HOTKEY_ID = ctypes.c_size_t(-1).value  # (size_t)-1 (obs-hotkey.h)
 LOG_ERROR = 100
 LOG_WARNING = 200
 LOG_INFO = 300
-# graphics (graphics.h, obs.h): what the filter draws with
+# graphics (graphics.h): what the filter reads its source back with
 GS_BGRA = 5
 GS_ZS_NONE = 0
-GS_DYNAMIC = 1 << 1
 GS_CLEAR_COLOR = 1 << 0
 GS_BLEND_ZERO = 0
 GS_BLEND_ONE = 1
-GS_BLEND_INVSRCALPHA = 5
-GS_CS_SRGB = 0
-GS_CS_SRGB_16F = 1
-GS_CS_709_EXTENDED = 2
-GS_CS_709_SCRGB = 3
-OBS_EFFECT_DEFAULT = 0
 
 CONSTANTS = {name: value for name, value in globals().items() if name.isupper() and isinstance(value, int)}
 
@@ -79,8 +72,6 @@ MODIFIED2 = ctypes.CFUNCTYPE(ctypes.c_bool, vp, vp, vp, vp)  # (priv, props, pro
 HOTKEY_FUNC = ctypes.CFUNCTYPE(None, vp, ctypes.c_size_t, vp, ctypes.c_bool)
 TASK = ctypes.CFUNCTYPE(None, vp)
 VIDEO_RENDER = ctypes.CFUNCTYPE(None, vp, vp)  # (data, gs_effect_t *effect)
-FILTER_REMOVE = ctypes.CFUNCTYPE(None, vp, vp)  # (data, obs_source_t *parent)
-VIDEO_TICK = ctypes.CFUNCTYPE(None, vp, ctypes.c_float)  # (data, seconds)
 
 
 class obs_source_info(ctypes.Structure):
@@ -100,7 +91,7 @@ class obs_source_info(ctypes.Structure):
         ("deactivate", DATA_CB),
         ("show", DATA_CB),
         ("hide", DATA_CB),
-        ("video_tick", VIDEO_TICK),
+        ("video_tick", vp),
         ("video_render", VIDEO_RENDER),
         ("filter_video", vp),
         ("filter_audio", vp),
@@ -112,7 +103,7 @@ class obs_source_info(ctypes.Structure):
         ("mouse_wheel", vp),
         ("focus", vp),
         ("key_click", vp),
-        ("filter_remove", FILTER_REMOVE),
+        ("filter_remove", vp),
         ("type_data", vp),
         ("free_type_data", vp),
         ("audio_render", vp),

@@ -100,9 +100,9 @@ class SourceWorker:
         clock: Callable[[], float] = time.monotonic,
         frames: FrameMailbox | None = None,
     ) -> None:
-        """``frames``: for the filter, the mailbox its render callback pushes the filtered
-        source's frames into (a :class:`bgcore.capture.PushedFrames`); the worker then opens
-        no camera and takes the frames from it. The caller owns it (and closes it)."""
+        """``frames``: for the filter, where it reads the filtered source's frames from OBS (a
+        :class:`bgcore.capture.FrameMailbox`, :class:`bgobs.filter.FilterFrames`); the worker
+        then opens no camera and takes the frames from it. The caller owns it (and closes it)."""
         self.name = name
         self._frames = frames
         self._sink = sink
@@ -438,7 +438,7 @@ class _Loop:
         RECONNECT_SECONDS by itself: the one reconnect mechanism."""
         w, cfg = self.w, self.cfg
         assert cfg is not None
-        if w._frames is not None:  # the filter: frames are pushed, there is no camera to open
+        if w._frames is not None:  # the filter: frames come from OBS, there is no camera to open
             self.reader = w._frames
             self.reader_frames = 0
             self.lost = False

@@ -19,7 +19,6 @@ from bgcore.capture import (
     FrameMailbox,
     FrameSource,
     LatestFrameReader,
-    PushedFrames,
     SequenceSource,
     SourceOptions,
     StillImageSource,
@@ -27,7 +26,6 @@ from bgcore.capture import (
     open_source,
     register_source,
 )
-from bgcore.errors import FrameShapeError
 
 
 def level(frame: np.ndarray | None) -> int:
@@ -372,52 +370,6 @@ def test_one_frame_mp4_loops_as_a_camera(tmp_path: Path) -> None:
     finally:
         src.close()
     assert all(f is not None and f.shape == (48, 64, 3) and abs(int(f.mean()) - 120) <= 3 for f in frames)
-
-
-def test_pushed_frames_hand_over_the_newest_and_count_the_dropped() -> None:
-    a, b = np.full((16, 16, 3), 1, np.uint8), np.full((16, 16, 3), 2, np.uint8)
-    frames = PushedFrames("filter")
-    assert isinstance(frames, FrameMailbox)
-    assert frames.latest(timeout=0) is None
-    assert frames.push(a) and frames.push(b)  # b replaces a, never taken
-    item = frames.latest(timeout=0)
-    assert item is not None and item[0] is b and item[2] == 2
-    assert (frames.frames_read, frames.frames_dropped) == (2, 1)
-    assert frames.latest(timeout=0) is None  # handed over once
-    assert (frames.state, frames.error, frames.reconnects) == ("running", None, 0)
-
-
-def test_pushed_frames_wake_a_waiting_consumer_then_close() -> None:
-    frames = PushedFrames()
-    frame = np.zeros((8, 8, 3), np.uint8)
-    got: list[object] = []
-    waiting = threading.Event()
-
-    def consumer() -> None:
-        waiting.set()
-        got.append(frames.latest())  # no timeout: only a push or close ends the wait
-        got.append(frames.latest())
-
-    t = threading.Thread(target=consumer)
-    t.start()
-    waiting.wait(2)
-    assert frames.push(frame)
-    while t.is_alive() and len(got) < 1:
-        time.sleep(0.01)
-    frames.close()
-    t.join(2)
-    assert not t.is_alive()
-    first = got[0]
-    assert isinstance(first, tuple) and first[0] is frame and got[1] is None
-    assert frames.state == "closed" and not frames.push(frame)  # refused after close
-    frames.close()  # idempotent
-
-
-def test_pushed_frames_check_what_is_pushed() -> None:
-    frames = PushedFrames("Background Replacer filter")
-    with pytest.raises(FrameShapeError, match="frame pushed to Background Replacer filter must be HxWx3"):
-        frames.push(np.zeros((16, 16, 4), np.uint8))
-    assert frames.frames_read == 0
 
 
 def test_latest_frame_reader_is_a_frame_mailbox() -> None:

@@ -79,6 +79,14 @@ def recapture(obs: Obs, source: str, filter_name: str) -> None:
     wait_log(obs, f"{filter_name}: saved the background plate", saved + 1, timeout=30)
 
 
+def recapture_empty_room(obs: Obs, pictures: dict[str, Any], image: str) -> None:
+    """Show the empty room in the picture, wait until the filter's output is the composite of
+    it (its frames reach the engine), recapture the plate from it."""
+    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["empty"])}, True)
+    assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["empty"]))
+    recapture(obs, image, IMAGE_FILTER)
+
+
 def collection_file(obs: Obs) -> Path:
     return obs.config / "basic" / "scenes" / f"{COLLECTION}.json"
 
@@ -221,8 +229,7 @@ def test_filters_dialog_shows_the_filter_properties(obs: Obs, pictures: dict[str
     gui = ObsGui(obs)
     obs.client.send("OpenInputFiltersDialog", {"inputName": image})
     dialog = gui.wait_window("^Filters for ")
-    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["empty"])}, True)
-    recapture(obs, image, IMAGE_FILTER)
+    recapture_empty_room(obs, pictures, image)
     obs.client.set_input_settings(image, {"file": str(pictures["paths"]["person"])}, True)
     assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["person"]))
     gui.focus(dialog)
@@ -254,10 +261,76 @@ def test_script_reload_keeps_the_filter_working(obs: Obs, pictures: dict[str, An
     expected = expected_composite(BASE, pictures["empty"], pictures["person"])
     assert_shows(obs, image, expected)
     # callbacks still reach live code: a settings change, the hotkey
-    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["empty"])}, True)
-    recapture(obs, image, IMAGE_FILTER)
+    recapture_empty_room(obs, pictures, image)
     obs.client.set_input_settings(image, {"file": str(pictures["paths"]["person"])}, True)
     assert_shows(obs, image, expected)
+    assert_clean_logs(obs)
+
+
+LOOKUPS = """# Looks the scene and a scene item up 100 times a second from its own thread, as scripts do
+# from hotkeys and events: obspython keeps the GIL while libobs locks the source list and the
+# scene, so Python that OBS would call while holding those locks (a filter drawing in Python)
+# would wait for the GIL forever. Starts once OBS has loaded its scenes: while it loads them,
+# libobs holds the source list's mutex and calls every source's create, Python ones too.
+import threading
+import time
+
+import obspython as obs
+
+running = {"on": True, "started": False}
+
+
+def look_up():
+    n = 0
+    while running["on"]:
+        scene_source = obs.obs_get_source_by_name(SCENE)
+        if scene_source:
+            obs.obs_scene_find_source(obs.obs_scene_from_source(scene_source), ITEM)
+            obs.obs_source_release(scene_source)
+        n += 1
+        if n == 100:
+            print("looked up 100 times")
+        time.sleep(0.01)
+
+
+def start():
+    if not running["started"]:
+        running["started"] = True
+        threading.Thread(target=look_up, daemon=True).start()
+
+
+def on_event(event):
+    if event == obs.OBS_FRONTEND_EVENT_FINISHED_LOADING:
+        start()
+
+
+def script_load(settings):
+    obs.obs_frontend_add_event_callback(on_event)
+    scene = obs.obs_frontend_get_current_scene()
+    if scene is not None:  # added while OBS runs: its scenes are loaded
+        obs.obs_source_release(scene)
+        start()
+
+
+def script_unload():
+    running["on"] = False
+"""
+
+
+def test_another_python_script_looking_scenes_up_does_not_freeze_obs(
+    obs: Obs, pictures: dict[str, Any], image: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "lookups.py"
+    script.write_text(f"SCENE = {SCENE!r}\nITEM = {image!r}\n" + LOOKUPS)
+    gui = ObsGui(obs)
+    gui.add_script(script)
+    wait_log_count(gui, "looked up 100 times", 1)
+    gui.close_scripts()
+    rendered = obs.client.get_stats().render_total_frames
+    recapture_empty_room(obs, pictures, image)
+    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["person"])}, True)
+    assert_shows(obs, image, expected_composite(BASE, pictures["empty"], pictures["person"]))
+    assert obs.client.get_stats().render_total_frames - rendered > 30, "OBS kept rendering"
     assert_clean_logs(obs)
 
 
@@ -276,8 +349,7 @@ def test_exit_and_restart_restore_the_filter_and_its_plate(
     assert_shows(obs, image, expected)
     # a filter loaded from the collection is private: the hotkey on its source still works,
     # by name and by its saved key
-    obs.client.set_input_settings(image, {"file": str(pictures["paths"]["empty"])}, True)
-    recapture(obs, image, IMAGE_FILTER)
+    recapture_empty_room(obs, pictures, image)
     saved = obs.log_text().count(f"{IMAGE_FILTER}: saved the background plate")
     obs.client.send("TriggerHotkeyByKeySequence", {"keyId": "OBS_KEY_F13", "keyModifiers": {}})
     wait_log(obs, f"{IMAGE_FILTER}: saved the background plate", saved + 1, timeout=30)

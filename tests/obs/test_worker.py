@@ -200,39 +200,44 @@ def test_hidden_closes_the_camera(run_worker: Any) -> None:
     rec.wait("hidden status", lambda: rec.statuses[-1].startswith("Hidden"))
 
 
-def test_pushed_frames_instead_of_a_camera(run_worker: Any) -> None:
-    """The filter's worker: frames come from a PushedFrames mailbox, no camera is opened, and
-    the composite is the engine's for those frames."""
+class FramesFromOBS:
+    """What the filter's mailbox does without OBS: hands over the picture OBS shows now, one
+    per call (OBS's read-back itself is tested in a real OBS, test_filter.py)."""
+
+    state = "running"
+    error = None
+    reconnects = 0
+
+    def __init__(self, frame: np.ndarray) -> None:
+        self.frame = frame
+        self.seq = 0
+        self.closed = False
+
+    def latest(self, timeout: float | None = None) -> tuple[np.ndarray, float, int] | None:
+        time.sleep(0.01)  # one "OBS frame"
+        self.seq += 1
+        return self.frame.copy(), time.monotonic(), self.seq
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_frames_from_a_mailbox_instead_of_a_camera(run_worker: Any) -> None:
+    """The filter's worker: frames come from its mailbox, no camera is opened, the composite is
+    the engine's for those frames, and the mailbox stays open (the filter owns it)."""
     from util import expected_composite
 
-    from bgcore.capture import PushedFrames
-
     room, person = small(empty_room()), small(with_person(empty_room()))
-    frames = PushedFrames("filter")
+    frames = FramesFromOBS(room)
     opened: list[object] = []
     values = {"background_type": "transparent", "recapture_delay": 0, "plate_frames": 10}
     w, rec = run_worker(values, frames=frames, open_camera=lambda cfg: opened.append(cfg))
-    showing = {"frame": room}
-    stop = threading.Event()
-
-    def render_thread() -> None:  # what the filter's video_render does at 100 fps
-        while not stop.is_set():
-            frames.push(showing["frame"].copy())
-            time.sleep(0.01)
-
-    producer = threading.Thread(target=render_thread)
-    producer.start()
-    try:
-        rec.wait("no plate yet", lambda: rec.statuses and rec.statuses[-1].startswith("Running, no"))
-        w.recapture()
-        rec.wait("the plate", lambda: rec.statuses[-1].startswith("Running:"))
-        showing["frame"] = person
-        expected = expected_composite(values, room, person)
-        rec.wait("the composite of the pushed frames", lambda: np.array_equal(rec.frames[-1], expected))
-    finally:
-        stop.set()
-        producer.join(5)
-    assert opened == [], "no camera is opened for pushed frames"
+    rec.wait("no plate yet", lambda: rec.statuses and rec.statuses[-1].startswith("Running, no"))
+    w.recapture()
+    rec.wait("the plate", lambda: rec.statuses[-1].startswith("Running:"))
+    frames.frame = person
+    expected = expected_composite(values, room, person)
+    rec.wait("the composite of the mailbox's frames", lambda: np.array_equal(rec.frames[-1], expected))
+    assert opened == [], "no camera is opened"
     assert w.stop(10)
-    assert frames.state == "running", "the mailbox belongs to the filter: the worker does not close it"
-    frames.close()
+    assert not frames.closed, "the mailbox belongs to the filter: the worker does not close it"
