@@ -183,7 +183,7 @@ def test_light_consistency_matches_the_reference(rng: np.random.Generator, kerne
     background = ExpectedBackground(mean, sigma)
     light = LightTests(mean, sigma)
     light.reset()
-    consistent = light.consistency(frame, np.empty(frame.shape, np.float32), background, FULL) > 0
+    consistent = light.consistency(frame, background, FULL) > 0
     r, colour_and_energy = reference.light_consistency(frame, background.expected(), sigma, z_limit=6.25)
     texture = reference.texture_kept(reference.luma(frame), reference.luma(mean), reference.sigma_luma(sigma))
     agree = consistent == (colour_and_energy & texture)
@@ -201,12 +201,11 @@ def test_light_explains_areas_with_the_full_tests_and_never_lone_pixels(
     _, mean, sigma, frame = _shadow_and_cloth(rng)
     background = ExpectedBackground(mean, sigma)
     light = LightTests(mean, sigma)
-    frame_f = np.empty(frame.shape, np.float32)
     ratios = (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)
     light.reset()
-    lit = light.explain(frame, frame_f, background, FULL, ratios) > 0
+    lit = light.explain(frame, background, FULL, ratios) > 0
     light.reset()
-    full = light.consistency(frame, frame_f, background, FULL) > 0
+    full = light.consistency(frame, background, FULL) > 0
     candidates = reference.light_candidates(frame, background.expected(), sigma, ratios)
     assert not (lit & ~(candidates & full)).any()  # never more than the full tests
     around = (slice(30 - 8, 90 + 8), slice(40 - 8, 140 + 8))

@@ -108,6 +108,10 @@ class LightTests:
         return np.empty(shape, np.float32)
 
     @cached_property
+    def _frame_f(self) -> F32:  # the frame in float32
+        return self._f32(3)
+
+    @cached_property
     def _luma_change(self) -> F32:
         return self._f32()
 
@@ -161,41 +165,41 @@ class LightTests:
         self.consistent.fill(255)
 
     def explain(
-        self, frame: U8, frame_f: F32, background: ExpectedBackground, roi: Box, ratios: tuple[float, float]
+        self, frame: U8, background: ExpectedBackground, roi: Box, ratios: tuple[float, float]
     ) -> U8:
         """``lit`` = 255 where light explains the pixel within ``roi``, its luma ratio within
         ``ratios`` (lowest, highest), else 0; ``consistent`` is written around the areas the
-        tests ran on. ``frame`` is the frame (HxWx3 uint8), ``frame_f`` a float32 buffer."""
+        tests ran on. ``frame`` is the frame (HxWx3 uint8)."""
         expected = background.expected()
-        self._candidates(frame, frame_f, expected, roi, ratios)
+        self._candidates(frame, expected, roi, ratios)
         for test in (self._colour, self._texture):
             around = self._around_areas(self.lit[roi], self._eroded[roi])
             if around is None:
                 break
             roi = inside(roi, around)
-            test(frame, frame_f, expected, roi)
+            test(frame, expected, roi)
             cv2.bitwise_and(self.lit[roi], self.consistent[roi], dst=self.lit[roi])
         return self.lit
 
-    def consistency(self, frame: U8, frame_f: F32, background: ExpectedBackground, roi: Box) -> U8:
+    def consistency(self, frame: U8, background: ExpectedBackground, roi: Box) -> U8:
         """``consistent`` = 255 within ``roi`` where the frame is the expected background under
         another light (colour and texture kept), else 0 (for the light field)."""
         expected = background.expected()
-        self._luma_ratio(frame, frame_f, expected, roi)
-        self._colour(frame, frame_f, expected, roi)
-        self._texture(frame, frame_f, expected, roi)
+        self._luma_ratio(frame, expected, roi)
+        self._colour(frame, expected, roi)
+        self._texture(frame, expected, roi)
         return self.consistent
 
-    def _luma_ratio(self, frame: U8, frame_f: F32, expected: F32, roi: Box) -> None:
-        np.copyto(frame_f[roi], frame[roi], casting="unsafe")
+    def _luma_ratio(self, frame: U8, expected: F32, roi: Box) -> None:
+        np.copyto(self._frame_f[roi], frame[roi], casting="unsafe")
         y_f, y_e = self.frame_luma[roi], self.expected_luma[roi]
-        cv2.transform(frame_f[roi], _LUMA, dst=y_f[..., None])
+        cv2.transform(self._frame_f[roi], _LUMA, dst=y_f[..., None])
         cv2.transform(expected[roi], _LUMA, dst=y_e[..., None])
         cv2.max(y_e, 1.0, dst=y_e)
         cv2.divide(y_f, y_e, dst=self.ratio[roi])
 
     def _candidates(
-        self, frame: U8, frame_f: F32, expected: F32, roi: Box, ratios: tuple[float, float]
+        self, frame: U8, expected: F32, roi: Box, ratios: tuple[float, float]
     ) -> None:
         """lit = the candidates within ``roi``: the luma ratio within ``ratios`` and a luma
         change above LIGHT_SIGMAS; also the lumas and the ratio there."""
@@ -205,7 +209,7 @@ class LightTests:
             y_e=self.expected_luma, r=self.ratio, candidates=self.lit, box=roi,
         ):
             return
-        self._luma_ratio(frame, frame_f, expected, roi)
+        self._luma_ratio(frame, expected, roi)
         lit = cv2.inRange(self.ratio[roi], lo, hi, dst=self.lit[roi])
         change = cv2.absdiff(self.expected_luma[roi], self.frame_luma[roi], dst=self._luma_change[roi])
         changed = cv2.compare(change, self._light_bar[roi], cv2.CMP_GT, dst=self._changed[roi])
@@ -228,7 +232,7 @@ class LightTests:
         candidates[:, cols.stop :].fill(0)
         return rows, cols
 
-    def _colour(self, frame: U8, frame_f: F32, expected: F32, roi: Box) -> None:
+    def _colour(self, frame: U8, expected: F32, roi: Box) -> None:
         """consistent = 255 within ``roi`` where the frame is r times the expected background
         within the tolerance (the colour kept); ratio_floor = max(r, RATIO_FLOOR) there."""
         if kernels.colour_kept(
@@ -237,8 +241,8 @@ class LightTests:
             consistent=self.consistent, r_floor=self.ratio_floor, box=roi,
         ):
             return
-        np.copyto(frame_f[roi], frame[roi], casting="unsafe")
-        e, f, r = expected[roi], frame_f[roi], self.ratio[roi]
+        np.copyto(self._frame_f[roi], frame[roi], casting="unsafe")
+        e, f, r = expected[roi], self._frame_f[roi], self.ratio[roi]
         r3 = cv2.cvtColor(r, cv2.COLOR_GRAY2BGR, dst=self._ratio3[roi])  # (a faster merge)
         residual = cv2.multiply(e, r3, dst=self._residual[roi])  # r x expected
         cv2.subtract(f, residual, dst=residual)
@@ -251,7 +255,7 @@ class LightTests:
         cv2.transform(z, _MEAN3, dst=self._z_mean[roi][..., None])
         cv2.compare(self._z_mean[roi], COLOUR_Z_LIMIT, cv2.CMP_LT, dst=self.consistent[roi])
 
-    def _texture(self, frame: U8, frame_f: F32, expected: F32, roi: Box) -> None:
+    def _texture(self, frame: U8, expected: F32, roi: Box) -> None:
         """consistent &= the fine texture behaves as under light, within ``roi``; ratio_floor
         must hold max(r, RATIO_FLOOR) there (see :meth:`_colour`)."""
         ratio_mean = cv2.blur(self.ratio[roi], DETAIL_MEAN, dst=self._ratio_mean[roi])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +15,6 @@ from .light_levels import FIELD_EVERY, LightLevels
 from .regions import Box, Cleanup, LightContact, widened
 from .score import Scorer, auto_bars, manual_bars
 
-F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
 # Confident background: farther than this from the last mask (a 7x7 square's reach).
@@ -53,12 +50,6 @@ class MaskEngine:
         self._unlit: U8 = np.empty((h, w), np.uint8)
         self.frame_index = 0  # frames stepped so far
 
-    @cached_property
-    def frame_f(self) -> F32:
-        """The frame in float32 where a stage needs it (a manual threshold, the OpenCV paths),
-        allocated on first use."""
-        return np.empty((*self.mask.shape, 3), np.float32)
-
     def step(self, frame: U8, s: Settings) -> U8:
         """Mask (0/255, a buffer owned by the engine) of one working-size BGR frame."""
         # 1. light levels: exposure, white balance and the light field scale the plate into
@@ -77,8 +68,7 @@ class MaskEngine:
             self.scorer.auto(frame, mid, width, low=low, high=high, prev=last)
         else:
             low, high = manual_bars(s.threshold)
-            np.copyto(self.frame_f, frame, casting="unsafe")
-            self.scorer.level(self.frame_f, self.background.expected(), low=low, high=high, prev=last)
+            self.scorer.level(frame, self.background.expected(), low=low, high=high, prev=last)
         # 3. hysteresis on the whole frame
         min_area = max(1, round(s.min_blob * self.area)) if s.cleanup else 1
         self.hysteresis(self.scorer.weak, self.scorer.strong, min_area, self.mask)
@@ -106,10 +96,10 @@ class MaskEngine:
         # an unexplained wall would never heal.
         if not (s.shadows or (s.adapt and auto)):
             if s.adapt:  # the light field still needs to know what light explains
-                self.light.consistency(frame, self.frame_f, self.background, roi)
+                self.light.consistency(frame, self.background, roi)
             return
         ratios = (LIGHT_RATIO_MIN if s.shadows else 1.0, LIGHT_RATIO_MAX if s.adapt and auto else 1.0)
-        lit = self.light.explain(frame, self.frame_f, self.background, roi, ratios)[roi]
+        lit = self.light.explain(frame, self.background, roi, ratios)[roi]
         score, mask = self.scorer.score[roi], self.mask[roi]
         cv2.subtract(score, score, dst=score, mask=lit)  # explained: the score is 0 there
         weak, strong = self.scorer.weak[roi], self.scorer.strong[roi]

@@ -95,6 +95,10 @@ class Scorer:
         return np.empty((*self.score.shape, 3), np.uint8)
 
     @cached_property
+    def _frame_f(self) -> F32:  # the frame in float32
+        return np.empty((*self.score.shape, 3), np.float32)
+
+    @cached_property
     def _difference(self) -> F32:
         return np.empty((*self.score.shape, 3), np.float32)
 
@@ -144,10 +148,11 @@ class Scorer:
         cv2.transform(self._distance_sq, _ONES3, dst=self.score[..., None])
         self._masks(low, high, prev)
 
-    def level(self, frame_f: F32, expected: F32, *, low: float, high: float, prev: U8 | None) -> None:
+    def level(self, frame: U8, expected: F32, *, low: float, high: float, prev: U8 | None) -> None:
         """The level score (manual threshold): the largest per-channel difference between
-        ``frame_f`` (the frame in float32) and ``expected``, in grey levels."""
-        cv2.absdiff(frame_f, expected, dst=self._difference)
+        ``frame`` and ``expected``, in grey levels."""
+        np.copyto(self._frame_f, frame, casting="unsafe")
+        cv2.absdiff(self._frame_f, expected, dst=self._difference)
         cv2.transform(self._difference, _CHANNEL[0], dst=self._channel[..., None])
         np.copyto(self.score, self._channel)
         for c in (1, 2):
