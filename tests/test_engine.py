@@ -228,6 +228,24 @@ def test_light_touching_only_the_person_rejoins_it() -> None:
     assert not mask[20:40, 50:70].any()  # stays background
 
 
+@pytest.mark.parametrize("blobs", [40, 400])  # up to 256 components, and more
+def test_light_contact_equals_labelling_each_region(blobs: int) -> None:
+    rng = np.random.default_rng(blobs)
+    h, w = 120, 160
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (80, 60), (45, 50), 0, 0, 360, 255, -1)
+    lit = np.zeros((h, w), np.uint8)
+    for _ in range(blobs):  # patches of light inside, across and outside the person
+        x, y = int(rng.integers(0, w - 3)), int(rng.integers(0, h - 3))
+        lit[y : y + int(rng.integers(1, 4)), x : x + int(rng.integers(1, 4))] = 255
+    mask[lit > 0] = 0  # light was explained away from the mask
+    assert cv2.connectedComponents(lit, connectivity=8)[0] - 1 > (256 if blobs > 256 else 0)
+    out = mask.copy()
+    LightContact(h, w)(out, lit, FULL)
+    assert np.array_equal(out, reference.light_contact(mask, lit))
+    assert (out != mask).any() and (lit[out == 0] > 0).any()  # some rejoin, some stay light
+
+
 # -- cleanup --------------------------------------------------------------------------------------
 
 

@@ -114,7 +114,8 @@ class LightContact:
 
     def __init__(self, h: int, w: int) -> None:
         self.components = Labels(h, w)
-        self._touching: U8 = np.empty((h, w), np.uint8)  # lit pixels beside clear ground or the person
+        self._near_clear: U8 = np.empty((h, w), np.uint8)  # within a pixel of clear background
+        self._near_person: U8 = np.empty((h, w), np.uint8)  # within a pixel of the mask
         self._rejoining: U8 = np.empty((h, w), np.uint8)
 
     def __call__(self, mask: U8, lit: U8, roi: Box) -> None:
@@ -122,17 +123,15 @@ class LightContact:
         clear background, within ``roi`` (``mask`` and ``lit`` are frame-sized)."""
         cc = self.components
         lit, mask = lit[roi], mask[roi]
-        touching = self._touching[roi]
         if not cv2.countNonZero(lit) or cc.find(lit, 8) <= 1:
             return
-        cv2.bitwise_or(mask, lit, dst=touching)
-        cv2.compare(touching, 0, cv2.CMP_EQ, dst=touching)  # clear background
-        cv2.dilate(touching, RECT3, dst=touching)
-        cv2.bitwise_and(touching, lit, dst=touching)
-        touch_clear = cc.count(touching)
-        cv2.dilate(mask, RECT3, dst=touching)
-        cv2.bitwise_and(touching, lit, dst=touching)
-        touch_person = cc.count(touching)
+        # each component's pixels near clear background and near the person (only its own
+        # pixels carry its label: the counts need no intersection with lit)
+        near_clear = cv2.bitwise_or(mask, lit, dst=self._near_clear[roi])
+        cv2.compare(near_clear, 0, cv2.CMP_EQ, dst=near_clear)  # clear background ...
+        cv2.dilate(near_clear, RECT3, dst=near_clear)  # ... and a pixel around it
+        touch_clear = cc.count(near_clear)
+        touch_person = cc.count(cv2.dilate(mask, RECT3, dst=self._near_person[roi]))
         rejoin = (touch_person > 0) & (touch_clear < LIGHT_CONTACT_MIN * (touch_clear + touch_person))
         rejoin[0] = False
         if rejoin.any():
