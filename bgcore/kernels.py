@@ -247,7 +247,7 @@ def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int
 
 
 def _score_py(
-    small: Any, mid: Any, width: Any, hi5: Any, lo5: Any, noise: Any, var3: Any,
+    frame: Any, mid: Any, width: Any, local_max: Any, local_min: Any, noise_range: Any, noise_var: Any,
     f_scale: float, scale: float, low: float, high: float, prev: Any, use_prev: bool,
     score: Any, weak: Any, strong: Any, row: Any,
 ) -> None:
@@ -259,15 +259,15 @@ def _score_py(
     zero = np.float32(0.0)
     keep = np.uint8(255) if use_prev else np.uint8(0)
     for y in range(h):
-        s_row = small[y].reshape(-1)
+        f_row = frame[y].reshape(-1)
         m_row = mid[y].reshape(-1)
         w_row = width[y].reshape(-1)
-        h_row = hi5[y].reshape(-1)
-        l_row = lo5[y].reshape(-1)
-        n_row = noise[y].reshape(-1)
-        v_row = var3[y].reshape(-1)
+        h_row = local_max[y].reshape(-1)
+        l_row = local_min[y].reshape(-1)
+        n_row = noise_range[y].reshape(-1)
+        v_row = noise_var[y].reshape(-1)
         for i in range(3 * w):  # per channel value: flat, so that it vectorizes
-            d = abs(np.float32(s_row[i]) * f_scale32 - np.float32(m_row[i])) - np.float32(w_row[i])
+            d = abs(np.float32(f_row[i]) * f_scale32 - np.float32(m_row[i])) - np.float32(w_row[i])
             d = max(d, zero)
             e = np.float32(h_row[i]) - np.float32(l_row[i]) - np.float32(n_row[i])
             e = max(e, zero)
@@ -287,18 +287,18 @@ _score = _jit(_score_py)
 
 
 def _light_candidates_py(
-    small: Any, expected: Any, light_bar: Any, weights: Any, lo_r: float, hi_r: float,
+    frame: Any, expected: Any, light_bar: Any, weights: Any, lo_r: float, hi_r: float,
     y_f: Any, y_e: Any, r: Any, candidates: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
     w0, w1, w2 = weights[0], weights[1], weights[2]
     lo32, hi32, one = np.float32(lo_r), np.float32(hi_r), np.float32(1.0)
     for y in range(y0, y1):
-        s_row = small[y, x0:x1].reshape(-1)
+        f_row = frame[y, x0:x1].reshape(-1)
         e_row = expected[y, x0:x1].reshape(-1)
         lb_row, yf_row, ye_row = light_bar[y, x0:x1], y_f[y, x0:x1], y_e[y, x0:x1]
         r_row, c_row = r[y, x0:x1], candidates[y, x0:x1]
         for x in range(x1 - x0):
-            b, g, rr = np.float32(s_row[3 * x]), np.float32(s_row[3 * x + 1]), np.float32(s_row[3 * x + 2])
+            b, g, rr = np.float32(f_row[3 * x]), np.float32(f_row[3 * x + 1]), np.float32(f_row[3 * x + 2])
             yf = b * w0 + g * w1 + rr * w2
             ye = max(e_row[3 * x] * w0 + e_row[3 * x + 1] * w1 + e_row[3 * x + 2] * w2, one)
             ratio = yf / ye
@@ -311,13 +311,13 @@ _light_candidates = _jit(_light_candidates_py)
 
 
 def _colour_kept_py(
-    small: Any, expected: Any, r: Any, sigma: Any, z_limit: float, ratio_floor: float, tone: float,
+    frame: Any, expected: Any, r: Any, sigma: Any, z_limit: float, ratio_floor: float, tone: float,
     level: float, consistent: Any, r_floor: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
     z32, floor32, third = np.float32(z_limit), np.float32(ratio_floor), np.float32(1.0 / 3.0)
     tone32, level32 = np.float32(tone), np.float32(level)
     for y in range(y0, y1):
-        s_row = small[y, x0:x1].reshape(-1)
+        f_row = frame[y, x0:x1].reshape(-1)
         e_row = expected[y, x0:x1].reshape(-1)
         g_row = sigma[y, x0:x1].reshape(-1)
         r_row, k_row, rf_row = r[y, x0:x1], consistent[y, x0:x1], r_floor[y, x0:x1]
@@ -328,7 +328,7 @@ def _colour_kept_py(
             for c in range(3):
                 e = e_row[3 * x + c]
                 tolerance = rc * g_row[3 * x + c] + e * tone32 + level32
-                z = (np.float32(s_row[3 * x + c]) - e * ratio) / tolerance
+                z = (np.float32(f_row[3 * x + c]) - e * ratio) / tolerance
                 acc += z * z
             rf_row[x] = rc
             k_row[x] = np.uint8(255) * np.uint8(acc * third < z32)
@@ -415,18 +415,19 @@ def _box(name: str, box: tuple[slice, slice], shape: tuple[int, ...]) -> tuple[i
 
 
 def score(
-    small: U8, mid: U16, width: U16, hi5: U8, lo5: U8, noise: U8, var3: F32, *,
+    frame: U8, mid: U16, width: U16, local_max: U8, local_min: U8, noise_range: U8, noise_var: F32, *,
     f_scale: float, scale: float, low: float, high: float, prev: U8 | None,
     score: F32, weak: U8, strong: U8, row: F32,
 ) -> bool:
     """The engine's auto-threshold score and its two masks in one pass (HxW): per channel
-    ``d = max(0, |small x f_scale - mid| - width)``, ``e = max(0, hi5 - lo5 - noise)``;
-    ``score = sum(d^2 x scale / (var3 + e^2))``; ``weak = score > low``, ``strong = score >
-    high`` or (with ``prev``) weak and prev (0/255 masks). ``row`` is a 3W float32 scratch.
+    ``d = max(0, |frame x f_scale - mid| - width)``, ``e = max(0, local_max - local_min -
+    noise_range)``; ``score = sum(d^2 x scale / (noise_var + e^2))``; ``weak = score > low``,
+    ``strong = score > high`` or (with ``prev``) weak and prev (0/255 masks). ``row`` is a 3W
+    float32 scratch.
     False (nothing written) when the kernels are off."""
     if not enabled:
         return False
-    arrays = (score, small, mid, width, hi5, lo5, noise, var3, weak, strong)
+    arrays = (score, frame, mid, width, local_max, local_min, noise_range, noise_var, weak, strong)
     _check("score", arrays, "f1 u3 w3 w3 u3 u3 u3 f3 u1 u1")
     if prev is not None:
         _check("score", (score, prev), "f1 u1")
@@ -434,13 +435,13 @@ def score(
         raise ValueError(f"kernels.score: row must be float32[{3 * score.shape[1]}], got {_describe(row)}")
     return _run(
         _score,
-        small, mid, width, hi5, lo5, noise, var3, f_scale, scale, low, high,
+        frame, mid, width, local_max, local_min, noise_range, noise_var, f_scale, scale, low, high,
         weak if prev is None else prev, prev is not None, score, weak, strong, row,
     )
 
 
 def light_candidates(
-    small: U8, expected: F32, light_bar: F32, weights: F32, lo_r: float, hi_r: float, *,
+    frame: U8, expected: F32, light_bar: F32, weights: F32, lo_r: float, hi_r: float, *,
     y_f: F32, y_e: F32, r: F32, candidates: U8, box: tuple[slice, slice],
 ) -> bool:
     """Within ``box`` (rows, columns) of the HxW planes: the frame's and the expected
@@ -449,17 +450,17 @@ def light_candidates(
     (0/255). False (nothing written) when the kernels are off."""
     if not enabled:
         return False
-    _check("light_candidates", (small, expected, light_bar, y_f, y_e, r, candidates), "u3 f3 f1 f1 f1 f1 u1")
+    _check("light_candidates", (frame, expected, light_bar, y_f, y_e, r, candidates), "u3 f3 f1 f1 f1 f1 u1")
     if weights.shape != (3,) or weights.dtype != np.float32:
         raise ValueError(f"kernels.light_candidates: weights must be float32[3], got {_describe(weights)}")
     return _run(
-        _light_candidates, small, expected, light_bar, weights, lo_r, hi_r, y_f, y_e, r, candidates,
-        *_box("light_candidates", box, small.shape),
+        _light_candidates, frame, expected, light_bar, weights, lo_r, hi_r, y_f, y_e, r, candidates,
+        *_box("light_candidates", box, frame.shape),
     )
 
 
 def colour_kept(
-    small: U8, expected: F32, r: F32, sigma: F32, z_limit: float, ratio_floor: float, tone: float,
+    frame: U8, expected: F32, r: F32, sigma: F32, z_limit: float, ratio_floor: float, tone: float,
     level: float, *, consistent: U8, r_floor: F32, box: tuple[slice, slice],
 ) -> bool:
     """Within ``box``: ``consistent`` = 255 where the frame is ``r`` times the expected
@@ -468,10 +469,10 @@ def colour_kept(
     ratio_floor). False (nothing written) when the kernels are off."""
     if not enabled:
         return False
-    _check("colour_kept", (small, expected, r, sigma, consistent, r_floor), "u3 f3 f1 f3 u1 f1")
+    _check("colour_kept", (frame, expected, r, sigma, consistent, r_floor), "u3 f3 f1 f3 u1 f1")
     return _run(
-        _colour_kept, small, expected, r, sigma, z_limit, ratio_floor, tone, level, consistent, r_floor,
-        *_box("colour_kept", box, small.shape),
+        _colour_kept, frame, expected, r, sigma, z_limit, ratio_floor, tone, level, consistent, r_floor,
+        *_box("colour_kept", box, frame.shape),
     )
 
 
