@@ -244,6 +244,9 @@ def _create(settings: int, filter_source: int) -> int | None:
     name = raw.decode("utf-8", "replace") if raw else FILTER_NAME
     if not L.obs_data_get_string(settings, b"plate_id"):
         L.obs_data_set_string(settings, b"plate_id", uuid.uuid4().hex.encode())
+    # plates of removed sources and filters go at the first one created, while the saved
+    # collections are what is loaded (later, this session's new plates are not saved in them)
+    plugin._prune_plates_once()
     output = G.obs_source_create_private(_output_id_buf.value, raw or _name_buf.value, None)
     if not output:
         plugin.log("error", f"{name}: libobs could not create the filter's output source")

@@ -30,7 +30,9 @@ from util import (
     BASE,
     assert_clean_logs,
     assert_shows,
+    create,
     expected_composite,
+    remove,
     screenshot,
     wait_for,
     wait_log,
@@ -194,6 +196,19 @@ def test_image_source_capture_then_exact_composite(obs: Obs, pictures: dict[str,
     expected = expected_composite(BASE, empty, person)
     assert 0.05 < (expected[..., 3] == 255).mean() < 0.5, "a person and a transparent background"
     assert_shows(obs, image, expected)
+
+
+def test_a_source_added_later_keeps_the_filters_plate(obs: Obs, image: str) -> None:
+    """Plates of removed sources are pruned once, at the first Background Replacer created in
+    the process: a filter counts (else a source added later deletes the filter's plate,
+    which no saved scene collection mentions yet)."""
+    plate = obs.plate_dir() / f"{filter_settings(obs, image, IMAGE_FILTER)['plate_id']}.npz"
+    assert plate.exists()
+    create(obs, "Later source", {**BASE, "camera": str(plate)})  # (any file: no camera needed)
+    wait_log(obs, "[bgreplace] Later source: created")
+    remove(obs, "Later source")
+    wait_log(obs, "[bgreplace] Later source: destroyed")
+    assert plate.exists()
 
 
 def test_transparency_shows_the_source_below(obs: Obs, pictures: dict[str, Any], image: str) -> None:
