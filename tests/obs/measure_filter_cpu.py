@@ -2,7 +2,7 @@
 plain Media Source and in the Background Replacer source.
 
 A measurement script, not a test (no ``test_`` prefix; it asserts nothing about timing). One
-headless OBS 29 process, canvas and output 1280x720 at 30 fps, the clips and the method of
+headless OBS 29 process, canvas and output 1280x720 (``--size``) at 30 fps, the clips and the method of
 ``measure_cpu.py`` (process CPU from /proc, a machine-wide noise check, OBS's GetStats):
 
 - ``idle``: an empty scene;
@@ -157,9 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2, help="(media, filter, source) triples")
     ap.add_argument("--frames", type=int, default=90, help="clip length in frames (30 fps)")
     ap.add_argument("--codec", default="mjpeg", choices=tuple(M.CODECS))
+    ap.add_argument(
+        "--size", default=f"{M.WIDTH}x{M.HEIGHT}", help="canvas and clips WxH (busy machine: 640x360)"
+    )
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ap.add_argument("--keep", action="store_true", help="keep the temporary OBS home and clips")
     args = ap.parse_args(argv)
+    M.WIDTH, M.HEIGHT = (int(v) for v in args.size.lower().split("x"))  # (measure_cpu reads them)
     logging.getLogger("obsws_python").setLevel(logging.CRITICAL)
     for tool in ("obs", "Xvfb"):
         if shutil.which(tool) is None:
