@@ -340,7 +340,6 @@ class Soak:
         self.checks: list[Check] = []
         self.events: list[Event] = []
         self.big: list[BigCapture] = []
-        self.warnings: list[str] = []
         self.memory = MemorySampler(MEMORY_SAMPLE_SECONDS)
         self.stats: dict[int, Any] = {}  # session -> the last GetStats
         self.lag_series: list[tuple[float, int, int]] = []  # (monotonic, session, render skipped)
@@ -442,6 +441,7 @@ class Soak:
             except OBSSDKRequestError as exc:
                 if exc.code != RENDER_FAILED:
                     raise
+                time.sleep(0.3)
                 continue
             far = float((np.abs(shot.astype(int) - reference.astype(int)).max(axis=2) > CLOSE_LEVELS).mean())
             best = min(best, far)
@@ -513,7 +513,7 @@ class Soak:
         self.replace_in_place = not self.replace_in_place
         t = time.monotonic()
         if self.loop_check(f"the background file {how} shows", BACKGROUND_FOLLOW_SECONDS):
-            return f"{how}; shown within {time.monotonic() - t:.1f} s"
+            return f"{how}; both composites seen within {time.monotonic() - t:.1f} s"
         # what a user would do: pick another file and then this one again
         self.switch_background(self.other_background())
         self.switch_background(target)
@@ -606,6 +606,7 @@ class Soak:
             except OBSSDKRequestError as exc:
                 if exc.code != RENDER_FAILED:
                     raise
+                time.sleep(0.1)
                 continue
             t = time.monotonic()
             if previous is not None and np.array_equal(shot, previous):
