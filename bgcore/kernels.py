@@ -241,9 +241,10 @@ def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int
 
 # -- the mask engine's kernels (bgcore.engine) ---------------------------------------------------
 # Each computes the same float32 operations in the same order as the OpenCV passes of its
-# stage (the stage's other path, for machines without numba): the same bits. Their wrappers
-# raise ValueError on arrays that do not fit (the engine passes its own buffers: a misfit is
-# a bug) and return False only when the kernels are off.
+# stage (the stage's other path, for machines without numba): the same score and masks (the
+# light tests' luma ratio within a few ulp: OpenCV's transform rounds its sum its own way).
+# Their wrappers raise ValueError on arrays that do not fit (the engine passes its own
+# buffers: a misfit is a bug) and return False only when the kernels are off.
 
 
 def _score_py(

@@ -146,6 +146,51 @@ def test_engine_kernels_give_the_same_masks_as_the_opencv_passes(
         assert explained > 0  # the light tests ran and explained something
 
 
+def test_each_stage_gives_the_same_bits_on_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The score and the light tests are one function each with one switch: with the kernels
+    on and off, the score and every mask are the same, bit for bit (a shadow, a cloth of the
+    wall's colour, a person, and the last frame's mask for the temporal bar); the luma ratio
+    within float rounding."""
+    from helpers import noisy, textured_room
+
+    from bgcore.engine.expected import ExpectedBackground
+    from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
+    from bgcore.engine.score import Scorer, auto_bars
+
+    rng = np.random.default_rng(7)
+    room = textured_room()
+    stack = np.stack([noisy(room, rng) for _ in range(8)]).astype(np.float32)
+    mean, sigma = stack.mean(axis=0), np.maximum(stack.std(axis=0, ddof=1), 0.6)
+    frame = room.copy()
+    frame[30:90, 40:140] *= 0.6  # a shadow
+    frame[120:170, 200:300] = room[120:170, 200:300].mean(axis=(0, 1)) * 0.8  # a cloth
+    frame[20:100, 220:300] = (40, 160, 90)  # a person
+    frame = noisy(frame, rng)
+    last = np.zeros(room.shape[:2], np.uint8)
+    last[25:95, 215:305] = 255
+    roi = (slice(10, 175), slice(30, 310))
+    outputs = []
+    for on in (True, False):
+        monkeypatch.setattr(kernels, "enabled", on)
+        background = ExpectedBackground(mean.copy(), sigma)
+        scorer, light = Scorer(sigma), LightTests(background.mean, sigma)
+        low, high = auto_bars(1.0)
+        scorer.auto(frame, *background.score_range(), low=low, high=high, prev=last)
+        light.reset()
+        light.explain(frame, background, roi, (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX))
+        explained = (light.lit.copy(), light.consistent.copy(), light.ratio[roi].copy())
+        light.reset()
+        light.consistency(frame, background, roi)
+        outputs.append((scorer.score, scorer.weak, scorer.strong, *explained, light.consistent[roi]))
+    assert outputs[0][3].any() and outputs[0][2].any()  # light explained something; a person
+    names = ("score", "weak", "strong", "lit", "consistent", "ratio", "consistent (full tests)")
+    for name, jit, opencv in zip(names, *outputs, strict=True):
+        if name == "ratio":  # (OpenCV's luma transform rounds its sum its own way: a few ulp)
+            np.testing.assert_allclose(jit, opencv, rtol=1e-6)
+        else:
+            assert np.array_equal(jit, opencv), name
+
+
 @pytest.mark.parametrize(
     "size", [(1280, 720), (1920, 1080), (3840, 2160), (1284, 724), (1282, 722), (640, 360)]
 )

@@ -23,10 +23,10 @@ Why it is built this way: the budget is a few floors of a BGRA copy per frame (s
 ``python -m bgcore bench``). Every buffer is allocated once per working size (the OpenCV
 paths' on first use); the per-pixel arithmetic of the score and the light tests runs as
 compiled kernels (:mod:`bgcore.kernels`), each stage keeping the same operations as OpenCV
-passes for machines without numba (the same bits, tested); everything after the first
-hysteresis runs inside the mask's bounding box, the costly texture tests only around areas
-light might explain; the slow parts (gains, light field, adaptation) run on a sparse grid
-or every few frames. Each choice was checked against the quality tables (``python -m
+passes for machines without numba (the same score and masks, tested); everything after the
+first hysteresis runs inside the mask's bounding box, the costly texture tests only around
+areas light might explain; the slow parts (gains, light field, adaptation) run on a sparse
+grid or every few frames. Each choice was checked against the quality tables (``python -m
 bgcore quality``). The tests hold each stage to a plain reference (``tests/reference.py``).
 """
 

@@ -14,7 +14,8 @@ test around areas of candidates, the texture tests (the costly part) around area
 kept their colour. Lone candidates (noise) stay unexplained.
 
 Each test is one function with one switch: the compiled kernel (:mod:`bgcore.kernels`) where
-it runs, else the same float32 operations in the same order as OpenCV passes (the same bits).
+it runs, else the same float32 operations in the same order as OpenCV passes: the same masks
+(OpenCV's luma transform rounds its sum its own way, so the ratio may differ by a few ulp).
 """
 
 from __future__ import annotations
