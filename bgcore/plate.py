@@ -6,7 +6,12 @@ A plate is built from N frames of the empty scene (default about one second). It
   bit-identically),
 * the first frame (``reference``: what the tutorial's ``classic`` mode differences against),
 * a per-pixel, per-channel noise estimate ``sigma`` at the working resolution, measured from
-  the frames themselves (shrunk towards the frame's global noise where few frames were given).
+  the frames themselves (shrunk towards the frame's global noise where few frames were given),
+  honest about pixels that change by nature (a screen playing video, leaves, a flickering
+  light: their spread over the capture, however wide) and never below what the camera's
+  JPEG compression explains (:mod:`bgcore.jpeg_noise`),
+* the map of those ``dynamic`` pixels, and the regions they form (:attr:`Plate.dynamic_regions`:
+  where the picture will be less sensitive).
 
 Lifetime: a :class:`Plate` is immutable once built; the engine keeps its own adapted copy of
 the mean for slow light changes. Plates are built from frames in :mod:`bgcore.plate_capture`.
@@ -106,6 +111,49 @@ def estimate_noise(image: BGR) -> float:
     return float(np.sqrt(np.pi / 2.0) * np.abs(resp).sum() / (6.0 * w * h))
 
 
+@dataclass(frozen=True)
+class Region:
+    """A part of the picture, in the plate's full-size pixels (data: each layer words it)."""
+
+    box: tuple[int, int, int, int]
+    """(x, y, width, height)."""
+    share: float
+    """Of the picture's area, 0-1."""
+    place: str
+    """Where its centre lies, by thirds of the picture: ``top left``, ``top``, ``top right``,
+    ``left``, ``centre``, ``right``, ``bottom left``, ``bottom``, ``bottom right``."""
+
+
+def place_of(box: tuple[int, int, int, int], size: tuple[int, int]) -> str:
+    """The place (see :attr:`Region.place`) of ``box`` = (x, y, w, h) in a picture of ``size``."""
+    x, y, w, h = box
+    col = min(2, int(3 * (x + w / 2) / max(1, size[0])))
+    row = min(2, int(3 * (y + h / 2) / max(1, size[1])))
+    vertical, horizontal = ("top", "", "bottom")[row], ("left", "", "right")[col]
+    return " ".join(p for p in (vertical, horizontal) if p) or "centre"
+
+
+def regions_of(mask: npt.NDArray[np.uint8], size: tuple[int, int], min_share: float) -> tuple[Region, ...]:
+    """The connected regions of ``mask`` (non-zero; at any scale of a picture of ``size``)
+    covering at least ``min_share`` of it, largest first, boxes in ``size``'s pixels."""
+    h, w = mask.shape[:2]
+    count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).view(np.uint8), connectivity=8)
+    sx, sy = size[0] / w, size[1] / h
+    found = []
+    for i in range(1, count):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        share = area / float(w * h)
+        if share < min_share:
+            continue
+        box = (round(x * sx), round(y * sy), max(1, round(bw * sx)), max(1, round(bh * sy)))
+        found.append(Region(box=box, share=share, place=place_of(box, size)))
+    return tuple(sorted(found, key=lambda r: -r.share))
+
+
+DYNAMIC_REGION_MIN_SHARE = 0.002
+"""Dynamic regions smaller than this share of the picture are not reported (a twinkle)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Plate:
     """An immutable background plate. See module docstring."""
@@ -121,6 +169,12 @@ class Plate:
     """hxwx3 exact sum of the plate frames as the engine sees them: each frame downscaled to
     ``sigma_size`` in 8 bits (the live frames' path, roundings included). None in plates
     saved before it was kept."""
+    dynamic: npt.NDArray[np.uint8] | None = None
+    """hxw at ``sigma_size``: 255 where the picture changed by nature during the capture (a
+    screen, leaves, a flickering light), beyond what the camera's noise explains; its
+    ``sigma`` there is the spread it showed. None in plates saved before it was kept."""
+    jpeg_quality: int | None = None
+    """The JPEG quality the camera's frames showed (its noise floor is in ``sigma``), or None."""
     _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -151,6 +205,26 @@ class Plate:
             img.flags.writeable = False
             self._cache["image"] = cached = img
         return cached  # type: ignore[return-value]
+
+    @property
+    def dynamic_regions(self) -> tuple[Region, ...]:
+        """The regions of the dynamic map (largest first; none below
+        DYNAMIC_REGION_MIN_SHARE): where the mask will be less sensitive."""
+        cached = self._cache.get("dynamic_regions")
+        if cached is None:
+            found = () if self.dynamic is None else regions_of(
+                self.dynamic, self.size, DYNAMIC_REGION_MIN_SHARE
+            )
+            self._cache["dynamic_regions"] = cached = found
+        return cached  # type: ignore[return-value]
+
+    def dynamic_at(self, size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+        """The dynamic map (0/255) at ``size`` (all 0 for plates without one)."""
+        if self.dynamic is None:
+            return np.zeros((size[1], size[0]), np.uint8)
+        if size == self.sigma_size:
+            return self.dynamic.copy()
+        return cv2.resize(self.dynamic, size, interpolation=cv2.INTER_NEAREST)
 
     def mean_at(self, size: tuple[int, int]) -> F32:
         """The mean at ``size`` = (w, h). At the working size: the mean of the frames
@@ -188,6 +262,10 @@ class Plate:
                 }
                 if self.small_sum is not None:  # (plates from before it was kept lack it)
                     arrays["small_sum"] = self.small_sum
+                if self.dynamic is not None:
+                    arrays["dynamic"] = self.dynamic
+                if self.jpeg_quality is not None:
+                    arrays["jpeg_quality"] = np.int32(self.jpeg_quality)
                 np.savez_compressed(fh, **arrays)
             os.replace(tmp, target)
         except OSError as exc:
@@ -207,6 +285,8 @@ class Plate:
                 reference = np.ascontiguousarray(data["reference"], dtype=np.uint8)
                 sigma = data["sigma"].astype(np.float32)
                 small_sum = data["small_sum"].astype(np.uint32) if "small_sum" in data.files else None
+                dynamic = data["dynamic"].astype(np.uint8) if "dynamic" in data.files else None
+                jpeg_quality = int(data["jpeg_quality"]) if "jpeg_quality" in data.files else None
         except FileNotFoundError:
             raise PlateError(f"no background plate at {p}; capture one first") from None
         except PlateError:
@@ -219,11 +299,17 @@ class Plate:
             raise PlateError(f"{p} is damaged (inconsistent shapes); recapture the background")
         if small_sum is not None and small_sum.shape != sigma.shape:
             raise PlateError(f"{p} is damaged (inconsistent shapes); recapture the background")
-        return cls(frame_sum=frame_sum, n_frames=n, reference=reference, sigma=sigma, small_sum=small_sum)
+        if dynamic is not None and dynamic.shape != sigma.shape[:2]:
+            raise PlateError(f"{p} is damaged (inconsistent shapes); recapture the background")
+        return cls(
+            frame_sum=frame_sum, n_frames=n, reference=reference, sigma=sigma, small_sum=small_sum,
+            dynamic=dynamic, jpeg_quality=jpeg_quality,
+        )
 
     @classmethod
     def from_frames(cls, frames: Iterable[BGR], *, work_width: int = 480) -> Plate:
-        """Build a plate from all ``frames`` (raises PlateError if something moved)."""
+        """Build a plate from all ``frames`` (raises PlateError if something moved through
+        or the camera moved; parts that change by nature are modelled, see the module)."""
         from .plate_capture import PlateBuilder  # (it builds Plates: imported when used)
 
         builder = PlateBuilder(None, work_width=work_width)

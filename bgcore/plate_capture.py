@@ -26,19 +26,46 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from . import jpeg_noise
 from .errors import PlateError
 from .frames import BGR, check_bgr
-from .plate import SIGMA_FLOOR, Downscaler, Plate, estimate_noise, work_size
+from .plate import SIGMA_FLOOR, Downscaler, Plate, Region, estimate_noise, place_of, work_size
 
 F32 = npt.NDArray[np.float32]
 
-# A pixel "moved" during capture when it differs from the capture's median frame by more than
+# A pixel "moved" in a frame when it differs from the capture's median frame by more than
 # this many noise sigmas (and at least MOTION_MIN_LEVELS grey levels): far beyond sensor noise.
 MOTION_SIGMAS = 6.0
 MOTION_MIN_LEVELS = 18.0
-# Refuse the plate when this fraction of the picture moved in some frame: a person walking
-# through covers far more; flickering monitors or leaves cover less.
-MOTION_MAX_FRACTION = 0.01
+# What is refused and what is modelled. A pixel that left its usual value and came back at
+# least REPEAT_TOGGLES / 2 times during the capture belongs to something that changes by
+# nature (a screen playing video, leaves, a blinking light): it is modelled, not refused.
+# Someone walking through, or a thing moved, leaves a pixel's usual value once and comes
+# back once. A frame is refused when the moved pixels outside the repeating ones form one
+# connected region of at least OBJECT_FRACTION of the picture (a person, or a hand, at
+# webcam distance covers far more), or cover SCATTERED_FRACTION of it in all (the camera
+# moved: every edge shifts).
+REPEAT_TOGGLES = 4
+OBJECT_FRACTION = 0.01
+SCATTERED_FRACTION = 0.05
+# The camera moved: the whole picture shifted by at least CAMERA_SHIFT working pixels against
+# the median frame (phase correlation at half the working size: 1-2 ms a frame). A camera on
+# a desk trembles by a fraction of a pixel, which the engine's 3x3 range absorbs.
+CAMERA_SHIFT = 1.5
+# Restless parts of the picture: in a grid of ZONE_CELLS cells across, the cells in which
+# pixels came or went in at least ZONE_EVENTS frames. What arrives suddenly in a cell that was
+# already restless is a screen's new scene, not someone arriving: a person walking in
+# disturbs a cell first on arrival. (Judged as the frames come: a cell restless only after
+# something arrived there, a person swaying where they stand, forgives nothing.)
+ZONE_CELLS = 40
+ZONE_EVENTS = 4
+# The frames with the most moved pixels outside what repeated so far are kept (as bit masks
+# at the working size) until the capture ends, when the repeating pixels are known.
+CANDIDATE_FRAMES = 8
+# Dynamic pixels (the plate's ``dynamic`` map): moved repeatedly, or a spread over the capture
+# of more than DYNAMIC_SIGMAS x the picture's typical noise and at least DYNAMIC_MIN_LEVELS.
+DYNAMIC_SIGMAS = 4.0
+DYNAMIC_MIN_LEVELS = 5.0
 # A capture's motion reference is the median of its first REFERENCE_FRAMES frames (the whole
 # capture for plates up to this size), fewer where REFERENCE_FRAMES float32 working frames
 # would take more than REFERENCE_BYTES (full-resolution work on big frames). Later frames
@@ -87,7 +114,7 @@ class PlateBuilder:
         self._keep_first = REFERENCE_FRAMES
         self._motion: _MotionReference | None = None
         self._moments: _Moments | None = None
-        self._worst = (0.0, 0)  # (fraction of the picture that moved, frame index)
+        self._history: _MotionHistory | None = None
 
     @property
     def count(self) -> int:
@@ -128,34 +155,63 @@ class PlateBuilder:
         self._test_and_accumulate(small, index)
 
     def finish(self) -> Plate:
-        """Build the plate; PlateError if there were no frames or something moved."""
+        """Build the plate; PlateError if there were no frames, or someone or something moved
+        through, or the camera moved (see REPEAT_TOGGLES)."""
         if self._sum is None or self._reference is None or self._small_sum is None or not self._count:
             raise PlateError("no frames for the background plate; is the camera delivering pictures?")
         n = self._count
+        dynamic = None
         if n < 3:
             first = self._first[0]
-            sigma = np.full(first.shape, max(estimate_noise(first), SIGMA_FLOOR), np.float32)
+            var = np.full(first.shape, max(estimate_noise(first), SIGMA_FLOOR) ** 2, np.float32)
         else:
             if self._motion is None:
                 self._form_reference()
-            assert self._motion is not None and self._moments is not None
-            moved, worst = self._worst
-            if moved > MOTION_MAX_FRACTION:
-                raise PlateError(
-                    f"something moved during background capture ({moved:.0%} of the picture "
-                    f"changed in frame {worst + 1} of {n}): step out of frame, keep the camera still "
-                    "and recapture"
-                )
-            var = self._moments.variance()
+            assert self._motion is not None and self._moments is not None and self._history is not None
+            repeating = self._history.repeating()
+            self._refuse_motion(self._history.worst(repeating), n)
+            moment_var = self._moments.variance()
             # Shrink the per-pixel variance (n-1 degrees of freedom) towards the global noise,
             # weighted as if the global estimate were worth 4 frames: few frames are noisy.
             prior = 4.0
             noise = self._motion.global_noise
-            var = (((n - 1) * var + prior * noise**2) / (n - 1 + prior)).astype(np.float32)
-            sigma = np.sqrt(cv2.blur(var, (3, 3)))
-        sigma = np.maximum(sigma, SIGMA_FLOOR).astype(np.float16).astype(np.float32)
+            var = (((n - 1) * moment_var + prior * noise**2) / (n - 1 + prior)).astype(np.float32)
+            var = cv2.blur(var, (3, 3))
+            dynamic = _dynamic_map(self._history.excess_spread(), np.sqrt(var.max(axis=2)), repeating)
+        # JPEG: where the frames were rounded alike, the rounding a live frame gets afresh
+        quality = jpeg_noise.detect_quality(self._reference)
+        if quality is not None:
+            assert self._downscale is not None
+            mean = self._sum.astype(np.float32) / np.float32(n)
+            floor = jpeg_noise.requantisation_variance(mean, quality, Downscaler(self._downscale.size))
+            np.maximum(var, 2.0 * cv2.blur(floor, (3, 3)), out=var)
+        sigma = np.maximum(np.sqrt(var), SIGMA_FLOOR).astype(np.float16).astype(np.float32)
         return Plate(
-            frame_sum=self._sum, n_frames=n, reference=self._reference, sigma=sigma, small_sum=self._small_sum
+            frame_sum=self._sum, n_frames=n, reference=self._reference, sigma=sigma,
+            small_sum=self._small_sum, dynamic=dynamic, jpeg_quality=quality,
+        )
+
+    def _refuse_motion(self, worst: _Motion | None, n: int) -> None:
+        if worst is None:
+            return
+        assert self._size is not None
+        frame = f"frame {worst.index + 1} of {n}"
+        if worst.shift:
+            assert self._downscale is not None
+            pixels = worst.shift * self._size[0] / self._downscale.size[0]
+            raise PlateError(
+                f"the camera moved during background capture (the picture shifted by {pixels:.0f} "
+                f"pixels in {frame}): keep the camera still and recapture"
+            )
+        if worst.region is None:
+            raise PlateError(
+                f"something moved during background capture ({worst.share:.0%} of the picture changed "
+                f"in {frame}): step out of frame, keep the camera still and recapture"
+            )
+        raise PlateError(
+            f"something moved during background capture ({worst.share:.0%} of the picture changed "
+            f"in {frame}, at the {worst.region.place}): step out of frame, keep the camera still "
+            "and recapture"
         )
 
     def _form_reference(self) -> None:
@@ -163,19 +219,185 @@ class PlateBuilder:
         first, self._first = self._first, []
         self._motion = _MotionReference(first)
         self._moments = _Moments(self._motion.median)
+        self._history = _MotionHistory(self._motion)
         for index, (small, gains) in enumerate(zip(first, self._motion.first_gains, strict=True)):
             self._test_and_accumulate(small, index, gains)
 
     def _test_and_accumulate(self, small: BGR, index: int, gains: F32 | None = None) -> None:
         """Every frame once, in order, at the working size. Per-pixel statistics over the
-        whole capture (a model of pixels that move by nature, a screen or leaves) belong here,
-        as streaming sums or counts, so that memory stays independent of the frame count."""
-        assert self._motion is not None and self._moments is not None
+        whole capture belong here, as streaming sums or counts, so that memory stays
+        independent of the frame count."""
+        assert self._motion is not None and self._moments is not None and self._history is not None
         normalised = self._motion.normalise(small, gains)
-        moved = self._motion.moved_fraction(normalised)
-        if moved > self._worst[0]:
-            self._worst = (moved, index)
+        self._history.add(normalised, index)
         self._moments.add(normalised)
+
+
+def _dynamic_map(excess: F32, noise: F32, repeating: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
+    """The plate's dynamic map (0/255): pixels that moved repeatedly, or whose values fell
+    outside the median frame's 3x3 range (``excess``, RMS) by far more than the picture's
+    typical ``noise``; small specks dropped, holes closed (a screen is one region)."""
+    typical = float(np.median(noise))
+    wide = excess > max(DYNAMIC_SIGMAS * typical, DYNAMIC_MIN_LEVELS)
+    dynamic = np.where(wide | repeating, np.uint8(255), np.uint8(0)).astype(np.uint8)
+    dynamic = cv2.morphologyEx(dynamic, cv2.MORPH_OPEN, _RECT3)
+    return cv2.morphologyEx(dynamic, cv2.MORPH_CLOSE, _RECT5)
+
+
+_RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_RECT5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
+
+
+class _Motion:
+    """The worst motion of a capture: in frame ``index``, ``share`` of the picture moved, as
+    one region (``region``) or scattered over it (``region`` None), or the whole picture
+    shifted by ``shift`` working pixels (the camera moved; ``share`` 1)."""
+
+    def __init__(self, index: int, share: float, region: Region | None, shift: float = 0.0) -> None:
+        self.index, self.share, self.region, self.shift = index, share, region, shift
+
+
+class _MotionHistory:
+    """Per pixel, how often it left or regained its usual value (``toggles``); and the
+    CANDIDATE_FRAMES frames with the most moved pixels outside those that repeated so far,
+    as bit masks, to be judged once the capture's repeating pixels are known."""
+
+    def __init__(self, reference: _MotionReference) -> None:
+        self.reference = reference
+        shape = reference.median.shape[:2]
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.frames = 0
+        self.excess_sq = np.zeros(reference.median.shape, np.float32)
+        self._excess = np.empty(reference.median.shape, np.float32)
+        self.toggles = np.zeros(shape, np.uint16)
+        self._last = np.zeros(shape, np.bool_)
+        self._flipped = np.zeros(shape, np.bool_)
+        # per cell of the picture, the frames in which part of it came or went (ZONE_CELLS)
+        cell = max(2, round(shape[1] / ZONE_CELLS))
+        self._cells = (max(1, shape[1] // cell), max(1, shape[0] // cell))
+        self.events = np.zeros((self._cells[1], self._cells[0]), np.uint16)
+        self._restless_cells = np.zeros(self.events.shape, np.uint8)
+        self._restless_near = np.zeros(self.events.shape, np.uint8)
+        self._previous: F32 | None = None  # the last frame, gain-matched
+        self._half = (max(8, shape[1] // 2), max(8, shape[0] // 2))
+        self._half_median = cv2.resize(
+            cv2.cvtColor(reference.median, cv2.COLOR_BGR2GRAY), self._half, interpolation=cv2.INTER_AREA
+        )
+        self._window = cv2.createHanningWindow(self._half, cv2.CV_32F)
+        self._quarter_window = cv2.createHanningWindow((self._half[0] // 2, self._half[1] // 2), cv2.CV_32F)
+        self._shift = (0.0, 0)  # the largest shift of the whole picture (working pixels), frame
+        self._step = np.empty(reference.median.shape, np.float32)
+        # moved, and it got there in one step (not by a fade or a slow change of light), in a
+        # part of the picture where nothing came and went before (not a screen's new scene)
+        self._sudden = np.zeros(shape, np.bool_)
+        self._candidates: list[tuple[int, int, npt.NDArray[np.uint8]]] = []  # (moved, index, bits)
+
+    def add(self, normalised: F32, index: int) -> None:
+        """One gain-matched frame (its ``index`` in the capture)."""
+        ref = self.reference
+        # how far the value lies outside the median frame's 3x3 range (a tremor stays inside)
+        excess = np.subtract(normalised, ref.highest, out=self._excess)
+        np.maximum(excess, ref.lowest - normalised, out=excess)
+        np.maximum(excess, 0.0, out=excess)
+        self.excess_sq += np.square(excess, out=excess)
+        self.frames += 1
+        self._measure_shift(normalised, index)
+        moved = ref.moved(normalised)
+        np.not_equal(moved, self._last, out=self._flipped)
+        self.toggles += self._flipped
+        np.copyto(self._last, moved)
+        # the restless cells, as of the frames before this one
+        size = (self.shape[1], self.shape[0])
+        restless = cv2.resize(self._restless_near, size, interpolation=cv2.INTER_NEAREST)
+        flipped_share = cv2.resize(self._flipped.view(np.uint8), self._cells, interpolation=cv2.INTER_AREA)
+        self.events += flipped_share > 0  # (INTER_AREA of 0/1: any flip in the cell rounds up)
+        np.greater_equal(self.events, ZONE_EVENTS, out=self._restless_cells, casting="unsafe")
+        cv2.dilate(self._restless_cells, _RECT3, dst=self._restless_near)  # (a screen is one piece)
+        # A person, a thing put down, the camera bumped: a pixel leaves its usual value in one
+        # step. A screen fading, light drifting: by small steps (never refused).
+        if self._previous is None:
+            jumped = moved
+            self._previous = normalised.copy()
+        else:
+            step = np.subtract(normalised, self._previous, out=self._step)
+            np.abs(step, out=step)
+            jumped = np.any(step > ref.limit, axis=2)
+            np.copyto(self._previous, normalised)
+        arrived = self._flipped & moved
+        self._sudden &= moved
+        self._sudden |= arrived & jumped & (restless == 0)
+        unexplained = int(np.count_nonzero(self._sudden & (self.toggles < REPEAT_TOGGLES)))
+        if unexplained < OBJECT_FRACTION * moved.size:
+            return
+        candidates = self._candidates
+        if len(candidates) == CANDIDATE_FRAMES:
+            weakest = min(range(len(candidates)), key=lambda i: candidates[i][0])
+            if candidates[weakest][0] >= unexplained:
+                return
+            del candidates[weakest]
+        candidates.append((unexplained, index, np.packbits(self._sudden)))
+
+    def _measure_shift(self, normalised: F32, index: int) -> None:
+        """The shift of the whole frame against the median (the camera moving), at half size."""
+        gray = cv2.cvtColor(normalised, cv2.COLOR_BGR2GRAY)
+        half = cv2.resize(gray, self._half, interpolation=cv2.INTER_AREA)
+        (dx, dy), response = cv2.phaseCorrelate(self._half_median, half, self._window)
+        shift = 2.0 * float(np.hypot(dx, dy))
+        if response < 0.05 or shift <= self._shift[0] or shift < CAMERA_SHIFT:
+            return
+        # A large person moving also shifts the correlation's peak: the camera moves every
+        # quarter of the picture alike.
+        hw, hh = self._half[0] // 2, self._half[1] // 2
+        agree = 0
+        for y in (0, hh):
+            for x in (0, hw):
+                quarter = (slice(y, y + hh), slice(x, x + hw))
+                window = self._quarter_window
+                (qx, qy), _ = cv2.phaseCorrelate(self._half_median[quarter], half[quarter], window)
+                agree += int(np.hypot(qx - dx, qy - dy) < 0.5)
+        if agree >= 3:
+            self._shift = (shift, index)
+
+    def repeating(self) -> npt.NDArray[np.bool_]:
+        """The pixels that changed back and forth (see REPEAT_TOGGLES), widened by a pixel
+        (the edge of a screen or a leaf moves with it)."""
+        mask = np.where(self.toggles >= REPEAT_TOGGLES, np.uint8(255), np.uint8(0)).astype(np.uint8)
+        return cv2.dilate(mask, _RECT3) > 0
+
+    def excess_spread(self) -> F32:
+        """Per pixel (HxW), the root mean square of how far its values fell outside the median
+        frame's 3x3 range (the largest channel): what changed, and not by a tremor."""
+        return np.sqrt(self.excess_sq.max(axis=2) / np.float32(max(1, self.frames)))
+
+    def worst(self, repeating: npt.NDArray[np.bool_]) -> _Motion | None:
+        """The worst candidate frame's sudden motion outside the ``repeating`` pixels, if it
+        is to be refused (see OBJECT_FRACTION, SCATTERED_FRACTION), else None."""
+        h, w = self.shape
+        shift, shifted_at = self._shift
+        if shift >= CAMERA_SHIFT:
+            return _Motion(shifted_at, 1.0, None, shift)
+        worst: _Motion | None = None
+        for _, index, bits in sorted(self._candidates, key=lambda c: c[1]):
+            moved = np.unpackbits(bits, count=h * w).reshape(h, w).astype(np.bool_)
+            outside = np.where(moved & ~repeating, np.uint8(255), np.uint8(0)).astype(np.uint8)
+            outside = cv2.morphologyEx(outside, cv2.MORPH_CLOSE, _RECT3)  # (a body's texture is one body)
+            total = cv2.countNonZero(outside) / float(h * w)
+            count, _, stats, _ = cv2.connectedComponentsWithStats(outside, connectivity=8)
+            if count > 1:
+                largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+                x, y, bw, bh, area = (int(v) for v in stats[largest])
+                share = area / float(h * w)
+            else:
+                share, (x, y, bw, bh) = 0.0, (0, 0, 0, 0)
+            motion: _Motion | None = None
+            if share >= OBJECT_FRACTION:
+                box = (x, y, bw, bh)
+                motion = _Motion(index, share, Region(box=box, share=share, place=place_of(box, (w, h))))
+            elif total >= SCATTERED_FRACTION:
+                motion = _Motion(index, total, None)
+            if motion is not None and (worst is None or motion.share > worst.share):
+                worst = motion
+        return worst
 
 
 class _MotionReference:
@@ -215,8 +437,11 @@ class _MotionReference:
         # scales with its own robust spread over time (a person passing through is an
         # outlier in few frames and leaves that spread alone).
         pixel_limit = np.maximum(limit, MOTION_SIGMAS * pixel_sigma).astype(np.float32)
-        self._above: F32 = cv2.dilate(self.median, rect) + pixel_limit
-        self._below: F32 = cv2.erode(self.median, rect) - pixel_limit
+        self.highest: F32 = cv2.dilate(self.median, rect)  # the median frame's 3x3 range
+        self.lowest: F32 = cv2.erode(self.median, rect)
+        self.limit = pixel_limit
+        self._above: F32 = self.highest + pixel_limit
+        self._below: F32 = self.lowest - pixel_limit
 
     def gains(self, frame: BGR) -> F32:
         """The frame's per-channel gain against the median frame (3 values)."""
@@ -231,10 +456,10 @@ class _MotionReference:
         """The frame divided by its gains (float32; measured here unless given)."""
         return frame.astype(np.float32) / (self.gains(frame) if gains is None else gains)
 
-    def moved_fraction(self, normalised: F32) -> float:
-        """The fraction of the picture outside the median's range by more than the noise."""
+    def moved(self, normalised: F32) -> npt.NDArray[np.bool_]:
+        """Where the frame is outside the median's range by more than the noise (HxW)."""
         moved = (normalised > self._above) | (normalised < self._below)
-        return float(moved.any(axis=2).mean())
+        return np.any(moved, axis=2)  # type: ignore[no-any-return]
 
 
 class _Moments:

@@ -41,6 +41,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -53,6 +54,20 @@ from .synth_world import Person, Room, srgb
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
+
+
+class Scenery(Protocol):
+    """What a scene kind of :mod:`bgcore.synth_rooms` changes in the world: ``setup`` once,
+    ``background`` per frame (``t`` < 0 for plate frames) on the room's albedo and emission,
+    ``foreground`` per live frame on the person's premultiplied albedo."""
+
+    def setup(self, room: Room, person: Person) -> None: ...
+
+    def background(self, t: int, albedo: F32, emission: F32) -> tuple[F32, F32]: ...
+
+    def foreground(
+        self, t: int, coverage: dict[int, F32], centre: tuple[float, float], albedo: F32
+    ) -> F32: ...
 
 
 @dataclass(frozen=True)
@@ -133,7 +148,14 @@ def make_scene(
     plate_frames: int = 30,
     seed: int = 0,
 ) -> Scene:
-    """Render the named case (see :data:`CASES`) deterministically from ``seed``."""
+    """Render the named case (see :data:`CASES`, and the room kinds of
+    :mod:`bgcore.synth_rooms`) deterministically from ``seed``."""
+    from . import synth_rooms  # (it builds on this module)
+
+    if case in synth_rooms.ALL_CASES:
+        return synth_rooms.make_scene(
+            case, width=width, height=height, n_frames=n_frames, plate_frames=plate_frames, seed=seed
+        )
     return render_scene(
         case_spec(case), name=case, width=width, height=height, n_frames=n_frames,
         plate_frames=plate_frames, seed=seed,
@@ -175,6 +197,7 @@ def render_scene(
     plate_frames: int = 30,
     seed: int = 0,
     walk_frames: int | None = None,
+    scenery: Scenery | None = None,
 ) -> Scene:
     """Render a scene for any :class:`Spec` (``make_scene`` renders the named cases)."""
     if width < 32 or height < 32 or n_frames < 1 or plate_frames < 1:
@@ -185,6 +208,8 @@ def render_scene(
     cam_rng = np.random.default_rng(ss_cam)
     noise_rng = np.random.default_rng(ss_noise)
     fx = np.random.default_rng(ss_fx)
+    if scenery is not None:
+        scenery.setup(room, person)
 
     # camera
     full_well, read = _NOISE[spec.noise]
@@ -265,9 +290,11 @@ def render_scene(
 
     unit = np.ones(3, np.float32)
     plate: list[BGR] = []
-    for _ in range(plate_frames):
+    for i in range(plate_frames):
         ox, oy = shake(shake_amp / 3)
         alb, emi = room.at(ox, oy)
+        if scenery is not None:
+            alb, emi = scenery.background(i - plate_frames, alb, emi)
         rad = alb * light_field(-1, ox / SS, oy / SS) + emi
         plate.append(camera(rad, unit))
 
@@ -280,6 +307,8 @@ def render_scene(
         ox, oy = shake(shake_amp)
         fox, foy = ox / SS, oy / SS
         alb, emi = room.at(ox, oy)
+        if scenery is not None:
+            alb, emi = scenery.background(t, alb, emi)
         light = light_field(t, fox, foy)
         labels, centre = person.draw(t, fox, foy)
         covs = {
@@ -295,7 +324,10 @@ def render_scene(
             sh = cv2.GaussianBlur(sh, (0, 0), shadow_blur)
             bg_light = light * (1.0 - shadow_k * sh)[..., None]
         bg = alb * bg_light + emi
-        fg = person.albedo(covs, centre) * light
+        fg = person.albedo(covs, centre)
+        if scenery is not None:
+            fg = scenery.foreground(t, covs, centre, fg)
+        fg = fg * light
         rad = bg * (1.0 - alpha)[..., None] + fg
         # auto-exposure / white balance follow how much of the picture the person fills
         presence = min(1.0, float(counts.mean()) / 0.2)

@@ -1,0 +1,114 @@
+"""The noise a JPEG (MJPEG) camera adds that a plate's frames cannot show.
+
+A JPEG encoder rounds each 8x8 block's DCT coefficients to multiples of a step that grows as
+the quality falls. When the sensor's noise is smaller than those steps, every plate frame
+rounds to the same values: the frames are identical, their measured noise collapses to
+almost zero, and the plate's mean carries one fixed rounding error. A live frame whose input
+moved a little (the person entering the block, the exposure reacting, the noise re-rolled)
+is rounded afresh: it differs from the plate by two independent rounding errors, far outside
+the collapsed noise. Averaging more plate frames does not help: they are the same frame.
+
+So the floor comes from the encoder, measured on the plate itself: :func:`detect_quality`
+finds the quality the frames were encoded at (a decoded JPEG re-encoded at its own quality
+barely changes; at any other quality it changes more: the "JPEG ghost" of Farid 2009), and
+:func:`requantisation_variance` re-encodes the plate's mean, nudged by the exposure steps a
+camera takes, at that quality: the spread of those re-encodings is the rounding error a live
+frame may carry at each pixel. Twice it (the plate's frozen error and the live frame's fresh
+one) is the variance the plate's noise may not fall below. Measured on real photographs at
+qualities 30-95 with sensor noise 0.5-3 levels (``tests/measure_jpeg_floor.py``): with the
+floor, the share of a still background's pixels above the engine's high bar falls from
+5.3% to 1.2% at quality 30 and from 1.3% to 0.8% at 60 (exposure nudged by 3-10%), to
+within a few tenths of a percent of what the same scenes give without compression.
+
+Frames that are not JPEG output at their own resolution (a raw camera, H.264 video, a
+picture scaled after decoding) show no such quality: no floor then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from .frames import BGR
+
+F32 = npt.NDArray[np.float32]
+
+QUALITIES = range(20, 99)
+"""The JPEG qualities probed (libjpeg's scale; above 98 the rounding is below a level)."""
+PROBE_SIZE = 256
+"""The side of the square, aligned to the encoder's 16x16 blocks, that the quality is probed on."""
+GHOST_RATIO = 0.8
+"""A quality is detected when re-encoding at it changes the probe less than this share of
+what the nearest other qualities change it (measured: 0.0-0.6 for JPEG frames at 30-97,
+1.02-1.14 for frames never compressed)."""
+GHOST_MIN_LEVELS = 0.05
+"""...and the other qualities change it by at least this mean level (a flat probe rounds
+the same at every quality and tells nothing)."""
+EXPOSURE_NUDGES = (0.98, 1.02)
+"""Exposure steps the re-encodings of the mean are nudged by: the smallest change of input
+that re-rolls every rounding."""
+
+
+def _encode(image: BGR, quality: int) -> BGR:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:  # (OpenCV always has its JPEG codec; a failure here is a broken install)
+        raise RuntimeError("OpenCV could not encode and decode a JPEG")
+    return decoded
+
+
+def _probe(frame: BGR) -> BGR:
+    """The most detailed PROBE_SIZE square of the frame, aligned to 16 pixels (a flat one
+    rounds the same at every quality)."""
+    h, w = frame.shape[:2]
+    side = min(PROBE_SIZE, h // 16 * 16, w // 16 * 16)
+    best, best_detail = frame[:side, :side], -1.0
+    for fy in (0.0, 0.5, 1.0):
+        for fx in (0.0, 0.5, 1.0):
+            y = int(fy * (h - side)) // 16 * 16
+            x = int(fx * (w - side)) // 16 * 16
+            tile = frame[y : y + side, x : x + side]
+            detail = float(np.mean(np.abs(cv2.Laplacian(cv2.cvtColor(tile, cv2.COLOR_BGR2GRAY), cv2.CV_16S))))
+            if detail > best_detail:
+                best, best_detail = tile, detail
+    return np.ascontiguousarray(best)
+
+
+def detect_quality(frame: BGR) -> int | None:
+    """The JPEG quality ``frame`` was encoded at (libjpeg's scale), or None when it shows
+    none (not JPEG output at this resolution, or too flat to tell)."""
+    if min(frame.shape[:2]) < 32:
+        return None
+    probe = _probe(frame)
+    as_float = probe.astype(np.float32)
+    changes = np.array(
+        [float(np.mean(np.abs(as_float - _encode(probe, q).astype(np.float32)))) for q in QUALITIES]
+    )
+    i = int(np.argmin(changes[:-1]))  # (the highest quality always changes least: not a ghost)
+    # neighbouring qualities can share their rounding steps: compare with the nearest ones
+    # that change the probe differently
+    others = [c for c in changes[max(0, i - 4) : i + 5] if c > changes[i] * 1.0001]
+    if not others:
+        return None
+    nearest = min(others)
+    if nearest < GHOST_MIN_LEVELS or changes[i] > GHOST_RATIO * nearest:
+        return None
+    return int(QUALITIES[i])
+
+
+def requantisation_variance(mean: F32, quality: int, downscale: Callable[[F32], F32]) -> F32:
+    """Per pixel and channel, the variance of the rounding error of ``quality`` on the
+    plate's full-size ``mean`` (re-encoded at each of EXPOSURE_NUDGES), seen through
+    ``downscale`` (the working size's filter: the error is averaged like the frames are)."""
+    total: F32 | None = None
+    for gain in EXPOSURE_NUDGES:
+        nudged = np.clip(mean * np.float32(gain), 0.0, 255.0)
+        encoded = _encode(np.rint(nudged).astype(np.uint8), quality).astype(np.float32)
+        error = downscale(encoded - nudged)
+        squared = np.square(error, dtype=np.float32)
+        total = squared if total is None else total + squared
+    assert total is not None
+    return (total / np.float32(len(EXPOSURE_NUDGES))).astype(np.float32)
