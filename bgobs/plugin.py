@@ -247,18 +247,6 @@ def _prune_plates_once() -> None:
 
 
 @_guard(None)
-def _save(data: int | None, settings: int) -> None:
-    """OBS is about to write the settings into the scene collection: the status line is
-    live state, not a setting, so it leaves the settings and comes back once written."""
-    lib().obs_data_erase(settings, b"status")
-    handle = _handles.get(data or 0)
-    if handle is not None and handle.worker is not None:
-        # not a UI task from here: on the UI thread libobs runs it at once, before the write
-        handle.status_kind = ()
-        handle.worker.republish()
-
-
-@_guard(None)
 def _destroy(data: int | None) -> None:
     with _handles_lock:
         handle = _handles.pop(data or 0, None)
@@ -460,7 +448,6 @@ def _make_info() -> S.obs_source_info:
         "get_defaults": S.GET_DEFAULTS(_get_defaults),
         "get_properties": S.GET_PROPERTIES(_get_properties),
         "update": S.UPDATE(_update),
-        "save": S.SAVE(_save),
         "show": S.DATA_CB(_visibility(True)),
         "hide": S.DATA_CB(_visibility(False)),
     }

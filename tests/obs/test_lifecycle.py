@@ -396,12 +396,12 @@ def test_background_file_replaced_fixed_and_gone_in_obs(
 
 
 @pytest.mark.obs
-def test_removed_source_plate_goes_at_the_next_start_and_status_is_not_saved(
-    obs: Obs, pictures: dict[str, Any]
-) -> None:
+def test_removed_source_plate_goes_at_the_next_start(obs: Obs, pictures: dict[str, Any]) -> None:
     """A removed source's plate stays while OBS runs (Edit > Undo can bring the source back)
-    and is deleted when OBS next starts; the kept source's plate is restored. The status
-    line is not written into the scene collection."""
+    and is deleted when OBS next starts; the kept source's plate is restored. (The status line
+    OBS writes into the scene collection with the settings is dropped when the source is created
+    again: no save callback keeps it out, because OBS calls save holding its source list's lock,
+    where a Python callback can deadlock with another script's thread; see test_other_scripts.)"""
     ids = {}
     for name in ("Keeps plate", "Loses plate"):
         create(obs, name, {**BASE, "camera": pictures["paths"]["empty"]})
@@ -416,7 +416,7 @@ def test_removed_source_plate_goes_at_the_next_start_and_status_is_not_saved(
     assert obs.quit() == 0
     collection = json.loads((obs.config / "basic" / "scenes" / f"{COLLECTION}.json").read_text())
     ours = [s for s in collection["sources"] if s["id"] == "bgreplace_source"]
-    assert ours and all("status" not in s["settings"] for s in ours), [s["settings"] for s in ours]
+    assert ours
     assert {s["settings"]["plate_id"] for s in ours} >= {ids["Keeps plate"]}
     obs.start()
     wait_status(obs, "Keeps plate", "Running")
