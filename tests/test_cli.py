@@ -261,6 +261,7 @@ def test_an_error_mid_run_leaves_no_partial_output(
         assert left == ["keep.png"], left  # the frames and masks written before the error are gone
 
 
+@pytest.mark.slow
 def test_truncated_video_input_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     av = pytest.importorskip("av")  # a dependency of bgreplace; the importorskip only names it
     scene = make_scene("clean", width=160, height=120, n_frames=90, plate_frames=4, seed=9)
@@ -334,6 +335,7 @@ def test_ffmpeg_and_numpy_messages_stay_out_of_the_terminal(tmp_path: Path) -> N
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("bgreplace process: error:")
 
 
+@pytest.mark.slow
 def test_demo_writes_video_and_picture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "demo", "--out-dir", str(tmp_path / "demo"))
     assert code == 0, err
@@ -412,6 +414,7 @@ def xdisplay() -> Iterator[str]:
         proc.wait(5)
 
 
+@pytest.mark.slow
 def test_preview_window_keys_and_quit(xdisplay: str, tmp_path: Path) -> None:
     scene = make_scene("clean", width=160, height=120, n_frames=10, plate_frames=10, seed=5)
     clip = tmp_path / "clip.mkv"

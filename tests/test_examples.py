@@ -1,5 +1,5 @@
-"""The examples in examples/, run as a user runs them: --help, wrong arguments, missing and
-unwritable files (exit 2, one line, no traceback), and real runs on real files."""
+"""The examples in examples/, run as a user runs them (a Python process each: slow): --help,
+wrong arguments, missing and unwritable files (exit 2, one line, no traceback), real runs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import cv2
 import pytest
 
 from bgcore.synth import make_scene, write_scene
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BACKGROUND = Path(__file__).resolve().parent.parent / "bgcore" / "data" / "background.jpg"
