@@ -22,13 +22,16 @@ with real files.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from bgcore import BgError, Plate
 
@@ -97,6 +100,31 @@ def _age(path: Path, now: float) -> float:
         return 0.0
 
 
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, where the C library has it (Linux with glibc), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # musl and other C libraries have no malloc_trim
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return cast("Callable[[int], int]", trim)
+
+
+_TRIM = _malloc_trim()
+
+
+def release_freed_memory() -> None:
+    """Give memory freed by a capture back to the system. A capture runs on threads of its own
+    (building, saving); glibc keeps what such a thread freed in that thread's arena, so every
+    recapture left OBS about 30 MB bigger (soak: +114 MB per 10 min, levelling off only after
+    about ten captures). ``malloc_trim(0)`` returns the free pages of every arena."""
+    if _TRIM is not None:
+        _TRIM(0)
+
+
 class PlateSaver:
     """Writes a source's plates to disk on a thread of its own (a compressed plate takes a good
     part of a second, which the picture must not wait for), the newest plate last; each
@@ -134,6 +162,7 @@ class PlateSaver:
                 )
                 return
             self.say("info", f"{self.name}: saved the background plate to {paths[0]}")
+            release_freed_memory()
 
     def join(self, timeout: float = 10.0) -> None:
         for thread in self._threads:
