@@ -18,8 +18,9 @@ import numpy.typing as npt
 from . import composite, mask
 from .engine import MaskEngine
 from .frames import BGR, check_bgr
-from .plate import Downscaler, Plate, work_size
+from .plate import Downscaler, Plate, Region, work_size
 from .plate_capture import PlateCapture
+from .plate_health import PlateHealth
 from .settings import CLASSIC_THRESHOLD, Settings
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class BackgroundReplacer:
         self._alpha_clean: tuple[int, int, int, int] | None = None
         self._mask_full: U8 | None = None
         self._frame_size: tuple[int, int] | None = None
+        self._health: PlateHealth | None = None
+        self.absorbed = 0
+        """Changes of the background taken into the plate (see ``Settings.absorb_seconds``)."""
         self._closed = False
 
     # -- plate -----------------------------------------------------------------------------
@@ -86,6 +90,7 @@ class BackgroundReplacer:
             plate = Plate.from_frames(frames, work_width=self.settings.work_width)
         self._plate = plate
         self._state = None
+        self._health = None
         self.cancel_capture()
         self.capture_error = None
         return plate
@@ -120,6 +125,18 @@ class BackgroundReplacer:
     def capture_computing(self) -> bool:
         """A threaded capture has all its frames and is computing the plate."""
         return self._capture is not None and self._capture.computing
+
+    @property
+    def background_changes(self) -> tuple[Region, ...]:
+        """Where the background itself changed and stayed (a chair moved, the camera bumped),
+        as of the last check (see :mod:`bgcore.plate_health`); () in classic mode."""
+        return () if self._health is None else self._health.changes
+
+    @property
+    def background_changed_at(self) -> float | None:
+        """When (the frames' ``t``) a change of the background was first noticed since the
+        plate was set, or None."""
+        return None if self._health is None else self._health.first_seen
 
     @property
     def background(self) -> Background:
@@ -199,9 +216,17 @@ class BackgroundReplacer:
             size = work_size(w, h, s.work_width)
             self._state = MaskEngine(plate, size)
             self._downscale = Downscaler(size)
-        assert self._downscale is not None
-        m = self._state.step(self._downscale(frame), s)
+            if self._health is None or self._health.frame_size != (w, h):
+                self._health = PlateHealth(plate.sigma_at(size), (w, h))
+        assert self._downscale is not None and self._health is not None
+        small = self._downscale(frame)
+        m = self._state.step(small, s)
         self._mask_work = m
+        absorb = self._health.update(small, m, when, s.absorb_seconds)
+        if absorb is not None:
+            # (the engine starts afresh from the new plate on the next frame)
+            self._plate = plate.absorb(frame, absorb)
+            self.absorbed += 1
         if s.show_mask:
             return composite.mask_view(self.mask, out=self._out)
         if self._alpha_work is None or self._alpha_work.shape != m.shape:

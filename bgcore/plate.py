@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from . import kernels
 from .errors import PlateError
-from .frames import BGR
+from .frames import BGR, check_bgr
 
 F32 = npt.NDArray[np.float32]
 
@@ -243,6 +243,28 @@ class Plate:
         k = self.sigma_size[0] / size[0]
         resized = cv2.resize(self.sigma, size, interpolation=cv2.INTER_AREA)
         return np.maximum(resized / np.float32(np.sqrt(k)), SIGMA_FLOOR).astype(np.float32)
+
+    def absorb(self, frame: BGR, where: npt.NDArray[np.uint8]) -> Plate:
+        """A new plate that shows ``frame`` (a full-size camera frame) where ``where`` (0/255,
+        at any size) is set, as if all its frames had shown it there; the rest, the noise and
+        the dynamic map stay (see :mod:`bgcore.plate_health`)."""
+        check_bgr(frame, size=self.size, what="frame to absorb")
+        full = cv2.resize(where, self.size, interpolation=cv2.INTER_NEAREST) > 0
+        n = np.uint32(self.n_frames)
+        frame_sum = self.frame_sum.copy()
+        frame_sum[full] = frame[full].astype(np.uint32) * n
+        reference = self.reference.copy()
+        reference[full] = frame[full]
+        small_sum = None
+        if self.small_sum is not None:
+            small = Downscaler(self.sigma_size)(frame)
+            inside = cv2.resize(where, self.sigma_size, interpolation=cv2.INTER_NEAREST) > 0
+            small_sum = self.small_sum.copy()
+            small_sum[inside] = small[inside].astype(np.uint32) * n
+        return Plate(
+            frame_sum=frame_sum, n_frames=self.n_frames, reference=reference, sigma=self.sigma,
+            small_sum=small_sum, dynamic=self.dynamic, jpeg_quality=self.jpeg_quality,
+        )
 
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:

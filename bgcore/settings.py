@@ -79,6 +79,11 @@ class Settings:
     """Frames averaged into a background plate (about one second)."""
     show_mask: bool = False
     """Output the mask (white = foreground) instead of the composite, for tuning."""
+    absorb_seconds: float = 0.0
+    """A change of the background (a chair moved, a lamp switched on for good) that stayed
+    still, apart from the moving foreground, this many seconds is taken into the plate; 0 =
+    never (the default: it is reported instead, and a person sitting still never fades).
+    Changes are noticed after 3 s still at the earliest (bgcore.plate_health)."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -88,6 +93,7 @@ class Settings:
         _check_range("feather", self.feather, 0.0, 20.0)
         _check_range("min_blob", self.min_blob, 0.0, 0.5)
         _check_range("adapt_rate", self.adapt_rate, 0.0, 1.0)
+        _check_range("absorb_seconds", self.absorb_seconds, 0.0, 3600.0)
         if not isinstance(self.work_width, int) or isinstance(self.work_width, bool):
             raise SettingsError(f"work_width must be a whole number, got {self.work_width!r}")
         if self.work_width != 0 and not 64 <= self.work_width <= 7680:

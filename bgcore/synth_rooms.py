@@ -239,16 +239,16 @@ class CloseUp(_Scenery):
 
 
 class MovedObject(_Scenery):
-    """A box in the room (a chair, a bag) that is pushed aside between two live frames and
-    stays there: the background changed."""
+    """A box in the room (a chair, a bag) on the side the person does not stand on, pushed
+    into the corner while they walk in, and left there: the background changed."""
 
     def setup(self, room: Room, person: Person) -> None:
         super().setup(room, person)
         r = self.rng
-        side = -1 if r.uniform() < 0.5 else 1
+        side = 1 if person.x_target < self.w / 2 else -1  # (the side the person does not stand on)
         self.size = (int(r.uniform(0.12, 0.18) * self.w), int(r.uniform(0.22, 0.3) * self.h))
-        self.start = (0.5 + side * r.uniform(0.22, 0.3)) * self.w
-        self.end = self.start - side * r.uniform(0.12, 0.2) * self.w
+        self.start = (0.5 + side * r.uniform(0.28, 0.32)) * self.w
+        self.end = self.start + side * r.uniform(0.1, 0.14) * self.w  # pushed into the corner
         self.y = int(r.uniform(0.6, 0.7) * self.h)
         self.colour = (r.uniform(0.02, 0.08, 3) * np.array([1.0, 1.4, 2.2])).astype(np.float32)
         self.moves = (int(r.integers(4, 8)), 4)  # (first frame of the push, frames it takes)
