@@ -30,6 +30,7 @@ from .frames import BGR
 
 if TYPE_CHECKING:
     from .capture import FrameSource
+    from .plate import Region
 from .settings import Settings, parse_threshold
 from .writers import MaskFolderWriter, is_pattern, mask_pattern, open_writer, output_names
 
@@ -212,6 +213,12 @@ class ProcessResult:
     frames: int
     expected: int | None
     codec: str
+    dynamic: tuple[Region, ...] = ()
+    """Where the plate saw the picture change by nature (a screen, leaves): less sensitive there."""
+    changes: tuple[Region, ...] = ()
+    """Where the background itself changed and stayed, as of the last frame."""
+    changed_at: float | None = None
+    """When (seconds into the input) a change of the background was first noticed."""
 
     @property
     def short(self) -> bool:
@@ -339,7 +346,10 @@ def process(
         if masks is not None:
             masks.close()
         finished = True
-        return ProcessResult(frames=n, expected=expected, codec=writer.codec)
+        return ProcessResult(
+            frames=n, expected=expected, codec=writer.codec, dynamic=plate.dynamic_regions,
+            changes=replacer.background_changes, changed_at=replacer.background_changed_at,
+        )
     finally:
         source.close()
         replacer.close()
@@ -365,6 +375,19 @@ def _cmd_process(args: argparse.Namespace) -> int:
     )
     extra = f", masks in {args.mask_out}" if args.mask_out else ""
     print(f"bgreplace: wrote {result.frames} frame(s) to {args.out} ({result.codec}){extra}")
+    if result.dynamic:
+        print(
+            f"bgreplace: the picture changes all the time at {_places(result.dynamic)} "
+            f"({sum(r.share for r in result.dynamic):.0%} of it: a screen, leaves, a light?): "
+            "less sensitive there"
+        )
+    if result.changes:
+        since = f" from {result.changed_at:.1f} s on" if result.changed_at is not None else ""
+        print(
+            f"bgreplace: the background changed at {_places(result.changes)}{since} and stayed "
+            f"({sum(r.share for r in result.changes):.0%} of the picture shown as foreground): "
+            "capture a new plate"
+        )
     if result.short:
         print(
             f"bgreplace process: warning: {args.input!r} ended after {result.frames} of the "
@@ -374,6 +397,12 @@ def _cmd_process(args: argparse.Namespace) -> int:
         )
         return EXIT_SHORT_INPUT
     return EXIT_OK
+
+
+def _places(regions: Sequence[Region]) -> str:
+    """``the top left and the right``: where the (largest three) regions are."""
+    places = list(dict.fromkeys(f"the {r.place}" for r in regions[:3]))
+    return places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
 
 
 # -- demo -----------------------------------------------------------------------------------

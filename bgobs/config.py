@@ -38,6 +38,7 @@ KEYS: dict[str, tuple[type, Any]] = {
     "screen_monitor": (int, 1),
     "recapture_delay": (int, 3),
     "plate_frames": (int, 30),
+    "absorb_seconds": (int, 0),
     "feather": (float, 2.0),
     "cleanup": (bool, True),
     "shadows": (bool, True),
@@ -121,6 +122,7 @@ def engine_settings(values: Mapping[str, Any]) -> tuple[Settings, str | None]:
         "shadows": bool(values.get("shadows", True)),
         "adapt": bool(values.get("adapt", True)),
         "plate_frames": int(values.get("plate_frames", 30)),
+        "absorb_seconds": float(values.get("absorb_seconds", 0) or 0),
         "show_mask": bool(values.get("show_mask", False)),
     }
     try:

@@ -423,6 +423,13 @@ def _build_properties(data: int | None) -> int:
     L.obs_property_list_add_string(p, b"Default (noise-aware)", b"default")
     L.obs_property_list_add_string(p, b"Classic (simple difference)", b"classic")
     L.obs_properties_add_int(props, b"plate_frames", b"Frames averaged into the background", 1, 600, 1)
+    p = L.obs_properties_add_int(
+        props, b"absorb_seconds", b"Take a lasting change of the room into the background after", 0, 3600, 1
+    )
+    L.obs_property_set_long_description(
+        p, b"0 = never (a change is only reported). A person sitting still is never taken in."
+    )
+    L.obs_property_int_set_suffix(p, b" s")
     L.obs_properties_add_bool(props, b"show_mask", b"Show the mask (white = you), for tuning")
     return int(props)
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Sequence
+
+from bgcore.plate import Region
 
 
 class Level(enum.IntEnum):
@@ -98,15 +101,25 @@ class Status:
     fps: float | None = None
     """Frames per second over the last seconds; None until measured since the camera opened."""
     ms_per_frame: float | None = None
+    dynamic_regions: tuple[Region, ...] = ()
+    """RUNNING: where the plate saw the picture change by nature (a screen, leaves, a light):
+    the mask is less sensitive there."""
+    background_changes: tuple[Region, ...] = ()
+    """RUNNING: where the background itself changed and stayed (a chair moved, the camera
+    bumped): shown as foreground until recaptured."""
 
     @property
     def level(self) -> Level:
-        return max([_STATE_LEVELS.get(self.state, Level.NORMAL), *(p.level for p in self.problems)])
+        changed = Level.WARNING if self.background_changes else Level.NORMAL
+        return max([_STATE_LEVELS.get(self.state, Level.NORMAL), changed, *(p.level for p in self.problems)])
 
     @property
     def kind(self) -> tuple[object, ...]:
         """What makes a status a new one for the user (not the numbers that move)."""
-        return (self.state, self.problems, self.detail, self.camera_size, self.plate_size)
+        return (
+            self.state, self.problems, self.detail, self.camera_size, self.plate_size,
+            _where(self.dynamic_regions), _where(self.background_changes),
+        )
 
 
 def _size(size: tuple[int, int] | None) -> str:
@@ -122,6 +135,27 @@ def _rate(s: Status) -> str:
 
 def _problems(s: Status) -> str:
     return "".join(f"; {p.message}" for p in s.problems)
+
+
+def _where(regions: Sequence[Region]) -> str:
+    """``the top left and the right``: where the (largest three) regions are ("" for none)."""
+    places = list(dict.fromkeys(f"the {r.place}" for r in regions[:3]))
+    if len(places) < 2:
+        return "".join(places)
+    return ", ".join(places[:-1]) + " and " + places[-1]
+
+
+def plate_notes(s: Status) -> str:
+    """What the plate and its health say beside a running source ("" when nothing)."""
+    notes = []
+    if s.background_changes:
+        notes.append(f"The background changed at {_where(s.background_changes)}: recapture")
+    if s.dynamic_regions:
+        notes.append(
+            f"the picture at {_where(s.dynamic_regions)} changes all the time (a screen, leaves, "
+            "a light?): less sensitive there"
+        )
+    return "".join(f"; {note}" for note in notes)
 
 
 def status_line(s: Status) -> str:
@@ -155,7 +189,8 @@ def status_line(s: Status) -> str:
             f"{_size(s.camera_size)}: showing the camera as is; press Recapture background" + _problems(s)
         )
     if st is State.RUNNING:
-        return f"Running ({_rate(s)}){_problems(s)}" if s.problems else f"Running: {_rate(s)}"
+        notes = _problems(s) + plate_notes(s)
+        return f"Running ({_rate(s)}){notes}" if notes else f"Running: {_rate(s)}"
     return f"Internal error: {s.detail}. Remove and re-add the source; see the OBS log"
 
 
@@ -190,7 +225,7 @@ def log_line(s: Status) -> str | None:
             f"{_size(s.camera_size)}: showing the camera as is; press Recapture background"
         )
     if st is State.RUNNING:
-        return f"running at {_size(s.camera_size)}"
+        return f"running at {_size(s.camera_size)}{plate_notes(s)}"
     if st is State.FAILED:
         return status_line(s)
     # starting; hidden, countdown, capturing, computing: the worker logs their start as events

@@ -573,6 +573,7 @@ class _Loop:
             state = State.NO_PLATE
         elif plate.size != (width, height):
             state = State.OTHER_SIZE
+        running = state is State.RUNNING and plate is not None
         return Status(
             state,
             self.problems(),
@@ -580,4 +581,6 @@ class _Loop:
             plate_size=plate.size if state is State.OTHER_SIZE and plate is not None else None,
             fps=fps,
             ms_per_frame=ms,
+            dynamic_regions=plate.dynamic_regions if running and plate is not None else (),
+            background_changes=replacer.background_changes if running else (),
         )
