@@ -396,6 +396,36 @@ def test_background_file_replaced_fixed_and_gone_in_obs(
 
 
 @pytest.mark.obs
+def test_recapture_in_a_room_with_a_playing_monitor_succeeds(obs: Obs, tmp_path: Path) -> None:
+    """A camera looking at a room whose screen plays video (bgcore.synth_rooms' ``monitor``,
+    seed 0: every 30-frame window of the looped clip makes a plate, see
+    tests/test_footage.py): the recapture is not refused (plates refused every such room
+    before dynamic pixels were modelled), and the status line and the log say where the
+    picture changes all the time."""
+    from bgcore import synth_rooms
+
+    scene = synth_rooms.make_scene("monitor", seed=0, n_frames=1, plate_frames=90)
+    clip = write_clip(tmp_path / "monitor.mkv", scene.plate)
+    name = "Monitor room"
+    create(obs, name, {**BASE, "camera": str(clip), "plate_frames": 30})
+    wait_status(obs, name, "no background captured")
+    press(obs, name)
+    line = wait_status(obs, name, "Running (", "refused", timeout=90)
+    assert "refused" not in line, line
+    assert "changes all the time" in line and "less sensitive there" in line, line
+    place = synth_rooms_place(scene)
+    assert f"the picture at the {place}" in line, (place, line)
+    wait_log(obs, f"{name}: running at 320x240; the picture at the {place} changes all the time")
+
+
+def synth_rooms_place(scene: Any) -> str:
+    """Where the monitor of ``scene`` is, as the plate words it (its plate, built here)."""
+    regions = Plate.from_frames(scene.plate[:30]).dynamic_regions
+    assert regions, "the monitor's plate has no dynamic region"
+    return regions[0].place
+
+
+@pytest.mark.obs
 def test_removed_source_plate_goes_at_the_next_start(obs: Obs, pictures: dict[str, Any]) -> None:
     """A removed source's plate stays while OBS runs (Edit > Undo can bring the source back)
     and is deleted when OBS next starts; the kept source's plate is restored. (The status line
@@ -428,32 +458,3 @@ def test_removed_source_plate_goes_at_the_next_start(obs: Obs, pictures: dict[st
     assert obs.quit() == 0
     assert_clean_logs(obs)
 
-
-@pytest.mark.obs
-def test_recapture_in_a_room_with_a_playing_monitor_succeeds(obs: Obs, tmp_path: Path) -> None:
-    """A camera looking at a room whose screen plays video (bgcore.synth_rooms' ``monitor``,
-    seed 0: every 30-frame window of the looped clip makes a plate, see
-    tests/test_footage.py): the recapture is not refused (plates refused every such room
-    before dynamic pixels were modelled), and the status line and the log say where the
-    picture changes all the time."""
-    from bgcore import synth_rooms
-
-    scene = synth_rooms.make_scene("monitor", seed=0, n_frames=1, plate_frames=90)
-    clip = write_clip(tmp_path / "monitor.mkv", scene.plate)
-    name = "Monitor room"
-    create(obs, name, {**BASE, "camera": str(clip), "plate_frames": 30})
-    wait_status(obs, name, "no background captured")
-    press(obs, name)
-    line = wait_status(obs, name, "Running (", "refused", timeout=90)
-    assert "refused" not in line, line
-    assert "changes all the time" in line and "less sensitive there" in line, line
-    place = synth_rooms_place(scene)
-    assert f"the picture at the {place}" in line, (place, line)
-    wait_log(obs, f"{name}: running at 320x240; the picture at the {place} changes all the time")
-
-
-def synth_rooms_place(scene: Any) -> str:
-    """Where the monitor of ``scene`` is, as the plate words it (its plate, built here)."""
-    regions = Plate.from_frames(scene.plate[:30]).dynamic_regions
-    assert regions, "the monitor's plate has no dynamic region"
-    return regions[0].place
