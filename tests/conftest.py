@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+# tests/obs/harness.py (a real OBS, and its private Xvfb) serves tests outside tests/obs too
+sys.path.insert(0, str(Path(__file__).resolve().parent / "obs"))
 
 
 @pytest.fixture

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import threading
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from harness import Xvfb
 from helpers import textured_room, write_flat_video
 
 from bgcore import BackgroundError, BackgroundReplacer
@@ -538,44 +535,22 @@ def test_screen_without_a_display_is_a_clear_error(monkeypatch: pytest.MonkeyPat
         open_background("screen")
 
 
-def _free_display() -> int:
-    for n in range(90, 200):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", 6000 + n)) != 0:
-                    return n
-    raise RuntimeError("no free X display number")
-
-
 @pytest.fixture
-def xvfb_white(monkeypatch: pytest.MonkeyPatch) -> Iterator[subprocess.Popen[bytes]]:
-    """A real X server (Xvfb, 320x240) whose root window is white. -noreset: otherwise Xvfb
-    resets when its last client leaves and refuses connections for a moment."""
+def xvfb_white(monkeypatch: pytest.MonkeyPatch) -> Iterator[Xvfb]:
+    """A real X server (Xvfb, 320x240, on a display number it picks itself) whose root window is
+    white. -noreset: otherwise Xvfb resets when its last client leaves and refuses connections
+    for a moment. A missing Xvfb fails the test (./test installs it): never a silent skip."""
     if not sys.platform.startswith("linux"):
         pytest.skip("Xvfb screen tests run on Linux")
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt install xvfb): no real display to capture")
-    n = _free_display()
-    proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", "320x240x24", "-wr", "-noreset", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = Xvfb(screen="320x240x24", extra=("-wr", "-noreset"))
     try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{n}").exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.skip("Xvfb did not start")
-            time.sleep(0.05)
-        time.sleep(0.2)
-        monkeypatch.setenv("DISPLAY", f":{n}")
-        yield proc
+        monkeypatch.setenv("DISPLAY", f":{server.display}")
+        yield server
     finally:
-        proc.terminate()
-        proc.wait(5)
+        server.stop()
 
 
-def test_screen_grabs_a_real_display_at_a_limited_rate(xvfb_white: subprocess.Popen[bytes]) -> None:
+def test_screen_grabs_a_real_display_at_a_limited_rate(xvfb_white: Xvfb) -> None:
     bg = open_background("screen:1")
     assert isinstance(bg, ScreenBackground)
     assert bg.area == {"left": 0, "top": 0, "width": 320, "height": 240}
@@ -597,7 +572,7 @@ def test_screen_grabs_a_real_display_at_a_limited_rate(xvfb_white: subprocess.Po
     bg.close()
 
 
-def test_screen_region_and_bad_monitor(xvfb_white: subprocess.Popen[bytes]) -> None:
+def test_screen_region_and_bad_monitor(xvfb_white: Xvfb) -> None:
     bg = open_background("screen:1:10,20,100,50")
     assert isinstance(bg, ScreenBackground)
     assert bg.area == {"left": 10, "top": 20, "width": 100, "height": 50}
@@ -612,14 +587,14 @@ def test_screen_region_and_bad_monitor(xvfb_white: subprocess.Popen[bytes]) -> N
 
 
 def test_screen_keeps_the_last_picture_when_the_display_goes_away(
-    xvfb_white: subprocess.Popen[bytes],
+    xvfb_white: Xvfb,
 ) -> None:
     bg = open_background("screen")
     assert isinstance(bg, ScreenBackground)
     out = bg.render(32, 32, t=0.0, plate=None)
     assert out is not None and (out == 255).all() and bg.error is None
-    xvfb_white.terminate()
-    xvfb_white.wait(5)
+    xvfb_white.proc.terminate()
+    xvfb_white.proc.wait(5)
     assert bg.render(32, 32, t=1.0, plate=None) is out  # no exception into the engine
     assert (out == 255).all()
     assert bg.error is not None and bg.error.startswith("screen capture failed")

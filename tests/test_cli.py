@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from harness import Xvfb
 
 from bgcore.cli import main
 from bgcore.evaluate import f1
@@ -391,27 +392,14 @@ def test_preview_on_a_dead_display_names_the_display_not_tk(tmp_path: Path) -> N
 
 @pytest.fixture
 def xdisplay() -> Iterator[str]:
-    """A real X server (Xvfb) for the preview window; skipped where Xvfb or xdotool is missing."""
-    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
-        pytest.skip("needs Xvfb and xdotool (./test installs them)")
-    for n in range(140, 200):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            break
-    proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", "800x600x24", "-noreset", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """A real X server (Xvfb, on a display number it picks itself) for the preview window; a
+    missing Xvfb or xdotool fails the test (./test installs them): never a silent skip."""
+    assert shutil.which("xdotool"), "xdotool is not installed (./test installs it)"
+    server = Xvfb(screen="800x600x24", extra=("-noreset",))
     try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{n}").exists():
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.skip("Xvfb did not start")
-            time.sleep(0.05)
-        yield f":{n}"
+        yield f":{server.display}"
     finally:
-        proc.terminate()
-        proc.wait(5)
+        server.stop()
 
 
 @pytest.mark.slow

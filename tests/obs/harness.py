@@ -55,12 +55,14 @@ class Xvfb:
     first number whose socket nobody holds, so another X server on this machine (the desktop,
     a second test run, OBS in a chroot sharing the network namespace) never makes it fail."""
 
-    def __init__(self, timeout: float = 20.0) -> None:
+    def __init__(
+        self, timeout: float = 20.0, *, screen: str = "1280x800x24", extra: tuple[str, ...] = ()
+    ) -> None:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         read_end, write_end = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                ["Xvfb", "-displayfd", str(write_end), "-screen", "0", screen, "-nolisten", "tcp", *extra],
                 stdout=subprocess.DEVNULL,
                 stderr=self.log,
                 pass_fds=(write_end,),
