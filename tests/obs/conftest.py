@@ -14,19 +14,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Obs, real_deps_dir
+from harness import Obs, missing_prerequisites
 from scenes import empty_room, with_person
 
 logging.getLogger("obsws_python").setLevel(logging.CRITICAL)  # "connection refused" while OBS starts
-
-
-def _missing() -> str | None:
-    for tool in ("obs", "Xvfb", "xdotool"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed (./test installs obs-studio, xvfb and xdotool with apt)"
-    if not (Path(real_deps_dir()) / "numpy").exists():
-        return f"OBS's Python has no numpy in {real_deps_dir()}: run ./install"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +30,7 @@ def obs_home() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def obs(obs_home: Path) -> Iterator[Obs]:
     """A running OBS with obs_bgreplace.py loaded; always killed (with Xvfb) at the end."""
-    problem = _missing()
+    problem = missing_prerequisites()
     if problem:
         pytest.fail(problem)  # real-host tests must not silently skip
     instance = Obs(obs_home)

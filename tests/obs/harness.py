@@ -50,6 +50,16 @@ def real_deps_dir() -> str:
         sys.path.remove(str(REPO))
 
 
+
+def missing_prerequisites() -> str | None:
+    """Why a real OBS cannot run here (one line), or None: what ./test installs, and ./install's
+    packages for OBS's Python."""
+    for tool in ("obs", "Xvfb", "xdotool"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (./test installs obs-studio, xvfb and xdotool with apt)"
+    if not (Path(real_deps_dir()) / "numpy").exists():
+        return f"OBS's Python has no numpy in {real_deps_dir()}: run ./install"
+    return None
 class Xvfb:
     """A private X server on a display number it picks itself (``-displayfd``): it binds the
     first number whose socket nobody holds, so another X server on this machine (the desktop,

@@ -63,7 +63,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from harness import CANVAS, SCENE, Obs, real_deps_dir
+from harness import CANVAS, SCENE, Obs, missing_prerequisites
 from measure_cpu import TICK, machine_ticks, proc_ticks
 from obsws_python.error import OBSSDKRequestError
 from scenes import empty_room, with_person
@@ -903,15 +903,6 @@ def code_version() -> str:
     return f"{REPO} at {head or 'unknown'}" + (f" with uncommitted changes to {changed}" if changed else "")
 
 
-def missing() -> str | None:
-    for tool in ("obs", "Xvfb", "xdotool"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed (./test installs obs-studio, xvfb and xdotool with apt)"
-    if not (Path(real_deps_dir()) / "numpy").exists():
-        return f"OBS's Python has no numpy in {real_deps_dir()}: run ./install"
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=30.0, help="length of the soak (default 30)")
@@ -925,7 +916,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=Path, help="write the memory and lag samples to this CSV file")
     args = ap.parse_args(argv)
     logging.getLogger("obsws_python").setLevel(logging.CRITICAL)
-    problem = missing()
+    problem = missing_prerequisites()
     if problem:
         print(problem, file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.obs, pytest.mark.slow]
 
 
 def test_two_minute_soak_passes_every_check() -> None:
-    problem = soak.missing()
+    problem = soak.missing_prerequisites()
     if problem:
         pytest.fail(problem)  # real-host tests must not silently skip
     assert soak.main(["--minutes", "2"]) == 0, "the soak failed: its report is in the captured stdout above"
