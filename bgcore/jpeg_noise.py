@@ -47,7 +47,7 @@ what the nearest other qualities change it (measured: 0.0-0.6 for JPEG frames at
 GHOST_MIN_LEVELS = 0.05
 """...and the other qualities change it by at least this mean level (a flat probe rounds
 the same at every quality and tells nothing)."""
-EXPOSURE_NUDGES = (0.98, 1.02)
+EXPOSURE_NUDGES = (0.97, 0.99, 1.01, 1.03)
 """Exposure steps the re-encodings of the mean are nudged by: the smallest change of input
 that re-rolls every rounding."""
 
@@ -97,6 +97,24 @@ def detect_quality(frame: BGR) -> int | None:
     if nearest < GHOST_MIN_LEVELS or changes[i] > GHOST_RATIO * nearest:
         return None
     return int(QUALITIES[i])
+
+
+def _ijg_step(base: int, quality: int) -> float:
+    """libjpeg's quantisation step for a table entry ``base`` at ``quality``."""
+    scale = 5000 / quality if quality < 50 else 200 - 2 * quality
+    return float(min(255, max(1, (base * scale + 50) // 100)))
+
+
+def dc_variance(quality: int) -> F32:
+    """Per channel (B, G, R), the variance of a flat block's rounding error at ``quality``:
+    its mean is the DC coefficient / 8, rounded to steps of libjpeg's DC entry (16 for luma,
+    17 for chroma) scaled by the quality; uniform within a step, mixed into B, G and R by
+    the YCbCr conversion. The floor of flat parts, where re-encoding a few samples of the
+    mean may happen to round alike."""
+    luma = (_ijg_step(16, quality) / 8.0) ** 2 / 12.0
+    chroma = (_ijg_step(17, quality) / 8.0) ** 2 / 12.0
+    mixing = np.array([1.772**2, 0.344**2 + 0.714**2, 1.402**2], np.float32)  # Cb/Cr into B, G, R
+    return (luma + mixing * np.float32(chroma)).astype(np.float32)
 
 
 def requantisation_variance(mean: F32, quality: int, downscale: Callable[[F32], F32]) -> F32:

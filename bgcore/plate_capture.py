@@ -62,6 +62,14 @@ ZONE_EVENTS = 4
 # The frames with the most moved pixels outside what repeated so far are kept (as bit masks
 # at the working size) until the capture ends, when the repeating pixels are known.
 CANDIDATE_FRAMES = 8
+# The JPEG floor is pooled over POOL x POOL working pixels: a block's rounding errors go
+# together (a flat block errs by its DC step alone, the same at every pixel of it).
+POOL = 9
+# A channel clipped where its mean is within CEILING_MARGIN of its brightest level, when at
+# least CEILING_SHARE of the picture is there and that level is at least CEILING_MIN_LEVEL.
+CEILING_SHARE = 0.002
+CEILING_MIN_LEVEL = 180.0
+CEILING_MARGIN = 3.0
 # Dynamic pixels (the plate's ``dynamic`` map): moved repeatedly, or a spread over the capture
 # of more than DYNAMIC_SIGMAS x the picture's typical noise and at least DYNAMIC_MIN_LEVELS.
 DYNAMIC_SIGMAS = 4.0
@@ -184,7 +192,11 @@ class PlateBuilder:
             assert self._downscale is not None
             mean = self._sum.astype(np.float32) / np.float32(n)
             floor = jpeg_noise.requantisation_variance(mean, quality, Downscaler(self._downscale.size))
-            np.maximum(var, 2.0 * cv2.blur(floor, (3, 3)), out=var)
+            floor = 2.0 * np.maximum(cv2.blur(floor, (POOL, POOL)), jpeg_noise.dc_variance(quality))
+            # (where the sensor clipped, every frame reads the ceiling, compressed or not: its
+            # silence is what tells the engine a pixel is clipped)
+            floor[_at_the_ceiling(self._small_sum.astype(np.float32) / np.float32(n))] = 0.0
+            np.maximum(var, floor, out=var)
         sigma = np.maximum(np.sqrt(var), SIGMA_FLOOR).astype(np.float16).astype(np.float32)
         return Plate(
             frame_sum=self._sum, n_frames=n, reference=self._reference, sigma=sigma,
@@ -231,6 +243,20 @@ class PlateBuilder:
         normalised = self._motion.normalise(small, gains)
         self._history.add(normalised, index)
         self._moments.add(normalised)
+
+
+def _at_the_ceiling(mean: F32) -> npt.NDArray[np.bool_]:
+    """Per pixel and channel, whether ``mean`` sits on its channel's ceiling: within
+    CEILING_MARGIN of the channel's brightest level, where at least CEILING_SHARE of the
+    picture sits (a plateau, a window burnt out: the sensor clipped), if bright."""
+    at = np.zeros(mean.shape, np.bool_)
+    for c in range(3):
+        channel = mean[..., c]
+        top = float(channel.max())
+        near = channel >= top - CEILING_MARGIN
+        if top >= CEILING_MIN_LEVEL and np.count_nonzero(near) >= CEILING_SHARE * near.size:
+            at[..., c] = near
+    return at
 
 
 def _dynamic_map(excess: F32, noise: F32, repeating: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
