@@ -311,7 +311,7 @@ class _MotionHistory:
         )
         self._window = cv2.createHanningWindow(self._half, cv2.CV_32F)
         self._quarter_window = cv2.createHanningWindow((self._half[0] // 2, self._half[1] // 2), cv2.CV_32F)
-        self._shift = (0.0, 0)  # the largest shift of the whole picture (working pixels), frame
+        self._shift = (0.0, 0)  # the first shift of the whole picture (working pixels), its frame
         self._step = np.empty(reference.median.shape, np.float32)
         # moved, and it got there in one step (not by a fade or a slow change of light), in a
         # part of the picture where nothing came and went before (not a screen's new scene)
@@ -367,9 +367,11 @@ class _MotionHistory:
         """The shift of the whole frame against the median (the camera moving), at half size."""
         gray = cv2.cvtColor(normalised, cv2.COLOR_BGR2GRAY)
         half = cv2.resize(gray, self._half, interpolation=cv2.INTER_AREA)
+        if self._shift[0] >= CAMERA_SHIFT:
+            return  # (the first frame the camera had moved in is the one reported)
         (dx, dy), response = cv2.phaseCorrelate(self._half_median, half, self._window)
         shift = 2.0 * float(np.hypot(dx, dy))
-        if response < 0.05 or shift <= self._shift[0] or shift < CAMERA_SHIFT:
+        if response < 0.05 or shift < CAMERA_SHIFT:
             return
         # A large person moving also shifts the correlation's peak: the camera moves every
         # quarter of the picture alike.

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+import re
 import threading
 import time
 import tracemalloc
 
+import cv2
 import numpy as np
 import pytest
 from helpers import noisy, textured_room
 
-from bgcore import Plate, PlateBuilder, PlateError
-from bgcore.plate import PLATE_FORMAT_VERSION, Downscaler, estimate_noise, work_size
+from bgcore import Plate, PlateBuilder, PlateError, jpeg_noise, synth, synth_rooms
+from bgcore.plate import PLATE_FORMAT_VERSION, Downscaler, estimate_noise, place_of, work_size
 from bgcore.plate_capture import REFERENCE_FRAMES, PlateCapture, _median_in_place
 
 
@@ -223,3 +225,139 @@ def test_threaded_capture_refusal_and_cancel(rng: np.random.Generator) -> None:
     stopped.close()
     assert stopped.result() is None
     assert "bgreplace plate" not in {t.name for t in threading.enumerate()}
+
+
+# -- rooms that live: screens, leaves, lights; what is still refused ---------------------------
+
+
+def _screen(frames: list[np.ndarray], size: tuple[int, int]) -> np.ndarray:
+    """Where the frames change by nature: a temporal spread above 10 levels (working size)."""
+    stack = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]).astype(np.float32)
+    return stack.std(axis=0).max(axis=2) > 10.0
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3, 4])
+def test_a_playing_screen_makes_a_plate_that_says_where_it_changes(seed: int) -> None:
+    """A room whose screen plays video (a cut to a new scene included in some seeds) makes a
+    plate: the dynamic map covers the screen and little else, and its one region says where;
+    the noise there is the spread the screen showed (tens of levels), elsewhere the sensor's."""
+    scene = synth_rooms.make_scene("monitor", seed=seed, n_frames=1, plate_frames=30)
+    plate = Plate.from_frames(scene.plate)
+    screen = _screen(scene.plate, plate.sigma_size)
+    dynamic = plate.dynamic_at(plate.sigma_size) > 0
+    assert np.count_nonzero(dynamic & screen) > 0.8 * np.count_nonzero(screen)
+    near = cv2.dilate(screen.view(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert np.count_nonzero(dynamic & ~near) < 0.005 * dynamic.size
+    (region,) = plate.dynamic_regions[:1]
+    xs = np.nonzero(screen)[1]
+    col = ("left", "", "right")[min(2, int(3 * xs.mean() / screen.shape[1]))]
+    assert col in region.place and 0.04 < region.share < 0.15, region
+    sigma = plate.sigma.max(axis=2)
+    assert np.median(sigma[screen]) > 10 and np.median(sigma[~near]) < 2
+
+
+def test_leaves_and_blinking_lights_are_not_motion() -> None:
+    for case in ("leaves", "blinking"):
+        for seed in range(4):
+            scene = synth_rooms.make_scene(case, seed=seed, n_frames=1, plate_frames=30)
+            Plate.from_frames(scene.plate)  # (raises if refused)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_someone_walking_in_is_refused_and_told_where(seed: int) -> None:
+    """The person walks in and stays (the live frames of a scene as plate frames): refused,
+    and the place named is the side of the picture the person is on, in that frame or (the
+    capture's median shows them) in the last."""
+    scene = synth.make_scene("clean", seed=seed, n_frames=30, plate_frames=1)
+    with pytest.raises(PlateError) as err:
+        Plate.from_frames(scene.frames)
+    message = str(err.value)
+    found = re.search(
+        r"something moved during background capture \((\d+)% of the picture changed in frame (\d+) "
+        r"of 30, at the ([a-z ]+)\): step out of frame",
+        message,
+    )
+    assert found, message
+    share, frame, place = int(found[1]), int(found[2]), found[3]
+    assert share >= 1
+    width = scene.truth[0].shape[1]
+    columns = {("left", "", "right")[min(2, int(3 * np.nonzero(scene.truth[k])[1].mean() / width))]
+               for k in (frame - 1, -1)}
+    assert any(c in place if c else place in ("top", "centre", "bottom") for c in columns), (message, columns)
+
+
+def test_the_camera_moving_is_refused_as_such(rng: np.random.Generator) -> None:
+    room = textured_room()
+    frames = [noisy(room, rng) for _ in range(30)]
+    frames[17:] = [np.roll(f, (2, 3), axis=(0, 1)) for f in frames[17:]]  # bumped by (3, 2) pixels
+    with pytest.raises(PlateError, match=r"the camera moved during background capture \(the picture shifted "
+                       r"by [34] pixels in frame 1[89] of 30\): keep the camera still"):
+        Plate.from_frames(frames)
+    # a tremor of a third of a pixel (the synthetic shake case's plate) is not a move
+    for seed in range(3):
+        Plate.from_frames(synth.make_scene("shake", seed=seed, n_frames=1, plate_frames=30).plate)
+
+
+# -- JPEG ---------------------------------------------------------------------------------------
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+@pytest.mark.parametrize("quality", [30, 60, 75])
+def test_jpeg_frames_show_their_quality_and_keep_a_rounding_floor(
+    rng: np.random.Generator, quality: int
+) -> None:
+    """A camera sending JPEG at ``quality`` with little sensor noise (0.5 levels, so that
+    many pixels read the same in every frame): the plate finds the quality, and its noise
+    never falls below a flat block's DC rounding at that quality (twice: the plate's frozen
+    error and a live frame's fresh one), where the frames' own spread is far lower; frames
+    that were never compressed show no quality. (What it does to the mask: test_footage.py.)"""
+    room = textured_room(240, 320)
+    frames = [_jpeg(noisy(room, rng, 0.5), quality) for _ in range(20)]
+    plate = Plate.from_frames(frames, work_width=0)
+    assert plate.jpeg_quality == quality
+    assert jpeg_noise.detect_quality(noisy(room, rng, 0.5)) is None
+    own = np.stack(frames).astype(np.float32).std(axis=0, ddof=1)
+    floor = np.sqrt(2 * jpeg_noise.dc_variance(quality))
+    assert np.all(plate.sigma >= floor * 0.999)
+    assert float(np.mean(own < 0.5 * floor)) > 0.02  # (the collapse the floor is for)
+
+
+# -- the plate's new data -----------------------------------------------------------------------
+
+
+def test_dynamic_map_and_quality_survive_save_and_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scene = synth_rooms.make_scene("monitor", seed=0, n_frames=1, plate_frames=20)
+    plate = Plate.from_frames([_jpeg(f, 70) for f in scene.plate])
+    assert plate.jpeg_quality == 70 and plate.dynamic is not None
+    plate.save(tmp_path / "p.npz")
+    back = Plate.load(tmp_path / "p.npz")
+    assert back.jpeg_quality == 70 and np.array_equal(back.dynamic, plate.dynamic)
+    assert back.dynamic_regions == plate.dynamic_regions and back.dynamic_regions
+
+
+def test_absorb_changes_the_plate_only_where_asked(rng: np.random.Generator) -> None:
+    room = textured_room()
+    plate = Plate.from_frames([noisy(room, rng) for _ in range(10)])
+    frame = noisy(room, rng)
+    frame[100:150, 20:80] = (30, 90, 160)  # a chair pushed into view
+    where = np.zeros((180, 320), np.uint8)
+    where[95:155, 15:85] = 255
+    after = plate.absorb(frame, where)
+    assert np.array_equal(after.mean[100:150, 20:80], frame[100:150, 20:80].astype(np.float32))
+    outside = where == 0
+    assert np.array_equal(after.frame_sum[outside], plate.frame_sum[outside])
+    size = plate.sigma_size
+    small = Downscaler(size)(frame).astype(np.float32)
+    assert np.array_equal(after.mean_at(size)[100:150, 20:80], small[100:150, 20:80])
+    assert after.sigma is plate.sigma and after.n_frames == plate.n_frames
+
+
+@pytest.mark.parametrize("box,place", [((0, 0, 10, 10), "top left"), ((150, 80, 20, 20), "centre"),
+                                       ((300, 60, 20, 60), "right"), ((100, 170, 120, 10), "bottom")])
+def test_places_are_thirds_of_the_picture(box: tuple[int, int, int, int], place: str) -> None:
+    assert place_of(box, (320, 180)) == place
