@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -10,7 +11,18 @@ import numpy as np
 import pytest
 from helpers import noisy, textured_room
 
-from bgcore import BackgroundReplacer, FrameShapeError, FrameTypeError, Plate, Settings, composite
+from bgcore import (
+    BackgroundReplacer,
+    FrameShapeError,
+    FrameTypeError,
+    Plate,
+    Settings,
+    cli,
+    composite,
+    evaluate,
+    synth,
+    synth_rooms,
+)
 
 
 class Solid:
@@ -309,3 +321,73 @@ def test_transparent_alpha_is_the_whole_upscaled_alpha_frame_after_frame() -> No
         assert np.array_equal(out[..., 3], want), f"frame {i}"
         assert np.array_equal(out[..., :3], frame)
     r.close()
+
+
+# -- plate health: a background that changed -------------------------------------------------
+
+
+def _run(scene: synth.Scene, **settings: object) -> tuple[BackgroundReplacer, list[np.ndarray], int | None]:
+    """The scene's masks; the replacer; the frame at which a change was first reported."""
+    r = BackgroundReplacer(Clear((0, 0, 0)), **settings)  # type: ignore[arg-type]
+    r.set_plate(scene.plate)
+    masks, first = [], None
+    for i, frame in enumerate(scene.frames):
+        r.process(frame, t=i / scene.fps)
+        masks.append(r.mask.copy())
+        if first is None and r.background_changes:
+            first = i
+    return r, masks, first
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_moved_box_is_reported_where_it_is_and_taken_in_only_when_asked(seed: int) -> None:
+    """A box pushed into a corner while the person walks in (frames 4-12) and left there:
+    reported once it stayed still for 3 s (at the side it is on), never absorbed by default;
+    with absorb_seconds=1 it goes into the plate and the mask is the person's again."""
+    scene = synth.make_scene("moved_object", seed=seed, n_frames=150, plate_frames=30)
+    r, masks, first = _run(scene)
+    assert first is not None and 90 <= first <= 140, first  # (3 s = 90 frames after it stopped)
+    assert r.background_changed_at == pytest.approx(first / scene.fps)
+    changed = r.background_changes
+    truth_cols = np.nonzero(scene.truth[-1])[1].mean() / scene.truth[-1].shape[1]
+    box_side = "right" if truth_cols < 0.5 else "left"  # (the box is on the side the person is not)
+    assert all(box_side in c.place and "bottom" in c.place for c in changed), changed
+    assert r.absorbed == 0
+    before = evaluate.score_masks(masks[-30:], scene.truth[-30:]).f1
+    r2, masks2, _ = _run(scene, absorb_seconds=1.0)
+    assert r2.absorbed >= 1
+    after = evaluate.score_masks(masks2[-30:], scene.truth[-30:]).f1
+    assert after > before + 0.02 and after > 0.95, (before, after)
+
+
+def test_a_person_sitting_still_is_never_a_change_of_the_room() -> None:
+    """Five seconds of someone sitting still (breathing only), absorption on after 1 s:
+    nothing reported, nothing absorbed, the person stays."""
+    for seed in range(2):
+        scene = synth.make_scene("still", seed=seed, n_frames=150, plate_frames=30)
+        r, masks, first = _run(scene, absorb_seconds=1.0)
+        assert first is None and r.absorbed == 0
+        assert evaluate.score_masks(masks[-30:], scene.truth[-30:]).f1 > 0.97
+
+
+def test_process_summary_says_where_the_room_lives_and_where_it_changed(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """`process` with a playing screen in the plate (a plate refused before dynamic pixels
+    were modelled) and with a box moved: one line each in the summary."""
+    monitor = synth_rooms.make_scene("monitor", seed=1, n_frames=10, plate_frames=30)
+    paths = synth.write_scene(monitor, tmp_path / "monitor")
+    out = tmp_path / "out.mp4"
+    args = ["process", paths["frames"], "--plate", paths["plate"], "--background", "color:#00ff00"]
+    assert cli.main([*args, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"the picture changes all the time at the [a-z ]+ \(\d+% of it: a screen, leaves, "
+                     r"a light\?\): less sensitive there", text), text
+    moved = synth.make_scene("moved_object", seed=1, n_frames=150, plate_frames=30)
+    paths = synth.write_scene(moved, tmp_path / "moved")
+    args = ["process", paths["frames"], "--plate", paths["plate"], "--background", "color:#00ff00"]
+    assert cli.main([*args, "--out", str(tmp_path / "moved.mp4")]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"the background changed at the bottom (left|right) from [34]\.\d s on and stayed "
+                     r"\(\d+% of the picture shown as foreground\): capture a new plate", text), text
+    assert "changes all the time" not in text
