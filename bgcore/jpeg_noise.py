@@ -45,8 +45,8 @@ GHOST_RATIO = 0.8
 what the nearest other qualities change it (measured: 0.0-0.6 for JPEG frames at 30-97,
 1.02-1.14 for frames never compressed)."""
 GHOST_MIN_LEVELS = 0.05
-"""...and the other qualities change it by at least this mean level (a flat probe rounds
-the same at every quality and tells nothing)."""
+"""...and the qualities around change it by a median of at least this mean level (a flat
+probe rounds the same at every quality and tells nothing)."""
 EXPOSURE_NUDGES = (0.97, 0.99, 1.01, 1.03)
 """Exposure steps the re-encodings of the mean are nudged by: the smallest change of input
 that re-rolls every rounding."""
@@ -93,8 +93,7 @@ def detect_quality(frame: BGR) -> int | None:
     others = [c for c in changes[max(0, i - 4) : i + 5] if c > changes[i] * 1.0001]
     if not others:
         return None
-    nearest = min(others)
-    if nearest < GHOST_MIN_LEVELS or changes[i] > GHOST_RATIO * nearest:
+    if float(np.median(others)) < GHOST_MIN_LEVELS or changes[i] > GHOST_RATIO * min(others):
         return None
     return int(QUALITIES[i])
 

@@ -1,0 +1,213 @@
+"""Real camera footage and photographs, and the living-room scene kinds of bgcore.synth_rooms.
+
+Footage: Debian's ``opencv-doc`` examples (./test installs the package; a missing file fails,
+it does not skip). ``tree.avi``: a 320x240 webcam at a window, swaying leaves and the
+exposure drifting, a hand coming in at frame 53 (OpenCV decodes the first 68 of the 444
+frames its header announces). ``vtest.avi``: 768x576, people walking the paths of a campus
+all the time, seen from far. Photographs: the same package's pictures (buildings, shelves,
+a desk) as rooms and JPEG cameras.
+
+Quality of the room kinds is measured on held-out seeds (the seed policy is in
+bgcore.evaluate): none of them chose a value in the plate or the engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bgcore import BackgroundReplacer, Plate, PlateError, evaluate, synth_rooms
+from bgcore.plate import SIGMA_FLOOR, Downscaler
+
+DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+
+
+def _need(name: str) -> Path:
+    path = DATA / name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: install Debian's opencv-doc (./test does)")
+    return path
+
+
+def _frames(name: str, limit: int | None = None) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(_need(name)))
+    frames: list[np.ndarray] = []
+    while limit is None or len(frames) < limit:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+@pytest.fixture(scope="module")
+def tree() -> list[np.ndarray]:
+    frames = _frames("tree.avi")
+    assert len(frames) == 68 and frames[0].shape == (240, 320, 3)
+    return frames
+
+
+HAND_ARRIVES = 53  # (looked at: the first frame the fingers are in, at the top right)
+
+
+def _mask_shares(plate: Plate, frames: list[np.ndarray], mode: str) -> list[float]:
+    r = BackgroundReplacer("transparent", mode=mode)
+    r.set_plate(plate)
+    shares = []
+    for i, frame in enumerate(frames):
+        r.process(frame, t=i / 15.0)
+        shares.append(float(np.mean(r.mask > 127)))
+    return shares
+
+
+def test_tree_webcam_leaves_and_drifting_light_then_a_hand(tree: list[np.ndarray]) -> None:
+    """A plate from the first two seconds (leaves swaying) is accepted; until the hand comes
+    no pixel is foreground in default mode, while classic shows a fifth of the picture or
+    more (the exposure drifts); the hand is found at the top right."""
+    plate = Plate.from_frames(tree[:30])
+    default = _mask_shares(plate, tree[30:], "default")
+    classic = _mask_shares(plate, tree[30:], "classic")
+    before = slice(0, HAND_ARRIVES - 30)
+    assert max(default[before]) < 0.001, default[before]
+    assert min(classic[before]) > 0.15, classic[before]
+    r = BackgroundReplacer("transparent")
+    r.set_plate(plate)
+    for i, frame in enumerate(tree[30:]):
+        r.process(frame, t=i / 15.0)
+    mask = r.mask > 127
+    assert 0.1 < mask.mean() < 0.4
+    ys, xs = np.nonzero(mask)
+    assert xs.mean() > 0.6 * 320 and ys.mean() < 0.5 * 240  # the hand comes in at the top right
+
+
+@pytest.mark.parametrize("start", [30, 34, 38])
+def test_tree_capture_while_the_hand_comes_in_is_refused_at_the_right(
+    tree: list[np.ndarray], start: int
+) -> None:
+    at_the_right = r"something moved during background capture .* at the (top )?right\)"
+    with pytest.raises(PlateError, match=at_the_right):
+        Plate.from_frames(tree[start : start + 30])
+
+
+def test_vtest_people_walking_far_off_are_a_dynamic_part_and_a_bumped_camera_is_not() -> None:
+    """People crossing a campus all the time, seen from far (each under 1% of the picture):
+    like traffic outside a window, a part of the room that lives. The plate is made and says
+    the walkways in the middle change all the time. The same two seconds with the camera
+    bumped by 6 pixels two thirds of the way are refused: the camera moved (3 working pixels: a smaller
+    bump is within what the engine's 3x3 range absorbs)."""
+    frames = _frames("vtest.avi", 60)
+    assert frames[0].shape == (576, 768, 3)
+    plate = Plate.from_frames(frames[:30])
+    regions = plate.dynamic_regions
+    assert regions and sum(r.share for r in regions) > 0.03
+    assert all(r.place in ("centre", "left", "right", "top", "top left", "top right") for r in regions[:3])
+    bumped = frames[:20] + [np.roll(f, (6, 0), axis=(0, 1)) for f in frames[20:30]]
+    moved = r"the camera moved during background capture \(the picture shifted by [5-7] pixels in frame 21 of"
+    with pytest.raises(PlateError, match=moved):
+        Plate.from_frames(bumped)
+
+
+# -- JPEG cameras on real photographs -----------------------------------------------------------
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quality", [30, 45, 60, 75, 95])
+def test_jpeg_camera_on_real_rooms_shows_no_false_foreground(quality: int) -> None:
+    """Four photographs as still rooms, seen through a JPEG camera at ``quality`` (sensor
+    noise 1 level, 640x360) while its exposure moves by up to 6%: no pixel of the default
+    mode's mask is foreground (measured 0.0000 at every quality). With the frames' own spread
+    as the noise (what plates measured before the JPEG floor) 3.1% of the picture was at
+    quality 30 (0.3-0.4% at 45-75)."""
+    rng = np.random.default_rng(quality)
+    with_floor, without = [], []
+    for name in ("building.jpg", "board.jpg", "stuff.jpg", "home.jpg"):
+        room = cv2.resize(cv2.imread(str(_need(name))), (640, 360), interpolation=cv2.INTER_AREA)
+        room = cv2.GaussianBlur(room.astype(np.float32), (0, 0), 0.7)  # (a lens)
+
+        def shot(gain: float, room: np.ndarray = room) -> np.ndarray:
+            noisy = np.rint(room * gain + rng.normal(0, 1.0, room.shape))
+            return _jpeg(np.clip(noisy, 0, 255).astype(np.uint8), quality)
+
+        frames = [shot(1.0) for _ in range(30)]
+        plate = Plate.from_frames(frames)
+        assert plate.jpeg_quality == quality
+        small = Downscaler(plate.sigma_size)
+        own = np.stack([small(f).astype(np.float32) for f in frames]).var(axis=0, ddof=1)
+        bare = dataclasses.replace(
+            plate, sigma=np.maximum(np.sqrt(cv2.blur(own, (3, 3))), SIGMA_FLOOR).astype(np.float32), _cache={}
+        )
+        live = [shot(g) for g in np.linspace(0.94, 1.06, 20)]
+        for target, p in ((with_floor, plate), (without, bare)):
+            target.append(float(np.mean(_mask_shares(p, live, "default"))))
+    assert max(with_floor) < 0.0005, with_floor
+    if quality == 30:
+        assert np.mean(without) > 0.01, without
+
+
+# -- the room kinds: default against classic on held-out seeds -----------------------------------
+
+# Below classic today: real photographs as rooms have far more texture than the edge-error
+# allowance of the engine's score was made for (holes in front of detailed backgrounds: the
+# engine's half of the work). Strict: the day they pass, the markers must come off.
+BELOW_CLASSIC = {
+    "photo_room": "the engine's edge allowance is too generous for real texture",
+    "photo_person": "the engine's edge allowance is too generous for real texture",
+}
+
+
+@pytest.fixture(scope="module")
+def room_scores() -> dict[str, tuple[float, float]]:
+    """(default F1, classic F1) per room kind, over the held-out seeds (20 live frames)."""
+    if not synth_rooms.photos_available():
+        pytest.fail(f"the photographs of the photo cases are missing from {DATA}: install opencv-doc")
+    rows = evaluate.quality_table(synth_rooms.QUALITY_CASES, seeds=evaluate.HELD_OUT_SEEDS, n_frames=20)
+    return {r.case: (r.default.f1, r.classic.f1) for r in rows}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=BELOW_CLASSIC[c]))
+        if c in BELOW_CLASSIC
+        else c
+        for c in synth_rooms.QUALITY_CASES
+    ],
+)
+def test_room_kinds_default_is_never_below_classic(
+    room_scores: dict[str, tuple[float, float]], case: str
+) -> None:
+    default, classic = room_scores[case]
+    assert default >= classic - 0.005, f"{case}: default {default:.3f} vs classic {classic:.3f}"
+    assert default > 0.95, f"{case}: default {default:.3f}"
+
+
+@pytest.mark.slow
+def test_monitor_rooms_make_plates_in_almost_every_window() -> None:
+    """Every tenth 30-frame window of six rooms with a playing screen (3 s of video each,
+    looped as a file camera loops): at least 95% make a plate. (Each refused one holds a
+    scene cut in a still part of the screen before it had moved: indistinguishable from
+    something put down.)"""
+    made = tried = 0
+    for seed in range(6):
+        scene = synth_rooms.make_scene("monitor", seed=seed, n_frames=1, plate_frames=90)
+        looped = scene.plate * 2
+        for start in range(0, 90, 10):
+            tried += 1
+            try:
+                Plate.from_frames(looped[start : start + 30])
+                made += 1
+            except PlateError:
+                pass
+    assert made >= 0.95 * tried, (made, tried)
