@@ -10,15 +10,16 @@ the collapsed noise. Averaging more plate frames does not help: they are the sam
 
 So the floor comes from the encoder, measured on the plate itself: :func:`detect_quality`
 finds the quality the frames were encoded at (a decoded JPEG re-encoded at its own quality
-barely changes; at any other quality it changes more: the "JPEG ghost" of Farid 2009), and
+barely changes; at any other quality it changes more: the "JPEG ghost" of Farid 2009);
 :func:`requantisation_variance` re-encodes the plate's mean, nudged by the exposure steps a
-camera takes, at that quality: the spread of those re-encodings is the rounding error a live
-frame may carry at each pixel. Twice it (the plate's frozen error and the live frame's fresh
-one) is the variance the plate's noise may not fall below. Measured on real photographs at
-qualities 30-95 with sensor noise 0.5-3 levels (``tests/measure_jpeg_floor.py``): with the
-floor, the share of a still background's pixels above the engine's high bar falls from
-5.3% to 1.2% at quality 30 and from 1.3% to 0.8% at 60 (exposure nudged by 3-10%), to
-within a few tenths of a percent of what the same scenes give without compression.
+camera takes, at that quality (the spread of those re-encodings is the rounding a live frame
+may carry at each pixel), and :func:`dc_variance` is what a flat block's rounding alone
+gives at that quality. Twice the larger (the plate's frozen error and the live frame's
+fresh one) is the variance the plate's noise may not fall below. On real photographs seen
+through JPEG at qualities 30-95 (sensor noise 1 level, the exposure moving by up to 6%), the
+default mode's false foreground on the still room falls from 3.1% of the picture at quality
+30 and 0.3-0.4% at 45-75 to none at every quality
+(``tests/test_footage.py::test_jpeg_camera_on_real_rooms_shows_no_false_foreground``).
 
 Frames that are not JPEG output at their own resolution (a raw camera, H.264 video, a
 picture scaled after decoding) show no such quality: no floor then.

@@ -48,70 +48,116 @@ MIN_SHARE = 0.003
 """Changes smaller than this share of the picture are not reported (noise, a twinkle)."""
 
 
+GRID_COLUMNS = 64
+"""The parts of the mask are judged on a grid at most this many cells across (a few
+kilobytes: the check allocates no image-sized buffer)."""
+
+
 class PlateHealth:
     """Watches one plate's masks at the working size (w, h) for changes of the room."""
 
     def __init__(self, sigma: F32, frame_size: tuple[int, int]) -> None:
         h, w = sigma.shape[:2]
         self.frame_size = frame_size
-        self._limit = np.maximum(STILL_SIGMAS * sigma, STILL_MIN_LEVELS).astype(np.float32)
-        self._last: F32 | None = None  # the frame at the last check (float32)
-        self._still_since = np.full((h, w), np.inf, np.float32)  # foreground and still since (s)
-        self._difference = np.empty((h, w, 3), np.float32)
         self.changes: tuple[Region, ...] = ()
         """The changes of the room found at the last check (largest first)."""
         self.first_seen: float | None = None
         """When (the frames' clock) a change was first reported since the last plate."""
         self._frame = 0
+        # at the working size, uint8 and float32, reused every check
+        limit = np.ceil(np.maximum(STILL_SIGMAS * sigma, STILL_MIN_LEVELS))
+        self._limit = np.clip(limit, 0, 255).astype(np.uint8)
+        self._last: U8 | None = None  # the frame at the last check
+        self._difference = np.empty((h, w, 3), np.uint8)
+        self._over = np.empty((h, w, 3), np.uint8)
+        self._changed = np.empty((h, w), np.uint8)  # 255: changed (with a changed neighbour)
+        self._neighbours = np.empty((h, w), np.uint16)
+        self._still = np.empty((h, w), np.uint8)
+        self._not_still = np.empty((h, w), np.uint8)
+        self._moving = np.empty((h, w), np.uint8)
+        self._since = np.full((h, w), NEVER, np.float32)  # foreground and still since (s)
+        self._zeros = np.zeros((h, w), np.float32)
+        self._long = np.empty((h, w), np.uint8)
+        # the grid the parts are judged on
+        cell = max(1, -(-w // GRID_COLUMNS))
+        self._grid = (max(1, w // cell), max(1, h // cell))
+        gw, gh = self._grid
+        self._grid_foreground = np.empty((gh, gw), np.uint8)
+        self._grid_moving = np.empty((gh, gw), np.uint8)
+        self._grid_long = np.empty((gh, gw), np.uint8)
+        self._grid_lasting = np.empty((gh, gw), np.uint8)
+        self._labels = np.empty((gh, gw), np.int32)
 
     def update(self, frame: U8, mask: U8, t: float, absorb_seconds: float = 0.0) -> U8 | None:
         """Look at one working-size ``frame`` and its ``mask`` (0/255) at time ``t`` (s).
-        Returns the pixels (0/255) to absorb into the plate when ``absorb_seconds`` > 0 and
-        a change stayed still that long, else None."""
+        Returns the parts (0/255, at the grid's size) to absorb into the plate when
+        ``absorb_seconds`` > 0 and a change stayed still that long, else None."""
         self._frame += 1
         if self._frame % CHECK_EVERY:
             return None
-        current = frame.astype(np.float32)
-        last, self._last = self._last, current
+        last = self._last
         if last is None:
+            self._last = frame.copy()
             return None
-        diff = cv2.absdiff(current, last, dst=self._difference)
-        changed = np.any(diff > self._limit, axis=2).view(np.uint8)
-        neighbours = cv2.boxFilter(changed, -1, (3, 3), normalize=False)
-        changed = (changed > 0) & (neighbours >= 2)
-        foreground = mask > 127
-        still = foreground & ~changed
+        cv2.absdiff(frame, last, dst=self._difference)
+        np.copyto(last, frame)
+        cv2.compare(self._difference, self._limit, cv2.CMP_GT, dst=self._over)
+        cv2.transform(self._over, _ANY_CHANNEL, dst=self._changed[..., None])  # (saturates: 0/255)
+        # a changed pixel with no changed neighbour is noise; a moving edge is a line
+        cv2.boxFilter(self._changed, cv2.CV_16U, (3, 3), dst=self._neighbours, normalize=False)
+        cv2.compare(self._neighbours, 2 * 255, cv2.CMP_GE, dst=self._still)
+        cv2.bitwise_and(self._changed, self._still, dst=self._changed)
+        cv2.bitwise_and(mask, self._changed, dst=self._moving)
+        cv2.bitwise_not(self._changed, dst=self._still)
+        cv2.bitwise_and(mask, self._still, dst=self._still)  # foreground and unchanged
         # a pixel's stillness starts when it is first seen foreground and unchanged
-        since = self._still_since
-        since[~still] = np.inf
-        np.minimum(since, np.where(still, np.float32(t), np.float32(np.inf)), out=since)
-        long_still = since <= t - STILL_SECONDS
-        if not long_still.any():
+        since = self._since
+        cv2.min(since, float(t), dst=since)
+        cv2.bitwise_not(self._still, dst=self._not_still)
+        cv2.add(self._zeros, NEVER, dst=since, mask=self._not_still)
+        cv2.compare(since, t - STILL_SECONDS, cv2.CMP_LE, dst=self._long)
+        if not cv2.countNonZero(self._long):
             self.changes = ()
             return None
-        lasting = self._lasting_parts(foreground, foreground & changed, long_still)
-        self.changes = regions_of(lasting.view(np.uint8), self.frame_size, MIN_SHARE)
+        lasting = self._lasting_parts(mask, self._long)
+        self.changes = regions_of(lasting, self.frame_size, MIN_SHARE)
         if self.changes and self.first_seen is None:
             self.first_seen = t
         if absorb_seconds > 0 and self.changes:
-            ripe = self._lasting_parts(foreground, foreground & changed, since <= t - absorb_seconds)
-            if np.count_nonzero(ripe) >= MIN_SHARE * ripe.size:
-                since[ripe] = np.inf
-                absorbed = np.where(ripe, np.uint8(255), np.uint8(0)).astype(np.uint8)
-                return cv2.dilate(absorbed, np.ones((3, 3), np.uint8))  # (its soft edge too)
+            cv2.compare(since, t - absorb_seconds, cv2.CMP_LE, dst=self._long)
+            ripe = self._lasting_parts(mask, self._long)
+            if cv2.countNonZero(ripe) >= MIN_SHARE * ripe.size:
+                cv2.add(self._zeros, NEVER, dst=since)  # (what was absorbed starts afresh)
+                return cv2.dilate(ripe, _CELL_AROUND)  # (the cells its edge half covers too)
         return None
 
-    @staticmethod
-    def _lasting_parts(
-        foreground: npt.NDArray[np.bool_], moving: npt.NDArray[np.bool_], long_still: npt.NDArray[np.bool_]
-    ) -> npt.NDArray[np.bool_]:
-        """The connected parts of the mask with (almost) no ``moving`` pixels (see
-        MOVING_SHARE) and mostly ``long_still`` ones: whole, noise speckles and all."""
-        parts = foreground.view(np.uint8)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(parts, connectivity=8)
-        areas = np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
-        moving_per_part = np.bincount(labels[moving], minlength=count)
-        still_per_part = np.bincount(labels[long_still], minlength=count)
-        lasting = (moving_per_part <= MOVING_SHARE * areas) & (still_per_part >= LASTING_SHARE * areas)
-        lasting[0] = False  # (the background)
-        return lasting[labels]  # type: ignore[no-any-return]
+    def _lasting_parts(self, mask: U8, long_still: U8) -> U8:
+        """On the grid (0/255): the connected parts of the mask with (almost) no moving
+        pixels (see MOVING_SHARE) and mostly ``long_still`` ones, whole."""
+        grid = self._grid
+        cv2.resize(mask, grid, dst=self._grid_foreground, interpolation=cv2.INTER_AREA)
+        cv2.compare(self._grid_foreground, 127, cv2.CMP_GT, dst=self._grid_foreground)
+        cv2.resize(self._moving, grid, dst=self._grid_moving, interpolation=cv2.INTER_AREA)
+        cv2.resize(long_still, grid, dst=self._grid_long, interpolation=cv2.INTER_AREA)
+        cv2.compare(self._grid_long, 127, cv2.CMP_GT, dst=self._grid_long)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            self._grid_foreground, labels=self._labels, connectivity=8, ltype=cv2.CV_32S
+        )
+        lasting = self._grid_lasting
+        lasting.fill(0)
+        for i in range(1, count):
+            x, y, bw, bh, area = (int(v) for v in stats[i])
+            box = (slice(y, y + bh), slice(x, x + bw))
+            part = np.equal(labels[box], i)
+            # moving: the share of the part's area where pixels moved (the grid averages them)
+            moving = float(self._grid_moving[box][part].sum()) / 255.0
+            still = int(np.count_nonzero(self._grid_long[box][part]))
+            if moving <= MOVING_SHARE * area and still >= LASTING_SHARE * area:
+                lasting[box][part] = 255
+        return lasting
+
+
+NEVER = 1e30
+"""``since`` of a pixel that is not foreground and still."""
+_ANY_CHANNEL = np.ones((1, 3), np.float32)
+_CELL_AROUND = np.ones((3, 3), np.uint8)
