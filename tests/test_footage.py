@@ -197,10 +197,9 @@ def test_room_kinds_default_is_never_below_classic(
 def test_monitor_rooms_make_plates_in_almost_every_window() -> None:
     """Every tenth 30-frame window of six rooms with a playing screen (3 s of video each,
     looped as a file camera loops; seeds 500-505, none used to choose a value): at least 95%
-    make a plate (measured 52 of
-    54; 36 with the rule before dynamic pixels were modelled). Each refused one holds a scene
-    cut in a part of the screen that had not moved yet: indistinguishable from something put
-    down there."""
+    make a plate (measured 52 of 54; 36 with the rule before dynamic pixels were modelled).
+    Each refused one holds a scene cut in a part of the screen that had not moved yet:
+    indistinguishable from something put down there."""
     made = tried = 0
     for seed in range(evaluate.HELD_OUT_SEEDS[0], evaluate.HELD_OUT_SEEDS[0] + 6):
         scene = synth_rooms.make_scene("monitor", seed=seed, n_frames=1, plate_frames=90)
