@@ -116,7 +116,6 @@ class SourceWorker:
         self._pending: SourceConfig | None = None
         self._visible = False
         self._recapture = False
-        self._republish = False
         self._stopping = False
         self._status = Status(State.STARTING)
         self._logged: set[str] = set()
@@ -146,11 +145,6 @@ class SourceWorker:
     def status(self) -> Status:
         return self._status
 
-    def republish(self) -> None:
-        """Hand the current status to ``on_status`` again, from the worker thread (soon)."""
-        self._republish = True
-        self._wake.set()
-
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop and join the thread (idempotent). False if it did not finish in time."""
         self._stopping = True
@@ -167,9 +161,6 @@ class SourceWorker:
         """Hand a new status to OBS; log a new state and each new problem once."""
         old, self._status = self._status, status
         if status == old:
-            if self._republish:
-                self._republish = False
-                self._hand_over(status)
             return
         line = log_line(status)
         if line is not None and line != log_line(old):
@@ -186,7 +177,6 @@ class SourceWorker:
                     del logged[stale]  # (keeps the memory of logged problems small)
                 logged[problem] = now
                 self._say(problem.level.word, f"{self.name}: {problem.message}")
-        self._republish = False
         self._hand_over(status)
 
     def _hand_over(self, status: Status) -> None:
@@ -400,8 +390,6 @@ class _Loop:
         w = self.w
         try:
             while not w._stopping:
-                if w._republish:
-                    w._publish(w._status)
                 with w._lock:
                     pending, w._pending = w._pending, None
                 if pending is not None:
