@@ -18,6 +18,7 @@ import numpy.typing as npt
 from . import composite, mask
 from .engine import MaskEngine
 from .frames import BGR, check_bgr
+from .job_thread import JobThread
 from .plate import Downscaler, Plate, Region, work_size
 from .plate_capture import PlateCapture
 from .plate_health import PlateHealth
@@ -59,6 +60,8 @@ class BackgroundReplacer:
         self._background: Background = _open_background(background)
         self._plate: Plate | None = None
         self._capture: PlateCapture | None = None
+        # every threaded capture of this replacer runs on this one thread (bgcore.job_thread)
+        self._capture_thread: JobThread | None = None
         self.capture_error: str | None = None
         self._out: npt.NDArray[np.uint8] | None = None
         self._state: MaskEngine | None = None
@@ -105,8 +108,13 @@ class BackgroundReplacer:
         the camera passes through until the plate is ready (:attr:`capture_computing` while
         its last step runs). Otherwise the call that takes the last frame builds it."""
         self.cancel_capture()
+        if threaded and self._capture_thread is None:
+            self._capture_thread = JobThread("bgreplace plate")
         self._capture = PlateCapture(
-            n or self.settings.plate_frames, work_width=self.settings.work_width, threaded=threaded
+            n or self.settings.plate_frames,
+            work_width=self.settings.work_width,
+            threaded=threaded,
+            runner=self._capture_thread if threaded else None,
         )
         self.capture_error = None
 
@@ -284,6 +292,8 @@ class BackgroundReplacer:
             if self._capture is not None:
                 self._capture.close()
                 self._capture = None
+            if self._capture_thread is not None:
+                self._capture_thread.close()
             self._background.close()
 
     def __enter__(self) -> BackgroundReplacer:

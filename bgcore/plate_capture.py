@@ -10,9 +10,12 @@ into a small queue and returns, and the thread tests and accumulates the frames 
 the plate.
 
 Threading contract of :class:`PlateCapture`: ``add``, ``result``, ``cancel`` and ``close``
-are called from one thread (the one that runs the engine); the capture's own thread only
-reads the queue and writes the result. Lifetime: ``cancel`` returns at once (the thread stops
-after the frame it is on); ``close`` also joins the thread; both are idempotent.
+are called from one thread (the one that runs the engine); the capture's thread only reads
+the queue and writes the result. That thread is a :class:`~bgcore.job_thread.JobThread`: the
+caller's long-lived one when it passes ``runner`` (the OBS source does, so that recaptures do
+not leave glibc arenas behind), else one of the capture's own. Lifetime: ``cancel`` returns at
+once (the job stops after the frame it is on); ``close`` also waits for the job to end (and
+ends the capture's own thread); both are idempotent.
 A :class:`PlateBuilder` is fed from one thread.
 """
 
@@ -29,6 +32,7 @@ import numpy.typing as npt
 from . import jpeg_noise
 from .errors import PlateError
 from .frames import BGR, check_bgr
+from .job_thread import JobThread
 from .plate import SIGMA_FLOOR, Downscaler, Plate, Region, estimate_noise, place_of, work_size
 
 F32 = npt.NDArray[np.float32]
@@ -199,8 +203,13 @@ class PlateBuilder:
             np.maximum(var, floor, out=var)
         sigma = np.maximum(np.sqrt(var), SIGMA_FLOOR).astype(np.float16).astype(np.float32)
         return Plate(
-            frame_sum=self._sum, n_frames=n, reference=self._reference, sigma=sigma,
-            small_sum=self._small_sum, dynamic=dynamic, jpeg_quality=quality,
+            frame_sum=self._sum,
+            n_frames=n,
+            reference=self._reference,
+            sigma=sigma,
+            small_sum=self._small_sum,
+            dynamic=dynamic,
+            jpeg_quality=quality,
         )
 
     def _refuse_motion(self, worst: _Motion | None, n: int) -> None:
@@ -535,7 +544,17 @@ def _median_in_place(values: F32) -> F32:
 class PlateCapture:
     """Collects ``target`` frames for a plate (see the module docstring)."""
 
-    def __init__(self, target: int, *, work_width: int = 480, threaded: bool = False) -> None:
+    def __init__(
+        self,
+        target: int,
+        *,
+        work_width: int = 480,
+        threaded: bool = False,
+        runner: JobThread | None = None,
+    ) -> None:
+        """``runner``: the long-lived thread a threaded capture runs on (a caller that
+        captures again and again passes the same one, see :mod:`bgcore.job_thread`); without
+        it a threaded capture has a thread of its own."""
         if target < 1:
             raise ValueError(f"a plate needs at least one frame, got {target}")
         self.target = target
@@ -546,13 +565,16 @@ class PlateCapture:
         self._plate: Plate | None = None
         self._error: str | None = None
         self._finished = threading.Event()
+        self._ended = threading.Event()  # the job is over (finished, cancelled or failed)
         self._cancelled = False
         self._queue: queue.Queue[BGR | None] | None = None
-        self._thread: threading.Thread | None = None
+        self._runner: JobThread | None = None
+        self._own_runner = False
         if threaded:
             self._queue = queue.Queue(maxsize=QUEUE_FRAMES)
-            self._thread = threading.Thread(target=self._run, name="bgreplace plate", daemon=True)
-            self._thread.start()
+            self._own_runner = runner is None
+            self._runner = runner or JobThread("bgreplace plate")
+            self._runner.submit(self._run)
 
     @property
     def size(self) -> tuple[int, int] | None:
@@ -611,8 +633,10 @@ class PlateCapture:
         """Cancel unless finished, and join the thread (idempotent)."""
         if not self._finished.is_set():
             self.cancel()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        if self._runner is not None and not self._runner.on_thread:
+            self._ended.wait(timeout)
+            if self._own_runner:
+                self._runner.close(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the result is there (for scripts and tests); False on timeout."""
@@ -644,3 +668,10 @@ class PlateCapture:
         except Exception as exc:  # a bug must not leave the caller waiting for ever
             self._error = f"building the background plate failed: {type(exc).__name__}: {exc}"
             self._finished.set()
+        finally:
+            if self._cancelled:
+                self._builder = PlateBuilder(None)  # frees the sums now, not at the next capture
+            with contextlib.suppress(queue.Empty):
+                while True:  # frames still queued (a cancelled capture): freed now
+                    self._queue.get_nowait()
+            self._ended.set()

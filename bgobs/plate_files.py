@@ -26,7 +26,6 @@ import ctypes
 import json
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import cast
 
 from bgcore import BgError, Plate
+from bgcore.job_thread import JobThread
 
 PLATE_ID = re.compile(r"[0-9a-f]{32}")
 """A plate id as the source makes it (uuid4().hex)."""
@@ -126,44 +126,46 @@ def release_freed_memory() -> None:
 
 
 class PlateSaver:
-    """Writes a source's plates to disk on a thread of its own (a compressed plate takes a good
-    part of a second, which the picture must not wait for), the newest plate last; each
-    outcome is logged through ``say(level, message)``, a failure also kept in ``error``."""
+    """Writes a source's plates to disk on a long-lived thread of its own (a compressed plate
+    takes a good part of a second, which the picture must not wait for; one thread for every
+    save, see :mod:`bgcore.job_thread`), the newest plate last; each outcome is logged
+    through ``say(level, message)``, a failure also kept in ``error``.
+
+    Threading: ``save`` and ``join`` from the worker's thread; lifetime: ``join`` ends the
+    thread after the saves still queued (a newer plate replaces one not yet written)."""
 
     def __init__(self, name: str, say: Callable[[str, str], None]) -> None:
         self.name = name
         self.say = say
         self.error: str | None = None
-        self._lock = threading.Lock()
         self._latest = 0
-        self._threads: list[threading.Thread] = []
+        self._thread = JobThread("bgreplace plate saver", on_error=self._failed)
 
     def save(self, plate: Plate, paths: tuple[Path, Path], camera: str) -> None:
         """Save ``plate`` to ``paths`` (.npz, .json) in the background; returns at once."""
         self._latest += 1
         self.error = None
-        thread = threading.Thread(
-            target=self._save, args=(plate, paths, camera, self._latest), name="bgreplace plate saver"
-        )
-        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
+        number = self._latest
+        self._thread.submit(lambda: self._save(plate, paths, camera, number))
 
     def _save(self, plate: Plate, paths: tuple[Path, Path], camera: str, number: int) -> None:
-        with self._lock:
-            if number != self._latest:
-                return  # a newer plate is on its way: it replaces this one
-            try:
-                plate.save(paths[0])
-                paths[1].write_text(json.dumps({"camera": camera, "size": list(plate.size)}))
-            except (BgError, OSError) as exc:
-                self.error = (
-                    f"Background captured but not saved: {exc}; it stays in use until OBS closes "
-                    "(check free space and the folder's permissions)"
-                )
-                return
-            self.say("info", f"{self.name}: saved the background plate to {paths[0]}")
-            release_freed_memory()
+        if number != self._latest:
+            return  # a newer plate is on its way: it replaces this one
+        try:
+            plate.save(paths[0])
+            paths[1].write_text(json.dumps({"camera": camera, "size": list(plate.size)}))
+        except (BgError, OSError) as exc:
+            self.error = (
+                f"Background captured but not saved: {exc}; it stays in use until OBS closes "
+                "(check free space and the folder's permissions)"
+            )
+            return
+        self.say("info", f"{self.name}: saved the background plate to {paths[0]}")
+        release_freed_memory()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error = f"Background captured but not saved: {type(exc).__name__}: {exc}"
 
     def join(self, timeout: float = 10.0) -> None:
-        for thread in self._threads:
-            thread.join(timeout)
+        """Write what is queued, then end the thread (idempotent)."""
+        self._thread.close(timeout)

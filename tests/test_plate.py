@@ -11,6 +11,7 @@ import pytest
 from helpers import noisy, textured_room
 
 from bgcore import Plate, PlateBuilder, PlateError, jpeg_noise, synth, synth_rooms
+from bgcore.job_thread import JobThread
 from bgcore.plate import PLATE_FORMAT_VERSION, Downscaler, estimate_noise, place_of, work_size
 from bgcore.plate_capture import REFERENCE_FRAMES, PlateCapture, _median_in_place
 
@@ -361,3 +362,45 @@ def test_absorb_changes_the_plate_only_where_asked(rng: np.random.Generator) -> 
                                        ((300, 60, 20, 60), "right"), ((100, 170, 120, 10), "bottom")])
 def test_places_are_thirds_of_the_picture(box: tuple[int, int, int, int], place: str) -> None:
     assert place_of(box, (320, 180)) == place
+
+
+def test_captures_sharing_a_runner_run_on_one_long_lived_thread(rng: np.random.Generator) -> None:
+    """Recaptures must not start a thread each (glibc keeps a dead thread's arena: OBS grew
+    ~13 MB per recapture): every capture given the same runner runs on its one thread, a
+    cancelled one frees the way for the next, and the thread ends only at close."""
+    room = textured_room()
+    frames = [noisy(room, rng) for _ in range(12)]
+    runner = JobThread("bgreplace plate test")
+    threads: list[threading.Thread] = []
+    try:
+        cancelled = PlateCapture(100, threaded=True, runner=runner)
+        _feed(cancelled, frames[:3])
+        cancelled.cancel()
+        for _ in range(3):
+            capture = PlateCapture(len(frames), threaded=True, runner=runner)
+            _feed(capture, frames)
+            assert capture.wait(60)
+            assert isinstance(capture.result(), Plate)
+            capture.close()
+            threads += [t for t in threading.enumerate() if t.name == "bgreplace plate test"]
+        assert cancelled.result() is None
+        assert len(threads) == 3 and all(t is threads[0] for t in threads)  # alive, the same
+    finally:
+        runner.close()
+    assert "bgreplace plate test" not in {t.name for t in threading.enumerate()}
+
+
+def test_job_thread_runs_jobs_in_order_survives_a_failing_job_and_drains_at_close() -> None:
+    seen: list[object] = []
+    errors: list[BaseException] = []
+    jobs = JobThread("bgreplace jobs test", on_error=errors.append)
+    jobs.submit(lambda: seen.append(threading.current_thread().name))
+    jobs.submit(lambda: 1 / 0 and None)
+    for i in range(5):
+        jobs.submit(lambda i=i: seen.append(i))
+    jobs.close()
+    assert seen == ["bgreplace jobs test", 0, 1, 2, 3, 4]
+    assert [type(e) for e in errors] == [ZeroDivisionError]
+    with pytest.raises(RuntimeError, match="closed"):
+        jobs.submit(lambda: None)
+    jobs.close()  # idempotent
