@@ -31,7 +31,7 @@ from .frames import BGR
 if TYPE_CHECKING:
     from .capture import FrameSource
     from .plate import Region
-from .settings import Settings, parse_threshold
+from .settings import SETTINGS, Settings, Spec
 from .writers import MaskFolderWriter, is_pattern, mask_pattern, open_writer, output_names
 
 EXIT_OK = 0
@@ -56,67 +56,45 @@ class _Parser(argparse.ArgumentParser):
 
 
 # -- settings from argparse -----------------------------------------------------------------
-def _threshold(text: str) -> str:
-    try:
-        parse_threshold(text)
-    except SettingsError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+def _parser_of(spec: Spec) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return spec.parse(text)
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = spec.name  # argparse names the type in some messages
+    return parse
 
 
 def add_settings_arguments(p: argparse.ArgumentParser) -> None:
-    """Engine options shared by process and preview (mapped 1:1 onto :class:`Settings`)."""
+    """Engine options shared by process and preview: one flag per setting of the table
+    (:data:`bgcore.settings.SETTINGS`), with its range and default."""
     g = p.add_argument_group("engine")
-    g.add_argument(
-        "--mode",
-        choices=("default", "classic"),
-        default="default",
-        help="default: noise-aware engine; classic: the original tutorial exactly",
-    )
-    g.add_argument(
-        "--threshold",
-        type=_threshold,
-        default="auto",
-        metavar="auto|0-255",
-        help="difference threshold; auto (default) derives it from the plate's noise",
-    )
-    g.add_argument(
-        "--sensitivity",
-        type=float,
-        default=None,
-        help="scale the auto threshold: >1 catches fainter differences (0.25-4, default 1)",
-    )
-    g.add_argument("--feather", type=float, default=None, help="edge softness in pixels (0-20, default 2)")
-    g.add_argument(
-        "--work-width",
-        type=int,
-        default=None,
-        help="width the mask is computed at (0 = full resolution, default 480)",
-    )
-    g.add_argument("--no-cleanup", action="store_true", help="keep speckles and holes")
-    g.add_argument("--no-shadows", action="store_true", help="treat cast shadows as foreground")
-    g.add_argument("--no-adapt", action="store_true", help="do not follow exposure and light changes")
-    g.add_argument("--no-temporal", action="store_true", help="no frame-to-frame hysteresis")
+    for spec in SETTINGS:
+        if not spec.cli:
+            continue
+        dest = spec.name
+        if spec.kind is bool:
+            g.add_argument(spec.flag, dest=dest, action="store_const", const=not spec.default, help=spec.help)
+        elif spec.choices:
+            help = f"{spec.help} (default: {spec.default})"
+            g.add_argument(spec.flag, dest=dest, choices=spec.choices, help=help)
+        else:
+            default = "auto" if spec.default is None else f"{spec.default:g}"
+            g.add_argument(
+                spec.flag,
+                dest=dest,
+                type=_parser_of(spec),
+                metavar=("auto|" if spec.auto else "") + f"{spec.lo:g}-{spec.hi:g}" + "|0" * bool(spec.zero),
+                help=f"{spec.help} ({spec.range_text()}; default: {default})",
+            )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """The one place argparse values become a validated :class:`Settings`."""
-    values: dict[str, Any] = {
-        "mode": args.mode,
-        "threshold": args.threshold,
-        "sensitivity": args.sensitivity,
-        "feather": args.feather,
-        "work_width": args.work_width,
-    }
-    for flag, name in (
-        ("no_cleanup", "cleanup"),
-        ("no_shadows", "shadows"),
-        ("no_adapt", "adapt"),
-        ("no_temporal", "temporal"),
-    ):
-        if getattr(args, flag, False):
-            values[name] = False
-    return Settings.from_mapping(values)
+    """The one place argparse values become a validated :class:`Settings` (a flag not given
+    leaves the setting's default)."""
+    return Settings.from_mapping({spec.name: getattr(args, spec.name) for spec in SETTINGS if spec.cli})
 
 
 # -- frames in ------------------------------------------------------------------------------
@@ -494,14 +472,37 @@ def _cmd_preview(args: argparse.Namespace) -> int:
 
 
 # -- quality and bench ----------------------------------------------------------------------
+def _case_names(text: str) -> tuple[str, ...]:
+    """``--cases``: comma-separated names of synthetic cases, each one bgcore.synth renders."""
+    from .synth import CASES
+    from .synth_rooms import ALL_CASES
+
+    valid = tuple(dict.fromkeys(CASES + ALL_CASES))
+    names = tuple(name.strip() for name in text.split(","))
+    for name in names:
+        if name not in valid:
+            raise argparse.ArgumentTypeError(f"unknown case {name!r}; valid cases: {', '.join(valid)}")
+    return names
+
+
+def _seed_list(text: str) -> tuple[int, ...]:
+    """``--seeds``: comma-separated whole numbers."""
+    try:
+        return tuple(int(word) for word in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seeds are whole numbers separated by commas, got {text!r}"
+        ) from None
+
+
 def _cmd_quality(args: argparse.Namespace) -> int:
     from . import evaluate
 
     kwargs: dict[str, Any] = {}
     if args.cases:
-        kwargs["cases"] = tuple(args.cases.split(","))
+        kwargs["cases"] = args.cases
     if args.seeds:
-        kwargs["seeds"] = tuple(int(s) for s in args.seeds.split(","))
+        kwargs["seeds"] = args.seeds
     rows = evaluate.quality_table(**kwargs)
     print(evaluate.format_table(rows))
     return EXIT_OK
@@ -578,8 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
     prev.set_defaults(func=_cmd_preview)
 
     qual = sub.add_parser("quality", help="F1 against exact ground truth, default vs classic")
-    qual.add_argument("--cases", default=None, help="comma-separated case names (default: all)")
-    qual.add_argument("--seeds", default=None, help="comma-separated seeds")
+    qual.add_argument(
+        "--cases", type=_case_names, default=None, help="comma-separated case names (default: all)"
+    )
+    qual.add_argument("--seeds", type=_seed_list, default=None, help="comma-separated seeds")
     qual.set_defaults(func=_cmd_quality)
 
     bench_p = sub.add_parser("bench", help="speed and memory against the floor (a BGR->BGRA copy)")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bgcore import Settings, SettingsError
+from bgcore.settings import SETTINGS, Spec
 
 BACKGROUND_TYPES: dict[str, str] = {
     "blur": "Blurred room (the captured background, blurred)",
@@ -22,6 +23,29 @@ BACKGROUND_TYPES: dict[str, str] = {
     "transparent": "Transparent (layers behind show through)",
 }
 
+SHOWN: tuple[Spec, ...] = tuple(spec for spec in SETTINGS if spec.obs is not None)
+"""The engine settings in the source's dialog (each under its own name as key)."""
+
+
+def auto_key(spec: Spec) -> str:
+    """The tick box of a setting that may be auto (``auto_threshold``)."""
+    return f"auto_{spec.name}"
+
+
+def _setting_keys() -> dict[str, tuple[type, Any]]:
+    keys: dict[str, tuple[type, Any]] = {}
+    for spec in SHOWN:
+        assert spec.obs is not None
+        if spec.auto:
+            keys[auto_key(spec)] = (bool, spec.default is None)
+            keys[spec.name] = (int, spec.obs.manual_default)
+        elif spec.obs.whole:
+            keys[spec.name] = (int, int(spec.default))
+        else:
+            keys[spec.name] = (spec.kind, spec.default)
+    return keys
+
+
 # key: (kind, default). kind is how the value is read from obs_data: str, int, float, bool.
 KEYS: dict[str, tuple[type, Any]] = {
     "camera": (str, "0"),
@@ -29,22 +53,12 @@ KEYS: dict[str, tuple[type, Any]] = {
     "camera_height": (int, 0),
     "camera_fps": (int, 0),
     "keep_open": (bool, False),
-    "auto_threshold": (bool, True),
-    "threshold": (int, 30),
-    "sensitivity": (float, 1.0),
     "background_type": (str, "blur"),
     "background_path": (str, ""),
     "background_color": (int, 0xFF40B100),  # OBS colour 0xAABBGGRR: #00b140, a chroma green
     "screen_monitor": (int, 1),
     "recapture_delay": (int, 3),
-    "plate_frames": (int, 30),
-    "absorb_seconds": (int, 0),
-    "feather": (float, 2.0),
-    "cleanup": (bool, True),
-    "shadows": (bool, True),
-    "adapt": (bool, True),
-    "mode": (str, "default"),
-    "show_mask": (bool, False),
+    **_setting_keys(),
     "plate_id": (str, ""),
     "status": (str, ""),
 }
@@ -112,19 +126,17 @@ def background_spec(values: Mapping[str, Any]) -> tuple[str, str | None]:
 
 
 def engine_settings(values: Mapping[str, Any]) -> tuple[Settings, str | None]:
-    """The engine's Settings (through Settings.from_mapping), or the defaults and an error."""
-    mapping = {
-        "mode": values.get("mode") or "default",
-        "threshold": None if values.get("auto_threshold", True) else int(values.get("threshold", 30)),
-        "sensitivity": float(values.get("sensitivity", 1.0)),
-        "feather": float(values.get("feather", 2.0)),
-        "cleanup": bool(values.get("cleanup", True)),
-        "shadows": bool(values.get("shadows", True)),
-        "adapt": bool(values.get("adapt", True)),
-        "plate_frames": int(values.get("plate_frames", 30)),
-        "absorb_seconds": float(values.get("absorb_seconds", 0) or 0),
-        "show_mask": bool(values.get("show_mask", False)),
-    }
+    """The engine's Settings (through Settings.from_mapping), or the defaults and an error.
+
+    The settings not in the dialog keep their defaults."""
+    mapping: dict[str, Any] = {}
+    for spec in SHOWN:
+        value = values.get(spec.name, KEYS[spec.name][1])
+        if spec.auto and values.get(auto_key(spec), True):
+            value = None
+        elif spec.choices:
+            value = value or spec.default  # an empty string: never set
+        mapping[spec.name] = value
     try:
         return Settings.from_mapping(mapping), None
     except SettingsError as exc:

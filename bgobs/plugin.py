@@ -31,6 +31,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from bgcore.settings import Spec
+
 from . import SOURCE_ID, SOURCE_NAME, cameras, config, plate_files, structs
 from . import structs as S
 from .libobs import Lib, LibobsError, load
@@ -323,7 +325,8 @@ def _modified(priv: int | None, props: int, prop: int | None, settings: int) -> 
         (b"background_path", kind in ("image", "video")),
         (b"background_color", kind == "color"),
         (b"screen_monitor", kind == "screen"),
-        (b"threshold", not L.obs_data_get_bool(settings, b"auto_threshold")),
+        *((spec.name.encode(), not L.obs_data_get_bool(settings, config.auto_key(spec).encode()))
+          for spec in config.SHOWN if spec.auto),
     ):
         p = L.obs_properties_get(props, key)
         if p:
@@ -410,28 +413,37 @@ def _build_properties(data: int | None) -> int:
     L.obs_properties_add_color(props, b"background_color", b"Background colour")
     L.obs_properties_add_int(props, b"screen_monitor", b"Screen (monitor number)", 1, 16, 1)
 
-    p = L.obs_properties_add_bool(props, b"auto_threshold", b"Automatic threshold (from the camera's noise)")
-    L.obs_property_set_modified_callback2(p, _MODIFIED_CB, None)
-    L.obs_properties_add_int_slider(props, b"threshold", b"Threshold", 0, 255, 1)
-    L.obs_properties_add_float_slider(props, b"sensitivity", b"Sensitivity", 0.25, 4.0, 0.05)
-    p = L.obs_properties_add_float_slider(props, b"feather", b"Edge softness", 0.0, 20.0, 0.5)
-    L.obs_property_float_set_suffix(p, b" px")
-    L.obs_properties_add_bool(props, b"cleanup", b"Clean up speckles and holes")
-    L.obs_properties_add_bool(props, b"shadows", b"Remove shadows")
-    L.obs_properties_add_bool(props, b"adapt", b"Follow light changes")
-    p = L.obs_properties_add_list(props, b"mode", b"Method", S.OBS_COMBO_TYPE_LIST, S.OBS_COMBO_FORMAT_STRING)
-    L.obs_property_list_add_string(p, b"Default (noise-aware)", b"default")
-    L.obs_property_list_add_string(p, b"Classic (simple difference)", b"classic")
-    L.obs_properties_add_int(props, b"plate_frames", b"Frames averaged into the background", 1, 600, 1)
-    p = L.obs_properties_add_int(
-        props, b"absorb_seconds", b"Take a lasting change of the room into the background after", 0, 3600, 1
-    )
-    L.obs_property_set_long_description(
-        p, b"0 = never (a change is only reported). A person sitting still is never taken in."
-    )
-    L.obs_property_int_set_suffix(p, b" s")
-    L.obs_properties_add_bool(props, b"show_mask", b"Show the mask (white = you), for tuning")
+    for spec in config.SHOWN:
+        _add_setting_property(props, spec)
     return int(props)
+
+
+def _add_setting_property(props: int, spec: Spec) -> None:
+    """The property of one engine setting, from its row of the table (bgcore.settings)."""
+    L = lib()
+    shown = spec.obs
+    assert shown is not None
+    key, label = spec.name.encode(), shown.label.encode()
+    if spec.auto:
+        p = L.obs_properties_add_bool(props, config.auto_key(spec).encode(), shown.auto_label.encode())
+        L.obs_property_set_modified_callback2(p, _MODIFIED_CB, None)
+    if spec.kind is bool:
+        p = L.obs_properties_add_bool(props, key, label)
+    elif spec.choices:
+        p = L.obs_properties_add_list(props, key, label, S.OBS_COMBO_TYPE_LIST, S.OBS_COMBO_FORMAT_STRING)
+        for value, word in zip(spec.choices, shown.choice_labels, strict=True):
+            L.obs_property_list_add_string(p, word.encode(), value.encode())
+    elif spec.kind is int or shown.whole:
+        add = L.obs_properties_add_int_slider if shown.slider else L.obs_properties_add_int
+        p = add(props, key, label, int(spec.lo or 0), int(spec.hi or 0), int(shown.step))
+        if shown.suffix:
+            L.obs_property_int_set_suffix(p, shown.suffix.encode())
+    else:
+        p = L.obs_properties_add_float_slider(props, key, label, spec.lo, spec.hi, shown.step)
+        if shown.suffix:
+            L.obs_property_float_set_suffix(p, shown.suffix.encode())
+    if shown.description:
+        L.obs_property_set_long_description(p, shown.description.encode())
 
 
 # -- ctypes callback objects (kept alive for the process) ---------------------------------------

@@ -17,7 +17,8 @@ from harness import Xvfb
 
 from bgcore.cli import main
 from bgcore.evaluate import f1
-from bgcore.synth import make_scene, write_scene
+from bgcore.settings import SETTINGS
+from bgcore.synth import CASES, make_scene, write_scene
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +175,35 @@ def test_bad_arguments_exit_2_with_one_line(
     assert code == 2
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err
+
+
+def test_engine_flags_keep_their_names_and_each_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    """The flags come from the table of settings: the ones scripts already use keep their
+    names, --absorb-seconds is there, and docs/command-line.md names every one."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "command-line.md").read_text()
+    for command in ("process", "preview"):
+        assert main([command, "--help"]) == 0
+        out = capsys.readouterr().out
+        for flag in (
+            "--mode", "--threshold", "--sensitivity", "--feather", "--work-width", "--no-cleanup",
+            "--no-shadows", "--no-adapt", "--no-temporal", "--absorb-seconds",
+        ):
+            assert flag in out
+        assert "(0-3600; default: 0)" in out  # --absorb-seconds
+    for spec in SETTINGS:
+        if spec.cli:
+            assert f"`{spec.flag}" in docs, f"{spec.flag} is not in docs/command-line.md"
+
+
+def test_quality_names_a_bad_case_and_the_valid_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "quality", "--cases", "clean,nope")
+    assert code == 2 and not out and "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1 and "unknown case 'nope'" in lines[0]
+    valid = lines[0].split("valid cases: ")[1].split(";")[0].split(", ")
+    assert set(CASES) <= set(valid) and "moved_object" in valid and "nope" not in valid
+    code, _, err = run(capsys, "quality", "--seeds", "1,x")
+    assert code == 2 and err.count("\n") == 1 and "'1,x'" in err
 
 
 def test_missing_input_and_size_mismatch(

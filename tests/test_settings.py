@@ -5,7 +5,8 @@ import dataclasses
 import pytest
 
 from bgcore import Settings, SettingsError
-from bgcore.settings import parse_threshold
+from bgcore.cli import build_parser, settings_from_args
+from bgcore.settings import SETTINGS, parse_threshold
 
 
 @pytest.mark.parametrize(
@@ -42,3 +43,45 @@ def test_from_mapping_and_replace() -> None:
         Settings.from_mapping({"treshold": 3})
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.mode = "default"  # type: ignore[misc]
+
+
+COMMANDS = {
+    "process": ["process", "in.mp4", "--plate", "empty.mp4", "--background", "blur", "--out", "out.mp4"],
+    "preview": ["preview"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_ranged_setting_is_a_flag_with_the_tables_range_and_default(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The flags are built from the table (bgcore.settings.SETTINGS): through argparse, no flag
+    gives Settings(), both ends of each range are taken as they are, one step beyond either
+    is refused naming the setting. (The OBS dialog: tests/obs/test_properties.py.)"""
+    parser = build_parser()
+
+    def parsed(*extra: str) -> Settings:
+        return settings_from_args(parser.parse_args([*COMMANDS[command], *extra]))
+
+    assert parsed() == Settings()
+    ranged = [spec for spec in SETTINGS if spec.ranged]
+    assert {s.name for s in ranged} >= {"threshold", "sensitivity", "feather", "work_width", "absorb_seconds"}
+    for spec in ranged:
+        assert spec.cli, f"{spec.name} has a range but no flag"
+        assert spec.lo is not None and spec.hi is not None
+        assert getattr(parsed(spec.flag, f"{spec.lo:g}"), spec.name) == spec.lo
+        assert getattr(parsed(spec.flag, f"{spec.hi:g}"), spec.name) == spec.hi
+        step = 1 if spec.kind is int else (spec.hi - spec.lo) / 100
+        for beyond in (spec.lo - step, spec.hi + step):
+            if spec.zero and beyond == 0:
+                continue
+            with pytest.raises(SystemExit) as refused:
+                parser.parse_args([*COMMANDS[command], spec.flag, f"{beyond:g}"])
+            assert refused.value.code == 2
+            assert f"{spec.name} must be" in capsys.readouterr().err
+    for spec in SETTINGS:
+        if spec.kind is bool and spec.cli:
+            assert getattr(parsed(spec.flag), spec.name) is (not spec.default)
+    assert parsed("--threshold", "auto").threshold is None
+    assert parsed("--work-width", "0").work_width == 0
+    assert parsed("--mode", "classic").mode == "classic"
