@@ -227,29 +227,43 @@ def test_mask_view_update_and_close(rng: np.random.Generator, tmp_path) -> None:
     assert other.closed == 1
 
 
-def test_classic_mode_is_the_tutorial(rng: np.random.Generator) -> None:
-    bgimg = rng.integers(0, 256, (180, 320, 3), dtype=np.uint8)
-
-    class Pic(Solid):
-        def render(self, width: int, height: int, *, t: float, plate: np.ndarray | None) -> np.ndarray:
-            return bgimg
-
-    r = BackgroundReplacer(Pic((0, 0, 0)), settings=Settings(mode="classic", threshold=20))
-    frames = plate_frames(rng, 3)
-    r.set_plate(frames)
-    frame, _ = scene(rng)
-    out = r.process(frame)
-    ref = frames[0]
-    diff = cv2.subtract(frame, ref) + cv2.subtract(ref, frame)
-    diff[abs(diff) < 20] = 0
-    gray = cv2.cvtColor(diff, cv2.COLOR_BGR2GRAY)
-    gray[np.abs(gray) < 10] = 0
-    fg = gray.copy()
-    fg[fg > 0] = 255
-    expected = cv2.add(
-        cv2.bitwise_and(bgimg, bgimg, mask=cv2.bitwise_not(fg)), cv2.bitwise_and(frame, frame, mask=fg)
-    )
-    assert np.array_equal(out[..., :3], expected) and np.array_equal(r.mask, fg)
+def test_classic_mode_is_the_tutorial_on_a_hand_computed_room() -> None:
+    """The tutorial on a grey room, pixel by pixel: the difference from the FIRST plate frame,
+    each channel below the threshold dropped, the rest to grey (0.114 B + 0.587 G + 0.299 R,
+    rounded), foreground where that grey is 10 or more; the frame there, the background
+    elsewhere (opaque)."""
+    room = np.full((8, 8, 3), 100, np.uint8)
+    later = room.copy()
+    later[0, 0] = 160  # the later plate frames: their mean would make (0, 0) foreground
+    frame = room.copy()
+    changes = {  # pixel: (B, G, R) change -> grey of the kept channels at thresholds 20 / auto 13
+        (0, 0): (0, 0, 0),  # as the first plate frame: 0
+        (0, 1): (25, 0, 0),  # 25 * 0.114 = 2.85 -> 3: background at both
+        (0, 2): (0, 0, 19),  # dropped at 20; 19 * 0.299 = 5.7 -> 6 at 13: background
+        (0, 3): (0, 30, 0),  # 30 * 0.587 = 17.6 -> 18: foreground
+        (0, 4): (0, 0, 40),  # 40 * 0.299 = 11.96 -> 12: foreground
+        (0, 5): (0, 0, 30),  # 30 * 0.299 = 8.97 -> 9: background
+        (0, 6): (-30, -30, -30),  # darker: the two saturating differences add to 30 -> 30
+        (0, 7): (0, 18, 0),  # dropped at 20; 18 * 0.587 = 10.6 -> 11 at 13: foreground
+        (1, 0): (0, 15, 0),  # dropped at 20; 15 * 0.587 = 8.8 -> 9 at 13: background
+    }
+    for (y, x), delta in changes.items():
+        frame[y, x] = np.array(delta) + 100
+    expected = {
+        20: [0, 0, 0, 255, 255, 0, 255, 0],
+        None: [0, 0, 0, 255, 255, 0, 255, 255],
+    }
+    for threshold, row in expected.items():
+        want = np.zeros((8, 8), np.uint8)
+        want[0] = row
+        r = BackgroundReplacer("color:#0000ff", settings=Settings(mode="classic", threshold=threshold))
+        r.set_plate([room, later, later])
+        out = r.process(frame)
+        assert np.array_equal(r.mask, want), f"threshold {threshold}"
+        blue = np.array([255, 0, 0], np.uint8)
+        assert np.array_equal(out[..., :3], np.where(want[..., None] > 0, frame, blue))
+        assert (out[..., 3] == 255).all()
+        r.close()
 
 
 class _Moving:
@@ -273,10 +287,10 @@ def test_still_background_redraws_only_the_person_with_the_same_bytes(spec: str,
     """Behind a still background each frame restores only where the last person was: the
     output equals a full redraw's, frame after frame, through a person walking across,
     leaving the picture, an overlay drawn into the output, and the mask view in between."""
-    from bgcore import bench
     from bgcore.backgrounds import open_background
 
-    plate, frames = bench.make_scene(320, 180, n_frames=12, seed=3)
+    walk = synth.make_scene("clean", width=320, height=180, n_frames=12, plate_frames=10, seed=3)
+    plate, frames = walk.plate, walk.frames
     empty = plate[0]
     sequence = [*frames, empty, empty, *frames[::-1]]
     fast = BackgroundReplacer(spec)
@@ -303,9 +317,8 @@ def test_transparent_alpha_is_the_whole_upscaled_alpha_frame_after_frame() -> No
     """Transparent output upscales only the person's box and clears only the last one: its
     alpha channel still equals the full upscale of the soft mask on every frame, through a
     person walking, leaving, and switches to a colour background and back."""
-    from bgcore import bench
-
-    plate, frames = bench.make_scene(640, 360, n_frames=12, seed=5)  # (the mask at 320x180)
+    walk = synth.make_scene("clean", width=640, height=360, n_frames=12, plate_frames=10, seed=5)
+    plate, frames = walk.plate, walk.frames  # (the mask at 320x180)
     sequence = [*frames, plate[0], *frames[::-1]]
     r = BackgroundReplacer("transparent")
     r.set_plate(plate)
