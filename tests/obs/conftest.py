@@ -16,6 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Obs, missing_prerequisites
 from scenes import empty_room, with_person
+from util import Recorder
+
+from bgobs import config
+from bgobs.worker import SourceWorker
 
 logging.getLogger("obsws_python").setLevel(logging.CRITICAL)  # "connection refused" while OBS starts
 
@@ -55,3 +59,27 @@ def pictures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         paths[key] = str(d / f"{key}.png")
         cv2.imwrite(paths[key], img)
     return {"paths": paths, "empty": empty, "person": person, "small": small, "dir": d}
+
+
+@pytest.fixture
+def run_worker(tmp_path: Path) -> Iterator[Any]:
+    """``run_worker(values, **worker_kw)``: a started, visible SourceWorker (no OBS) configured
+    from source settings ``values`` (a transparent background, no countdown, unless given),
+    plates in tmp_path/plates, and its :class:`util.Recorder`. Stopped at the end (it must
+    finish within 10 s)."""
+    started: list[SourceWorker] = []
+
+    def start(values: dict[str, Any], **kw: Any) -> tuple[SourceWorker, Recorder]:
+        rec = Recorder()
+        w = SourceWorker(
+            "test", sink=rec.sink, on_status=rec.on_status, log=rec.log, plate_dir=tmp_path / "plates", **kw
+        )
+        w.configure(config.from_values({"background_type": "transparent", "recapture_delay": 0, **values}))
+        w.set_visible(True)
+        w.start()
+        started.append(w)
+        return w, rec
+
+    yield start
+    for w in started:
+        assert w.stop(10), "the worker thread did not finish"

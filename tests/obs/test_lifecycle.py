@@ -11,7 +11,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,57 +39,6 @@ from bgcore import Plate, PlateBuilder
 from bgobs import config
 from bgobs.plate_files import prune
 from bgobs.status import Level, Problem, State, Status, Topic, log_line, status_line
-from bgobs.worker import SourceWorker
-
-
-class Recorder:
-    """Sink, status and log callbacks that remember what the worker sent, and on which thread."""
-
-    def __init__(self) -> None:
-        self.frames = 0
-        self.last: np.ndarray | None = None
-        self.statuses: list[Status] = []
-        self.logs: list[tuple[str, str]] = []
-        self.lock = threading.Lock()
-
-    def sink(self, bgra: np.ndarray) -> None:
-        with self.lock:
-            self.frames += 1
-            self.last = bgra.copy()
-
-    def on_status(self, status: Status) -> None:
-        with self.lock:
-            self.statuses.append(status)
-
-    def log(self, level: str, message: str) -> None:
-        with self.lock:
-            self.logs.append((level, message))
-
-    def lines(self) -> list[str]:
-        with self.lock:
-            return [status_line(s) for s in self.statuses]
-
-    def line(self) -> str:
-        """The status line now ("" before the first)."""
-        with self.lock:
-            return status_line(self.statuses[-1]) if self.statuses else ""
-
-    def log_count(self, needle: str) -> int:
-        with self.lock:
-            return sum(needle in m for _, m in self.logs)
-
-    def wait(self, what: str, check: Any, timeout: float = 60.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = check()
-            if got:
-                return got
-            time.sleep(0.02)
-        with self.lock:
-            raise AssertionError(
-                f"timed out waiting for {what}; statuses {[status_line(s) for s in self.statuses[-5:]]}, "
-                f"logs {self.logs[-8:]}"
-            )
 
 
 def rewrite_in_place(path: Path, data: bytes) -> None:
@@ -117,26 +65,6 @@ def noisy_room(n: int, size: tuple[int, int] = (320, 180), seed: int = 3) -> lis
     return [
         np.clip(np.rint(room + rng.normal(0, 2.0, room.shape)), 0, 255).astype(np.uint8) for _ in range(n)
     ]
-
-
-@pytest.fixture
-def run_worker(tmp_path: Path) -> Iterator[Any]:
-    started: list[SourceWorker] = []
-
-    def start(values: dict[str, Any]) -> tuple[SourceWorker, Recorder]:
-        rec = Recorder()
-        w = SourceWorker(
-            "test", sink=rec.sink, on_status=rec.on_status, log=rec.log, plate_dir=tmp_path / "plates"
-        )
-        w.configure(config.from_values({"background_type": "transparent", "recapture_delay": 0, **values}))
-        w.set_visible(True)
-        w.start()
-        started.append(w)
-        return w, rec
-
-    yield start
-    for w in started:
-        assert w.stop(10), "the worker thread did not finish"
 
 
 # -- without OBS -------------------------------------------------------------------------------
@@ -168,13 +96,13 @@ def test_long_capture_is_built_and_saved_off_the_worker_thread_while_frames_flow
     monkeypatch.setattr(Plate, "save", save)
     clip = write_clip(tmp_path / "room.mkv", noisy_room(40))
     w, rec = run_worker({"camera": str(clip), "plate_frames": 300, "plate_id": "a" * 32})
-    rec.wait("frames", lambda: rec.frames >= 5)
+    rec.wait("frames", lambda: rec.count >= 5)
     w.recapture()
     rec.wait("the capture", lambda: any(s.state is State.CAPTURING for s in rec.statuses))
-    frames_at_start = rec.frames
+    frames_at_start = rec.count
     rec.wait("the plate saved", lambda: rec.log_count("saved the background plate"), timeout=240)
     rec.wait("running", lambda: rec.statuses and rec.statuses[-1].state is State.RUNNING)
-    assert rec.frames - frames_at_start >= 300, "every captured frame was also shown"
+    assert rec.count - frames_at_start >= 300, "every captured frame was also shown"
     assert (tmp_path / "plates" / ("a" * 32 + ".npz")).exists()
     worker_thread = "bgreplace test"
     assert threads["add"] and worker_thread not in threads["add"], threads
@@ -199,8 +127,8 @@ def test_problems_are_logged_once_and_a_fixed_background_recovers(tmp_path: Path
     values = {"camera": str(camera), "background_type": "image", "background_path": str(picture)}
     w, rec = run_worker(values)
     rec.wait("the problem in the status", lambda: "cannot decode background image" in rec.line())
-    frames = rec.frames
-    rec.wait("more frames", lambda: rec.frames >= frames + 30)
+    frames = rec.count
+    rec.wait("more frames", lambda: rec.count >= frames + 30)
     assert rec.log_count("cannot decode background image") == 1
     assert rec.statuses[-1].state is State.NO_PLATE  # (and the problem beside it)
     cv2.imwrite(str(picture), np.full((90, 160, 3), (10, 200, 30), np.uint8))  # fixed on disk

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,64 +18,10 @@ from scenes import empty_room, with_person
 
 from bgcore import SourceError
 from bgobs import config, worker
-from bgobs.status import Status, status_line
-from bgobs.worker import SourceWorker
-
-
-class Recorder:
-    """Sink, status and log callbacks that remember what the worker sent."""
-
-    def __init__(self) -> None:
-        self.frames: list[np.ndarray] = []
-        self.statuses: list[str] = []
-        self.logs: list[str] = []
-        self.lock = threading.Lock()
-
-    def sink(self, bgra: np.ndarray) -> None:
-        with self.lock:
-            self.frames.append(bgra.copy())
-            del self.frames[:-400]
-
-    def on_status(self, status: Status) -> None:
-        self.statuses.append(status_line(status))
-
-    def log(self, level: str, message: str) -> None:
-        self.logs.append(message)
-
-    def wait(self, what: str, check: Any, timeout: float = 20.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = check()
-            if got:
-                return got
-            time.sleep(0.02)
-        raise AssertionError(
-            f"timed out waiting for {what}; statuses {self.statuses[-5:]}, logs {self.logs[-5:]}"
-        )
 
 
 def small(img: np.ndarray) -> np.ndarray:
     return cv2.resize(img, (160, 90), interpolation=cv2.INTER_AREA)
-
-
-@pytest.fixture
-def run_worker(tmp_path: Path) -> Iterator[Any]:
-    started: list[SourceWorker] = []
-
-    def start(values: dict[str, Any], **kw: Any) -> tuple[SourceWorker, Recorder]:
-        rec = Recorder()
-        w = SourceWorker(
-            "test", sink=rec.sink, on_status=rec.on_status, log=rec.log, plate_dir=tmp_path, **kw
-        )
-        w.configure(config.from_values({"background_type": "transparent", "recapture_delay": 0, **values}))
-        w.set_visible(True)
-        w.start()
-        started.append(w)
-        return w, rec
-
-    yield start
-    for w in started:
-        assert w.stop(10), "the worker thread did not finish"
 
 
 def test_video_file_loops_like_a_camera(tmp_path: Path, run_worker: Any) -> None:
@@ -99,7 +44,7 @@ def test_video_file_loops_like_a_camera(tmp_path: Path, run_worker: Any) -> None
     with rec.lock:
         assert all(f[..., 3].min() == 255 for f in rec.frames), "no plate yet: the camera shown as is"
         assert {int(f[0, 0, 0]) for f in rec.frames} <= {20, 40, 60, 80, 100}
-    assert any(s.startswith("Running, no background captured yet") for s in rec.statuses)
+    assert any(s.startswith("Running, no background captured yet") for s in rec.lines())
 
 
 def test_image_sequence_as_camera(tmp_path: Path, run_worker: Any) -> None:
@@ -159,16 +104,16 @@ def test_lost_camera_reconnects_by_itself_off_obs_threads(
 
     caller = threading.current_thread().name
     _w, rec = run_worker({"camera": "0"}, open_camera=open_camera)
-    rec.wait("frames", lambda: len(rec.frames) >= 5)
+    rec.wait("frames", lambda: rec.count >= 5)
     plugged.clear()  # the camera stops after 20 frames and cannot be reopened
-    rec.wait("the disconnected status", lambda: "Camera disconnected: reconnecting by itself" in rec.statuses)
+    rec.wait("the disconnected status", lambda: "Camera disconnected: reconnecting by itself" in rec.lines())
     n_opens = len(opens)
     rec.wait("reopen attempts", lambda: len(opens) >= n_opens + 2)
     with rec.lock:  # the last picture stays on screen (with a banner)
         assert rec.frames[-1].shape == (90, 160, 4)
     plugged.set()
-    rec.wait("the camera back", lambda: any("camera back" in m for m in rec.logs))
-    rec.wait("running again", lambda: rec.statuses[-1].startswith("Running"))
+    rec.wait("the camera back", lambda: rec.log_count("camera back"))
+    rec.wait("running again", lambda: rec.line().startswith("Running"))
     assert caller not in opens, "camera I/O must never run on the caller's (OBS's) thread"
     assert all(name.startswith("bgreplace") for name in opens), opens
 
@@ -179,10 +124,10 @@ def test_missing_file_then_it_appears(
     monkeypatch.setattr(worker, "RECONNECT_SECONDS", 0.2)
     path = tmp_path / "later.png"
     _w, rec = run_worker({"camera": str(path)})
-    rec.wait("no camera", lambda: any(s.startswith("No camera: ") for s in rec.statuses))
-    rec.wait("a placeholder", lambda: rec.frames and rec.frames[-1].shape == (720, 1280, 4))
+    rec.wait("no camera", lambda: any(s.startswith("No camera: ") for s in rec.lines()))
+    rec.wait("a placeholder", lambda: getattr(rec.last_frame(), "shape", None) == (720, 1280, 4))
     cv2.imwrite(str(path), small(empty_room()))
-    rec.wait("running", lambda: rec.statuses[-1].startswith("Running"))
+    rec.wait("running", lambda: rec.line().startswith("Running"))
 
 
 def test_hidden_closes_the_camera(run_worker: Any) -> None:
@@ -194,10 +139,10 @@ def test_hidden_closes_the_camera(run_worker: Any) -> None:
             closed.set()
 
     w, rec = run_worker({"camera": "0"}, open_camera=lambda cfg: Cam(10**9, frame))
-    rec.wait("frames", lambda: len(rec.frames) >= 3)
+    rec.wait("frames", lambda: rec.count >= 3)
     w.set_visible(False)
     rec.wait("closed", closed.is_set, 5)
-    rec.wait("hidden status", lambda: rec.statuses[-1].startswith("Hidden"))
+    rec.wait("hidden status", lambda: rec.line().startswith("Hidden"))
 
 
 class FramesFromOBS:
@@ -232,12 +177,12 @@ def test_frames_from_a_mailbox_instead_of_a_camera(run_worker: Any) -> None:
     opened: list[object] = []
     values = {"background_type": "transparent", "recapture_delay": 0, "plate_frames": 10}
     w, rec = run_worker(values, frames=frames, open_camera=lambda cfg: opened.append(cfg))
-    rec.wait("no plate yet", lambda: rec.statuses and rec.statuses[-1].startswith("Running, no"))
+    rec.wait("no plate yet", lambda: rec.line().startswith("Running, no"))
     w.recapture()
-    rec.wait("the plate", lambda: rec.statuses[-1].startswith("Running:"))
+    rec.wait("the plate", lambda: rec.line().startswith("Running:"))
     frames.frame = person
     expected = expected_composite(values, room, person)
-    rec.wait("the composite of the mailbox's frames", lambda: np.array_equal(rec.frames[-1], expected))
+    rec.wait("the composite of the mailbox's frames", lambda: np.array_equal(rec.last_frame(), expected))
     assert opened == [], "no camera is opened"
     assert w.stop(10)
     assert not frames.closed, "the mailbox belongs to the filter: the worker does not close it"

@@ -1,8 +1,10 @@
-"""Helpers for talking to the source over obs-websocket."""
+"""Helpers for the source's tests: talking to it over obs-websocket, and :class:`Recorder`, what
+a SourceWorker driven without OBS sent (tests/obs/conftest.py's ``run_worker``)."""
 
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +18,7 @@ from obsws_python.error import OBSSDKRequestError
 from bgcore import BackgroundReplacer, Plate
 from bgcore.backgrounds import open_background
 from bgobs import config
+from bgobs.status import Status, status_line
 
 BASE: dict[str, Any] = {"recapture_delay": 0, "plate_frames": 10, "background_type": "transparent"}
 """Settings most tests start from: no countdown, a short plate, a transparent background."""
@@ -149,3 +152,58 @@ def assert_clean_logs(obs: Obs) -> None:
     assert "Traceback" not in everything, everything[-4000:]
     assert "crash" not in everything.lower(), everything[-4000:]
     assert not obs.crashes(), obs.crashes()
+
+
+class Recorder:
+    """A SourceWorker's sink, status and log callbacks, remembering what it sent: every status
+    and log line, how many frames and the newest ``keep`` of them."""
+
+    def __init__(self, keep: int = 100) -> None:
+        self.keep = keep
+        self.frames: list[npt.NDArray[np.uint8]] = []
+        self.count = 0
+        self.statuses: list[Status] = []
+        self.logs: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def sink(self, bgra: npt.NDArray[np.uint8]) -> None:
+        with self.lock:
+            self.count += 1
+            self.frames.append(bgra.copy())
+            del self.frames[: -self.keep]
+
+    def on_status(self, status: Status) -> None:
+        with self.lock:
+            self.statuses.append(status)
+
+    def log(self, level: str, message: str) -> None:
+        with self.lock:
+            self.logs.append((level, message))
+
+    def lines(self) -> list[str]:
+        """Every status line so far."""
+        with self.lock:
+            return [status_line(s) for s in self.statuses]
+
+    def line(self) -> str:
+        """The status line now ("" before the first)."""
+        with self.lock:
+            return status_line(self.statuses[-1]) if self.statuses else ""
+
+    def last_frame(self) -> npt.NDArray[np.uint8] | None:
+        with self.lock:
+            return self.frames[-1] if self.frames else None
+
+    def log_count(self, needle: str) -> int:
+        """How many log lines contain ``needle``."""
+        with self.lock:
+            return sum(needle in m for _, m in self.logs)
+
+    def wait(self, what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+        """:func:`wait_for` every 20 ms; the failure shows the last statuses and log lines."""
+        try:
+            return wait_for(what, check, timeout, every=0.02)
+        except AssertionError as exc:
+            with self.lock:
+                logs = self.logs[-8:]
+            raise AssertionError(f"{exc}; statuses {self.lines()[-5:]}, logs {logs}") from None
