@@ -34,7 +34,7 @@ class Shown:
     label: str
     step: float = 1.0
     slider: bool = False
-    """A whole-number setting as a slider (a number setting is always one)."""
+    """A whole-number setting as a slider (a setting with a fraction is always one)."""
     suffix: str = ""
     description: str = ""
     """The tooltip (the property's long description)."""
@@ -123,7 +123,7 @@ class Spec:
             value = int(value)
         else:
             value = float(value)
-        assert self.lo is not None and self.hi is not None  # every number setting has a range
+        assert self.lo is not None and self.hi is not None  # (every number has one: _spec)
         if not (self.lo <= value <= self.hi or (self.zero and value == 0)):
             raise self._refuse(value)
         return value
@@ -277,10 +277,12 @@ class Settings:
         return cls(**{k: v for k, v in values.items() if v is not None})
 
 
-def _spec(field: dataclasses.Field[Any]) -> Spec:
-    row = dict(field.metadata["spec"])
-    kind = row.pop("kind", type(field.default))
-    return Spec(name=field.name, kind=kind, default=field.default, **row)
+def _spec(f: dataclasses.Field[Any]) -> Spec:
+    row = dict(f.metadata["spec"])
+    spec = Spec(name=f.name, kind=row.pop("kind", type(f.default)), default=f.default, **row)
+    if spec.kind in (int, float) and not spec.ranged:
+        raise TypeError(f"the setting {f.name} is a number without a range")
+    return spec
 
 
 SETTINGS: tuple[Spec, ...] = tuple(_spec(f) for f in dataclasses.fields(Settings))
