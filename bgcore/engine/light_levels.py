@@ -72,6 +72,8 @@ class LightLevels:
         self._frame_u8: U8 = np.empty((*rows_cols, 3), np.uint8)
         self._frame: F32 = np.empty((*rows_cols, 3), np.float32)
         self._mean: F32 = np.empty((*rows_cols, 3), np.float32)  # the adapted mean (>= 1)
+        self._field_at: F32 = np.ones((*rows_cols, 3), np.float32)  # the field at the samples
+        self._mean_lit: F32 = np.empty((*rows_cols, 3), np.float32)  # the mean x the field
         self._picked: U8 = np.empty(rows_cols, np.uint8)  # where the gains are measured
         self._near: U8 = np.empty(rows_cols, np.uint8)  # picked, and within GAIN_NEAR of the centre
         self._plate_ratio: F32 = np.empty((*rows_cols, 3), np.float32)  # frame / mean
@@ -96,6 +98,7 @@ class LightLevels:
         """Take the adapted plate mean's samples again (after it adapted)."""
         self.sample(mean, self._mean)
         cv2.max(self._mean, (1.0, 1.0, 1.0, 0.0), dst=self._mean)
+        cv2.multiply(self._mean, self._field_at, dst=self._mean_lit)
 
     def measure(self, frame: U8, confident: U8) -> F32 | None:
         """Measure the frame's global gains on the ``confident`` background (0/255); returns
@@ -145,7 +148,9 @@ class LightLevels:
         k = cv2.countNonZero(picked)
         if k < GAIN_MIN_SAMPLES:
             return [1.0, 1.0, 1.0]
-        ratio = cv2.divide(self._frame, self._mean, dst=self._plate_ratio)
+        # against the plate under the light field: the field explains local light (a lamp
+        # on one side), the global gains only what is left (else both would count it)
+        ratio = cv2.divide(self._frame, self._mean_lit, dst=self._plate_ratio)
         cv2.max(ratio, (GAIN_MIN,) * 3 + (0.0,), dst=ratio)
         cv2.min(ratio, (GAIN_MAX,) * 3 + (0.0,), dst=ratio)
         near = self._near
@@ -217,3 +222,5 @@ class LightLevels:
         np.clip(change, 1.0 - FIELD_STEP_MAX, 1.0 + FIELD_STEP_MAX, out=change)
         self.field = np.clip(self.field * change, GAIN_MIN, GAIN_MAX).astype(np.float32)
         self._field_values = [float(v) for v in self.field.ravel()]
+        cv2.resize(self.field, self.grid_size, dst=self._field_at, interpolation=cv2.INTER_LINEAR)
+        cv2.multiply(self._mean, self._field_at, dst=self._mean_lit)
