@@ -16,6 +16,7 @@ from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
 from bgcore.engine.light_levels import FIELD_STEP_MAX, LightLevels
 from bgcore.engine.regions import SUSPICIOUS_SCORE, Cleanup, LightContact
 from bgcore.engine.score import Scorer, auto_bars
+from bgcore.engine.shake import SHAKE_FLOOR, ShakeMeter
 
 FULL = (slice(None), slice(None))
 
@@ -43,6 +44,29 @@ def test_global_gains_recover_exposure_and_white_balance_despite_the_person(rng:
     np.testing.assert_allclose(coarse.reshape(-1, 3), np.tile(gains, (4, 1)), atol=0.01)
     assert levels.measure(frame, np.full((h, w), 255, np.uint8)) is None  # no change: nothing to rebuild
     assert levels.reset() and not levels.reset()
+
+
+@pytest.mark.parametrize("share", [0.3, 0.6, 0.9])
+def test_gains_of_a_close_up_come_from_what_is_still_background(
+    rng: np.random.Generator, share: float
+) -> None:
+    """Webcam framing: a person (darker and of another colour than the room, as a shirt that
+    would read as the exposure dropping) over 30-90% of the picture while the exposure and
+    white balance change. Measured on what the last mask left as background, the gains are
+    the camera's, never the person's (the engine's close_up scenes: tests/test_footage.py)."""
+    room = textured_room()
+    mean, _ = _plate(room, rng)
+    h, w = room.shape[:2]
+    levels = LightLevels((w, h), mean, np.full((h, w), 255, np.uint8))
+    gains = np.array([1.2, 1.15, 1.05], np.float32)
+    frame = noisy(room * gains, rng)
+    x1 = round(share * w)
+    frame[:, :x1] = noisy(np.full((h, x1, 3), (40.0, 60.0, 90.0), np.float32), rng)  # the person
+    confident = np.full((h, w), 255, np.uint8)
+    confident[:, : min(w, x1 + 3)] = 0  # the last mask, widened
+    coarse = levels.measure(frame, confident)
+    assert coarse is not None
+    np.testing.assert_allclose(coarse.reshape(-1, 3), np.tile(gains, (4, 1)), atol=0.01)
 
 
 def test_light_field_follows_a_gradient_of_light_a_step_at_a_time(rng: np.random.Generator) -> None:
@@ -86,6 +110,55 @@ def test_a_clipped_window_is_found_and_only_bounds_the_score_from_below(rng: np.
     hi = (mid.astype(int) + width) // 2  # (lo + hi + hi - lo) / 2, fixed point
     assert (hi[25:55, 35:85] == 8 * 255).all()  # no upper bound where it clips
     assert (hi[100:] < 8 * 230).all()
+
+
+# -- camera shake ---------------------------------------------------------------------------------
+
+
+def _shifted(room: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(room, m, room.shape[1::-1], flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+@pytest.mark.parametrize("shift", [(0.0, 0.0), (0.25, 0.0), (0.3, -0.4), (-0.7, 0.5), (1.0, 0.0)])
+def test_shake_is_measured_and_the_range_follows_it(
+    rng: np.random.Generator, shift: tuple[float, float]
+) -> None:
+    """A textured room shifted by a known sub-pixel amount: the shift is measured within
+    0.15 px (a person over a third of the picture, left out as not confident, does not bias
+    it), and the reach (the share of the 3x3 range the score uses) covers the shift but is
+    no wider than it plus a quarter pixel (its floor without shake)."""
+    room = textured_room()
+    mean, sigma = _plate(room, rng)
+    h, w = room.shape[:2]
+    levels = LightLevels((w, h), mean, np.full((h, w), 255, np.uint8))
+    meter = ShakeMeter(levels, mean, sigma, np.full((h, w), 255, np.uint8))
+    frame = noisy(_shifted(room, *shift), rng)
+    frame[40:160, 100:220] = rng.integers(0, 255, (120, 120, 3), dtype=np.uint8)  # a person
+    confident = np.full((h, w), 255, np.uint8)
+    confident[37:163, 97:223] = 0
+    reach = meter.measure(frame, confident, np.ones((h, w, 3), np.float32))
+    dx, dy = meter.shift
+    assert abs(dx - shift[0]) < 0.15 and abs(dy - shift[1]) < 0.15, meter.shift
+    size = float(np.hypot(*shift))
+    assert min(1.0, max(SHAKE_FLOOR, size)) <= reach <= min(1.0, max(SHAKE_FLOOR, size) + 0.25)
+
+
+def test_without_shake_the_range_shrinks_to_the_reach(rng: np.random.Generator) -> None:
+    """The expected background's range is the plate widened towards its 3x3 extremes by the
+    reach: all of it at 1, the plate itself at 0."""
+    room = textured_room()
+    mean, sigma = _plate(room, rng)
+    background = ExpectedBackground(mean, np.full_like(sigma, 3.0))
+    mid, width = (a.astype(np.float64) for a in background.score_range())
+    full = width.copy()
+    background.set_reach(0.25)
+    mid, width = (a.astype(np.float64) for a in background.score_range())
+    lo3, hi3 = cv2.erode(mean, np.ones((3, 3), np.uint8)), cv2.dilate(mean, np.ones((3, 3), np.uint8))
+    lo, hi = mean + 0.25 * (lo3 - mean), mean + 0.25 * (hi3 - mean)
+    assert np.abs(width / 8 - (hi - lo)).max() < 0.3
+    assert np.abs(mid / 8 - (hi + lo)).max() < 0.3
+    assert width.mean() < 0.3 * full.mean()
 
 
 # -- the score ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bgcore import BackgroundReplacer, Plate, PlateError, evaluate, synth_rooms
+from bgcore import BackgroundReplacer, Plate, PlateError, evaluate, synth, synth_rooms
 from bgcore.plate import SIGMA_FLOOR, Downscaler
 
 DATA = Path("/usr/share/doc/opencv-doc/examples/data")
@@ -157,13 +157,11 @@ def test_jpeg_camera_on_real_rooms_shows_no_false_foreground(quality: int) -> No
 
 # -- the room kinds: default against classic on held-out seeds -----------------------------------
 
-# Below classic today: real photographs as rooms have far more texture than the edge-error
-# allowance of the engine's score was made for (holes in front of detailed backgrounds: the
-# engine's half of the work). Strict: the day they pass, the markers must come off.
-BELOW_CLASSIC = {
-    "photo_room": "the engine's edge allowance is too generous for real texture",
-    "photo_person": "the engine's edge allowance is too generous for real texture",
-}
+# Cases below classic (strict xfail: the day they pass, the marker must come off). None
+# today: photo_room and photo_person were (0.941 and 0.951 against classic's 0.976 and 0.981,
+# holes in front of detailed backgrounds) until the score's 3x3 range followed the camera
+# shake measured on each frame (bgcore.engine.shake): 0.99 both.
+BELOW_CLASSIC: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +189,31 @@ def test_room_kinds_default_is_never_below_classic(
     default, classic = room_scores[case]
     assert default >= classic - 0.005, f"{case}: default {default:.3f} vs classic {classic:.3f}"
     assert default > 0.95, f"{case}: default {default:.3f}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", evaluate.HELD_OUT_SEEDS)
+def test_swaying_leaves_on_one_side_cost_the_person_nothing_elsewhere(seed: int) -> None:
+    """The same room, person and camera (one seed) with and without a plant swaying before a
+    window on one side: no statistic of the leaves may make the rest of the picture less
+    sensitive. The person's recall away from the plant (its region, widened by 15 pixels)
+    is the same with the leaves as without (measured equal to 4 decimals on seeds 500-502:
+    0.998, 0.994, 0.982)."""
+    scenes = {k: synth.make_scene(k, n_frames=20, plate_frames=30, seed=seed) for k in ("clean", "leaves")}
+    means = {k: np.mean(np.array(s.plate, np.float32), axis=0) for k, s in scenes.items()}
+    plant = (np.abs(means["leaves"] - means["clean"]).max(axis=2) > 10).astype(np.uint8)
+    assert 0.02 < plant.mean() < 0.2  # the plant is there, on one side
+    away = cv2.dilate(plant, np.ones((31, 31), np.uint8)) == 0
+    recall = {}
+    for kind, scene in scenes.items():
+        assert all(np.array_equal(a, b) for a, b in zip(scene.truth, scenes["clean"].truth, strict=True))
+        masks, _ = evaluate.run_masks(scene)
+        hits = ((m > 127) & (t > 127) & away for m, t in zip(masks, scene.truth, strict=True))
+        found = sum(int(np.count_nonzero(h)) for h in hits)
+        present = sum(int(np.count_nonzero((t > 127) & away)) for t in scene.truth)
+        recall[kind] = found / present
+    assert recall["clean"] > 0.97, recall
+    assert recall["leaves"] >= recall["clean"] - 0.002, recall
 
 
 @pytest.mark.slow

@@ -5,7 +5,9 @@ The stages of a frame, in the order :meth:`MaskEngine.step` runs them (a module 
 1. :mod:`.light_levels`: the global gains (exposure, white balance) and a smooth light
    field, measured on a sparse grid of confident background; they scale the plate into the
    expected background (:mod:`.expected`: the adapted plate x the gains, clipped like the
-   sensor, and its 3x3 range, cached until either changes).
+   sensor, and its range, cached until either changes); :mod:`.shake`: the camera's shift
+   against the plate on the same grid, which says how much of the plate's 3x3 range the
+   score may forgive (never all of it unless the camera shook by a pixel).
 2. :mod:`.score`: the difference to that range in units of the pixel's noise (or in grey
    levels with a manual threshold), and its weak and strong masks.
 3. :mod:`.hysteresis`: the weak regions that hold a strong pixel (in space, and in time

@@ -3,7 +3,8 @@
 The plate's mean adapts slowly on confident background; the gains (exposure, white balance
 and the light field, see :mod:`.light_levels`) scale it; a clipped sensor bounds it. What
 derives from those is cached and rebuilt only when they change: the expected frame and,
-for the score, its 3x3 range in fixed point.
+for the score, its range in fixed point (the plate widened towards its 3x3 extremes by
+the fraction the camera's measured shake explains, :attr:`ExpectedBackground.reach`).
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ class ExpectedBackground:
         self._clip_drop_fixed: U16 = np.rint(FIXED_POINT * clip_drop).astype(np.uint16)
         self._clip_slack_fixed: U16 = np.where(clipped, np.uint16(65535), np.uint16(0)).astype(np.uint16)
         self.gains: F32 = np.ones((h, w, 3), np.float32)
-        self._plate_min: F32 = np.empty((h, w, 3), np.float32)  # the mean's 3x3 minimum
+        self._min3: F32 = np.empty((h, w, 3), np.float32)  # the mean's 3x3 minimum
+        self._max3: F32 = np.empty((h, w, 3), np.float32)
+        self._plate_min: F32 = np.empty((h, w, 3), np.float32)  # the range's low end (see reach)
         self._plate_max: F32 = np.empty((h, w, 3), np.float32)
         self._expected: F32 = np.empty((h, w, 3), np.float32)
         self._range_mid: U16 = np.empty((h, w, 3), np.uint16)  # lo + hi: twice the range's centre
@@ -99,6 +102,7 @@ class ExpectedBackground:
         self._calm: U8 = np.empty((h, w), np.uint8)  # where the background adapts
         self._unlit: F32 = np.empty((h, w, 3), np.float32)  # the frame in float32, / the gains
         self._range_stale = self._expected_stale = True
+        self.reach = 1.0  # the fraction of the 3x3 range the camera's shake explains
         self._refresh_range()
 
     def set_gains(self, coarse: F32 | None) -> None:
@@ -154,6 +158,25 @@ class ExpectedBackground:
         self._refresh_range()
 
     def _refresh_range(self) -> None:
-        cv2.erode(self.mean, RECT3, dst=self._plate_min)
-        cv2.dilate(self.mean, RECT3, dst=self._plate_max)
+        cv2.erode(self.mean, RECT3, dst=self._min3)
+        cv2.dilate(self.mean, RECT3, dst=self._max3)
+        self._reach_range()
+
+    def set_reach(self, reach: float) -> None:
+        """The fraction (0-1) of the plate's 3x3 range a shift of the camera explains now
+        (see :mod:`.shake`); the range is re-derived when it changed."""
+        if reach != self.reach:
+            self.reach = reach
+            self._reach_range()
+
+    def _reach_range(self) -> None:
+        # a shift of s <= 1 pixel moves a value at most s of the way to a neighbour's:
+        # the range is the mean widened towards its 3x3 extremes by that fraction
+        s = self.reach
+        if s < 1.0:
+            cv2.addWeighted(self.mean, 1.0 - s, self._min3, s, 0.0, dst=self._plate_min)
+            cv2.addWeighted(self.mean, 1.0 - s, self._max3, s, 0.0, dst=self._plate_max)
+        else:
+            np.copyto(self._plate_min, self._min3)
+            np.copyto(self._plate_max, self._max3)
         self._range_stale = self._expected_stale = True

@@ -14,6 +14,7 @@ from .light import FILTER_REACH, LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
 from .light_levels import FIELD_EVERY, LightLevels
 from .regions import Box, Cleanup, LightContact, widened
 from .score import Scorer, auto_bars, manual_bars
+from .shake import ShakeMeter
 
 U8 = npt.NDArray[np.uint8]
 
@@ -38,6 +39,9 @@ class MaskEngine:
         self.area = w * h
         self.background = ExpectedBackground(plate.mean_at(size), plate.sigma_at(size))
         self.light_levels = LightLevels(size, self.background.mean, self.background.unclipped)
+        self.shake = ShakeMeter(
+            self.light_levels, self.background.mean, self.background.sigma, self.background.unclipped
+        )
         self.scorer = Scorer(self.background.sigma)
         self.hysteresis = Hysteresis(h, w)
         self.light = LightTests(self.background.mean, self.background.sigma)
@@ -60,6 +64,8 @@ class MaskEngine:
                 self.background.set_gains(coarse)
         elif self.light_levels.reset():
             self.background.set_gains(None)
+        # the camera's shift against the plate: how much of the plate's 3x3 range it explains
+        self.background.set_reach(self.shake.measure(frame, self.confident, self.background.gains))
         # 2. the score against the expected background, and its weak and strong masks
         last = self.last_mask if s.temporal and self.frame_index > 0 else None
         if s.threshold is None:
@@ -120,6 +126,7 @@ class MaskEngine:
             rate = 1.0 - (1.0 - s.adapt_rate) ** ADAPT_EVERY  # the same time constant
             self.background.adapt(frame, self.scorer.score, low, self.confident, rate)
             self.light_levels.resample_mean(self.background.mean)
+            self.shake.resample_mean(self.background.mean)
         if s.adapt and self.frame_index % FIELD_EVERY == 0:
             # The light field for the next frame, measured away from this frame's person: a
             # face or shirt of the wall's hue passes the consistency test, and measured

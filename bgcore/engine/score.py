@@ -1,7 +1,8 @@
 """The score: how far each pixel is from the expected background, and its two masks.
 
 Auto threshold (the default): the distance of the frame outside the expected background's
-3x3 range (a camera that shakes by a pixel does not light up every edge), squared, in units
+range (the plate widened towards its 3x3 extremes as far as the camera's shake, measured on
+each frame, explains: see :mod:`.shake`), squared, in units
 of the pixel's noise, summed over the channels. The noise is the plate's measured sigma plus
 EDGE_ERROR x the frame's local contrast: every camera pipeline errs near edges in
 proportion to their contrast (compression ringing and chroma subsampling, sharpening halos,
