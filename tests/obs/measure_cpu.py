@@ -39,6 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -236,27 +237,149 @@ def show_replacer(obs: Obs, visible: bool) -> None:
         wait_status(obs, REPLACER, "Hidden", timeout=30)
 
 
-def measure(obs: Obs, phase: str, seconds: float, warmup: float) -> dict[str, Any]:
+def measure(
+    obs: Obs, phase: str, seconds: float, warmup: float, engine_status: Callable[[], str] | None = None
+) -> dict[str, Any]:
+    """One phase's row: after ``warmup`` s, the :class:`Window` over ``seconds``; with
+    ``engine_status``, the status line it reads and the engine's fps and ms per frame in it."""
     time.sleep(warmup)
     with Window(obs) as w:
         time.sleep(seconds)
     out = {"phase": phase, **w.result()}
-    if phase == "replacer":
-        text = status(obs, REPLACER)
+    if engine_status is not None:
+        text = engine_status()
         m = RATE.search(text)
         out["status"] = text
-        out["replacer_fps"] = float(m.group(1)) if m else None
-        out["replacer_ms_per_frame"] = float(m.group(2)) if m else None
+        out["engine_fps"] = float(m.group(1)) if m else None
+        out["engine_ms_per_frame"] = float(m.group(2)) if m else None
     return out
 
 
-# -- report --------------------------------------------------------------------------------------
-def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    def mean(phase: str, key: str) -> float:
-        vals = [r[key] for r in rows if r["phase"] == phase and r.get(key) is not None]
-        return round(statistics.fmean(vals), 2) if vals else float("nan")
+# -- report (shared with measure_filter_cpu.py) ----------------------------------------------------
+def phase_mean(rows: list[dict[str, Any]], phase: str, key: str) -> float:
+    """The mean of ``key`` over the rows of ``phase`` (NaN when none has it)."""
+    vals = [r[key] for r in rows if r["phase"] == phase and r.get(key) is not None]
+    return round(statistics.fmean(vals), 2) if vals else float("nan")
 
-    idle, media, repl = (mean(p, "obs_cpu") for p in ("idle", "media", "replacer"))
+
+def per_phase(rows: list[dict[str, Any]], key: str, phases: tuple[str, ...]) -> dict[str, float]:
+    return {p: phase_mean(rows, p, key) for p in phases}
+
+
+def phase_lines(rows: list[dict[str, Any]], info: dict[str, Any]) -> list[str]:
+    """The table's head (the run) and one line per measured phase."""
+    width = max(len(r["phase"]) for r in rows)
+    lines = [
+        f"OBS {info['obs_version']}, canvas {info['canvas']}, {info['cpus']} CPUs, load before "
+        f"{info['load_before']}, after {info.get('load_after')}; {info['seconds']:g} s per phase after "
+        f"{info['warmup']:g} s warm-up; CPU in % of one core",
+        f"{'phase':<{width}} {'OBS CPU':>8} {'render':>6} {'other':>6} {'Xvfb':>5} {'machine':>7} "
+        f"{'render fps':>10} {'skipped':>7} {'render ms':>9}  status",
+    ]
+    for r in rows:
+        lines.append(
+            f"{r['phase']:<{width}} {r['obs_cpu']:>8.1f} {r['obs_render_threads_cpu']:>6.1f} "
+            f"{r['obs_other_threads_cpu']:>6.1f} {r['xvfb_cpu']:>5.1f} {r['machine_cpu']:>7.1f} "
+            f"{r['obs_render_fps']:>10.1f} {r['obs_render_skipped']:>7} {r['obs_frame_render_ms']:>9.2f}  "
+            f"{r.get('status', '')}"
+        )
+    return lines
+
+
+def thread_split(rows: list[dict[str, Any]], phases: tuple[str, ...]) -> str:
+    """Where OBS's CPU went, per phase: its render threads / all its other threads."""
+    render = per_phase(rows, "obs_render_threads_cpu", phases)
+    other = per_phase(rows, "obs_other_threads_cpu", phases)
+    return "OBS CPU split (mean): render threads (llvmpipe + libobs graphics) / all other threads: " + (
+        ", ".join(f"{p} {render[p]:.1f} / {other[p]:.1f}" for p in phases)
+    )
+
+
+def add_arguments(ap: argparse.ArgumentParser, rounds: str) -> None:
+    """The options both measurements take (``rounds``: what one round measures)."""
+    ap.add_argument("--seconds", type=float, default=20.0, help="measured seconds per phase")
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds before each measurement")
+    ap.add_argument("--rounds", type=int, default=2, help=f"{rounds} per run")
+    ap.add_argument("--frames", type=int, default=90, help="clip length in frames (30 fps)")
+    ap.add_argument(
+        "--codec", default="mjpeg", choices=tuple(CODECS),
+        help="mjpeg: .avi, decoded to YUV (OBS converts it on the GPU); ffv1: lossless .mkv, BGR",
+    )
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary OBS home and clips")
+
+
+Phases = Callable[[Obs, dict[str, Path], Callable[..., None]], tuple[list[dict[str, Any]], dict[str, Any]]]
+"""(obs, clips, log) -> (rows, extra info): the phases of one measurement."""
+
+
+def run(
+    args: argparse.Namespace,
+    prefix: str,
+    phases: Phases,
+    summary: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    table: Callable[[list[dict[str, Any]], dict[str, Any], dict[str, Any]], str],
+) -> int:
+    """Render the clips, start one headless OBS at WIDTHxHEIGHT and FPS in a temporary home
+    (``prefix``), run ``phases``, quit OBS (a Python traceback in its log fails the run) and
+    print the table (or JSON). Exit code 2 when OBS cannot run here."""
+    logging.getLogger("obsws_python").setLevel(logging.CRITICAL)
+    problem = harness.missing_prerequisites()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    clips_dir = home / "clips"
+    clips_dir.mkdir()
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    log(f"rendering the {WIDTH}x{HEIGHT} clips ({args.frames} frames) ...")
+    clips = make_clips(clips_dir, args.frames, args.codec)
+    harness.CANVAS = (WIDTH, HEIGHT)  # read when Obs writes its profile (basic.ini)
+    obs = Obs(home)
+    load_before = os.getloadavg()
+    try:
+        obs.start()
+        video = obs.client.get_video_settings()
+        canvas = (video.base_width, video.base_height, video.output_width, video.output_height)
+        if canvas != (WIDTH, HEIGHT, WIDTH, HEIGHT) or video.fps_numerator / video.fps_denominator != FPS:
+            raise RuntimeError(f"OBS video settings are not {WIDTH}x{HEIGHT} {FPS} fps: {video.__dict__}")
+        info: dict[str, Any] = {
+            "obs_version": obs.client.get_version().obs_version,
+            "canvas": f"{WIDTH}x{HEIGHT} (output {WIDTH}x{HEIGHT}) at {FPS} fps",
+            "cpus": os.cpu_count(),
+            "cpu_model": cpu_model(),
+            "python": platform.python_version(),
+            "load_before": " ".join(f"{x:.2f}" for x in load_before),
+            "seconds": args.seconds,
+            "warmup": args.warmup,
+            "clip": f"{args.frames} frames, {CODECS[args.codec][0]} {clips['person'].suffix}, "
+            f"{WIDTH}x{HEIGHT} {FPS} fps, looping",
+        }
+        log("OBS up")
+        rows, extra = phases(obs, clips, log)
+        info |= extra
+        info["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        if "Traceback" in obs.all_logs():
+            raise RuntimeError("a Python traceback in the OBS log:\n" + obs.log_tail(40))
+        info["obs_exit_code"] = obs.quit()
+    finally:
+        obs.kill()
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+    summ = summary(rows)
+    if args.json:
+        print(json.dumps({"info": info, "phases": rows, "summary": summ}, indent=2))
+    else:
+        print(table(rows, summ, info))
+    return 0
+
+
+# -- this measurement ----------------------------------------------------------------------------
+PHASES = ("idle", "media", "replacer")
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    idle, media, repl = (phase_mean(rows, p, "obs_cpu") for p in PHASES)
     ratios = [
         b["obs_cpu"] / a["obs_cpu"]
         for a, b in zip(
@@ -271,100 +394,44 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "ratio_replacer_over_media": round(repl / media, 2),
         "ratio_per_round": [round(r, 2) for r in ratios],
         "ratio_above_idle": round((repl - idle) / (media - idle), 2),
-        "render_threads_cpu": {p: mean(p, "obs_render_threads_cpu") for p in ("idle", "media", "replacer")},
-        "other_threads_cpu": {p: mean(p, "obs_other_threads_cpu") for p in ("idle", "media", "replacer")},
-        "replacer_fps": mean("replacer", "replacer_fps"),
-        "replacer_ms_per_frame": mean("replacer", "replacer_ms_per_frame"),
-        "media_render_fps": mean("media", "obs_render_fps"),
-        "replacer_render_fps": mean("replacer", "obs_render_fps"),
+        "render_threads_cpu": per_phase(rows, "obs_render_threads_cpu", PHASES),
+        "other_threads_cpu": per_phase(rows, "obs_other_threads_cpu", PHASES),
+        "replacer_fps": phase_mean(rows, "replacer", "engine_fps"),
+        "replacer_ms_per_frame": phase_mean(rows, "replacer", "engine_ms_per_frame"),
+        "media_render_fps": phase_mean(rows, "media", "obs_render_fps"),
+        "replacer_render_fps": phase_mean(rows, "replacer", "obs_render_fps"),
     }
 
 
 def table(rows: list[dict[str, Any]], summ: dict[str, Any], info: dict[str, Any]) -> str:
-    lines = [
-        f"OBS {info['obs_version']}, canvas {info['canvas']}, {info['cpus']} CPUs, "
-        f"load before start {info['load_before']}, {info['seconds']:g} s per phase after "
-        f"{info['warmup']:g} s warm-up; CPU in % of one core",
-        f"{'phase':<10} {'OBS CPU':>8} {'render':>6} {'other':>6} {'Xvfb':>5} "
-        f"{'machine':>7} {'render fps':>10} {'skipped':>7} {'render ms':>9}  replacer status",
-    ]
-    for r in rows:
-        lines.append(
-            f"{r['phase']:<10} {r['obs_cpu']:>8.1f} {r['obs_render_threads_cpu']:>6.1f} "
-            f"{r['obs_other_threads_cpu']:>6.1f} {r['xvfb_cpu']:>5.1f} {r['machine_cpu']:>7.1f} "
-            f"{r['obs_render_fps']:>10.1f} {r['obs_render_skipped']:>7} {r['obs_frame_render_ms']:>9.2f}  "
-            f"{r.get('status', '')}"
-        )
     s = summ
-    lines += [
+    return "\n".join([
+        *phase_lines(rows, info),
         "",
         f"mean OBS CPU: idle {s['idle_cpu']:.1f}%, media {s['media_cpu']:.1f}%, "
         f"replacer {s['replacer_cpu']:.1f}%",
         f"replacer / media: {s['ratio_replacer_over_media']:.2f} (per round: "
         f"{', '.join(f'{x:.2f}' for x in s['ratio_per_round'])}); "
         f"above idle: (replacer - idle) / (media - idle) = {s['ratio_above_idle']:.2f}",
-        "OBS CPU split (mean): render threads (llvmpipe + libobs graphics) / all other threads: "
-        + ", ".join(
-            f"{p} {s['render_threads_cpu'][p]:.1f} / {s['other_threads_cpu'][p]:.1f}"
-            for p in ("idle", "media", "replacer")
-        ),
+        thread_split(rows, PHASES),
         f"replacer status: {s['replacer_fps']:.0f} fps, {s['replacer_ms_per_frame']:.1f} ms per frame",
-    ]
-    return "\n".join(lines)
+    ])
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=20.0, help="measured seconds per phase")
-    ap.add_argument("--warmup", type=float, default=5.0, help="seconds before each measurement")
-    ap.add_argument("--rounds", type=int, default=2, help="(media, replacer) pairs")
-    ap.add_argument("--frames", type=int, default=90, help="clip length in frames (30 fps)")
-    ap.add_argument(
-        "--codec", default="mjpeg", choices=tuple(CODECS),
-        help="mjpeg: .avi, decoded to YUV (OBS converts it on the GPU); ffv1: lossless .mkv, BGR",
-    )
+    add_arguments(ap, "(media, replacer) pairs")
     ap.add_argument("--background", default="image", choices=("image", "color", "blur", "transparent"))
-    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary OBS home and clips")
     args = ap.parse_args(argv)
-    logging.getLogger("obsws_python").setLevel(logging.CRITICAL)
 
-    for tool in ("obs", "Xvfb"):
-        if shutil.which(tool) is None:
-            print(f"{tool} is not installed", file=sys.stderr)
-            return 2
-    home = Path(tempfile.mkdtemp(prefix="bgreplace-cpu-"))
-    clips_dir = home / "clips"
-    clips_dir.mkdir()
-    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
-    log(f"rendering the {WIDTH}x{HEIGHT} clips ({args.frames} frames) ...")
-    clips = make_clips(clips_dir, args.frames, args.codec)
+    def phases(
+        obs: Obs, clips: dict[str, Path], log: Callable[..., None]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        def replacer_status() -> str:
+            return status(obs, REPLACER)
 
-    harness.CANVAS = (WIDTH, HEIGHT)  # read when Obs writes its profile (basic.ini)
-    obs = Obs(home)
-    load_before = os.getloadavg()
-    rows: list[dict[str, Any]] = []
-    try:
-        obs.start()
-        video = obs.client.get_video_settings()
-        canvas = (video.base_width, video.base_height, video.output_width, video.output_height)
-        if canvas != (WIDTH, HEIGHT, WIDTH, HEIGHT) or video.fps_numerator / video.fps_denominator != FPS:
-            raise RuntimeError(f"OBS video settings are not {WIDTH}x{HEIGHT} {FPS} fps: {video.__dict__}")
-        info = {
-            "obs_version": obs.client.get_version().obs_version,
-            "canvas": f"{WIDTH}x{HEIGHT} (output {WIDTH}x{HEIGHT}) at {FPS} fps",
-            "cpus": os.cpu_count(),
-            "cpu_model": cpu_model(),
-            "python": platform.python_version(),
-            "load_before": " ".join(f"{x:.2f}" for x in load_before),
-            "seconds": args.seconds,
-            "warmup": args.warmup,
-            "clip": f"{args.frames} frames, {CODECS[args.codec][0]} {clips['person'].suffix}, "
-            f"{WIDTH}x{HEIGHT} {FPS} fps, looping",
-            "background": args.background,
-        }
-        log("OBS up; phase idle ...")
-        rows.append(measure(obs, "idle", args.seconds, args.warmup))
+        log("phase idle ...")
+        rows = [measure(obs, "idle", args.seconds, args.warmup)]
         replacer_settings: dict[str, Any] | None = None
         for rnd in range(args.rounds):
             log(f"round {rnd + 1}: media ...")
@@ -376,26 +443,13 @@ def main(argv: list[str] | None = None) -> int:
                 replacer_settings = setup_replacer(obs, clips, args.background)
             else:
                 show_replacer(obs, True)
-            rows.append(measure(obs, "replacer", args.seconds, args.warmup))
+            rows.append(measure(obs, "replacer", args.seconds, args.warmup, replacer_status))
             show_replacer(obs, False)
         log("phase idle ...")
         rows.append(measure(obs, "idle", args.seconds, args.warmup))
-        info["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        info["replacer_settings"] = replacer_settings
-        if "Traceback" in obs.all_logs():
-            raise RuntimeError("a Python traceback in the OBS log:\n" + obs.log_tail(40))
-        code = obs.quit()
-        info["obs_exit_code"] = code
-    finally:
-        obs.kill()
-        if not args.keep:
-            shutil.rmtree(home, ignore_errors=True)
-    summ = summary(rows)
-    if args.json:
-        print(json.dumps({"info": info, "phases": rows, "summary": summ}, indent=2))
-    else:
-        print(table(rows, summ, info))
-    return 0
+        return rows, {"background": args.background, "replacer_settings": replacer_settings}
+
+    return run(args, "bgreplace-cpu-", phases, summary, table)
 
 
 def cpu_model() -> str:
