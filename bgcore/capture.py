@@ -543,7 +543,12 @@ class LatestFrameReader:
         pace: bool = True,
         reconnect_seconds: float = RECONNECT_SECONDS,
         wait_for_source: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], None] | None = None,
     ) -> None:
+        """``clock`` stamps the frames and paces files; ``pause(seconds)`` is how the reader
+        waits between paced frames (default: on the stop event, so that close wakes it). Both
+        are there for tests, which pace a file on a clock of their own."""
         if callable(source):
             self._open: Callable[[], FrameSource] = source
             self.name = getattr(source, "__name__", "source")
@@ -557,6 +562,8 @@ class LatestFrameReader:
             self.name = f"camera {spec}" if isinstance(spec, int) or str(spec).isdigit() else str(spec)
         self.pace = pace
         self.reconnect_seconds = reconnect_seconds
+        self._clock = clock
+        self._pause = pause
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._slot: tuple[BGR, float, int] | None = None
@@ -590,10 +597,10 @@ class LatestFrameReader:
     def latest(self, timeout: float | None = None) -> tuple[BGR, float, int] | None:
         """Take the newest frame not yet handed over: ``(frame, capture_time, seq)``.
 
-        ``capture_time`` is time.monotonic() when the frame was read, ``seq`` counts frames
-        read from 1 (gaps are dropped frames). Waits up to ``timeout`` seconds (None: until
-        a frame comes, the stream ends or the reader closes; 0: do not wait); returns None if
-        no new frame came.
+        ``capture_time`` is the reader's clock (time.monotonic()) when the frame was read,
+        ``seq`` counts frames read from 1 (gaps are dropped frames). Waits up to ``timeout``
+        seconds (None: until a frame comes, the stream ends or the reader closes; 0: do not
+        wait); returns None if no new frame came.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
@@ -667,8 +674,16 @@ class LatestFrameReader:
                 self.error = error
             self._cond.notify_all()
 
+    def _wait(self, seconds: float) -> bool:
+        """Wait between paced frames; True if the reader was closed meanwhile."""
+        if self._pause is None:
+            return self._stop.wait(seconds)
+        self._pause(seconds)
+        return self._stop.is_set()
+
     def _run(self) -> None:
-        due = time.monotonic()
+        clock = self._clock
+        due = clock()
         try:
             while not self._stop.is_set():
                 src = self._source
@@ -678,7 +693,7 @@ class LatestFrameReader:
                     try:
                         self._set_source(self._open())
                         self.reconnects += 1
-                        due = time.monotonic()
+                        due = clock()
                     except Exception as exc:
                         self._failed(str(exc))
                     continue
@@ -691,7 +706,7 @@ class LatestFrameReader:
                     self._close_source()
                     self._failed(str(exc))
                     continue
-                now = time.monotonic()
+                now = clock()
                 if frame is None:
                     self._finish("ended")
                     return
@@ -704,8 +719,8 @@ class LatestFrameReader:
                 if self.pace and not src.live:
                     due += 1.0 / self.fps
                     if due < now - 1.0 / self.fps:  # fell behind: do not burst to catch up
-                        due = now
-                    if self._stop.wait(max(0.0, due - time.monotonic())):
+                        due = now + 1.0 / self.fps  # (the next frame one interval after this one)
+                    if self._wait(max(0.0, due - clock())):
                         break
         finally:
             self._close_source()

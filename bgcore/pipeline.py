@@ -182,6 +182,13 @@ class BackgroundReplacer:
                 self._mask_full = np.where(up >= 128, np.uint8(255), np.uint8(0)).astype(np.uint8)
         return self._mask_full
 
+    @property
+    def work_mask(self) -> U8 | None:
+        """The last frame's mask at the working resolution, the one the composite feathers
+        and upscales (None before a frame was processed with a plate). Owned by the
+        replacer: the next :meth:`process` rewrites it in place; copy it to keep it."""
+        return self._mask_work
+
     def process(self, frame: BGR, *, t: float | None = None) -> npt.NDArray[np.uint8]:
         """Composite one HxWx3 BGR frame; returns HxWx4 BGRA (a buffer reused by the next call).
 

@@ -328,8 +328,8 @@ def test_transparent_alpha_is_the_whole_upscaled_alpha_frame_after_frame() -> No
             r.process(frame)
             r.update(background="transparent")
         out = r.process(frame)
-        assert r._mask_work is not None
-        soft = composite.feather_alpha(r._mask_work, r.settings.feather)
+        assert r.work_mask is not None
+        soft = composite.feather_alpha(r.work_mask, r.settings.feather)
         want = composite.upscale(soft, (640, 360))
         assert np.array_equal(out[..., 3], want), f"frame {i}"
         assert np.array_equal(out[..., :3], frame)
