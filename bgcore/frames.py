@@ -1,4 +1,5 @@
-"""Checks for frames where they enter the engine (never per pixel in the hot loop)."""
+"""Frames where they enter the engine: the checks (never per pixel in the hot loop), reading a
+picture file, converting any decoded picture to BGR, and which file extensions are pictures."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ from .errors import FrameShapeError, FrameTypeError
 
 BGR = npt.NDArray[np.uint8]
 """An HxWx3 uint8 BGR image (OpenCV's order)."""
+
+IMAGE_EXTENSIONS = frozenset(
+    {".png", ".jpg", ".jpeg", ".jpe", ".webp", ".bmp", ".dib", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",
+     ".pnm", ".sr", ".ras", ".jp2", ".exr", ".hdr", ".pic", ".avif"}
+)
+"""File extensions read as still pictures (by the frame sources and the backgrounds)."""
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".m4v", ".mkv", ".avi", ".mov", ".webm", ".gif", ".wmv", ".flv", ".mpg", ".mpeg", ".ts",
+     ".m2ts", ".mts", ".ogv", ".3gp", ".mjpeg", ".mjpg"}
+)
+"""File extensions a background opens as a video without trying it as a picture first."""
 
 
 def check_bgr(frame: Any, *, size: tuple[int, int] | None = None, what: str = "frame") -> BGR:
@@ -54,3 +66,31 @@ def read_image_file(path: str | os.PathLike[str]) -> npt.NDArray[Any] | None:
     data = Path(path).read_bytes()
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     return None if image is None or image.size == 0 else image
+
+
+def to_bgr(image: Any) -> BGR:
+    """Any image cv2 decodes (grey, grey+alpha, BGR, BGRA; 8 or 16 bit; float 0..1) as HxWx3
+    uint8 BGR. Alpha is composited over black, so transparent parts of a logo become black."""
+    a = np.asarray(image)
+    if a.dtype == np.uint16:
+        a = (a >> 8).astype(np.uint8)
+    elif a.dtype.kind == "f":
+        a = np.clip(np.nan_to_num(a) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 2:
+        return cv2.cvtColor(a, cv2.COLOR_GRAY2BGR)
+    if a.ndim != 3 or a.shape[2] not in (2, 3, 4):
+        raise ValueError(f"not an image: shape {a.shape}")
+    if a.shape[2] == 3:
+        return np.ascontiguousarray(a)
+    if a.shape[2] == 2:  # grey + alpha
+        colour, alpha = cv2.cvtColor(np.ascontiguousarray(a[:, :, 0]), cv2.COLOR_GRAY2BGR), a[:, :, 1]
+    else:
+        colour, alpha = a[:, :, :3], a[:, :, 3]
+    if bool((alpha == 255).all()):
+        return np.ascontiguousarray(colour)
+    weight = alpha.astype(np.uint16)[:, :, None]
+    return ((colour.astype(np.uint16) * weight + 127) // 255).astype(np.uint8)
