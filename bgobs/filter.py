@@ -28,9 +28,10 @@ a test froze OBS 29 within seconds that way with a filter drawing in Python. So:
   obs-websocket's ``TriggerHotkeyByName`` with the source's name as ``contextName``
   presses it (obs-websocket 5.4+; it has no request for a filter's button).
 
-Everything else is the source's (:mod:`bgobs.plugin`): the handle registry (a filter's key
-is its output source's address, which is the ``data`` every callback gets), properties
-(minus the camera ones), status line, recapture button, worker and plates (``plate_id``).
+Everything else is the source's (:mod:`bgobs.handles`, :mod:`bgobs.properties`): the handle
+table (a filter's key is its output source's address, which is the ``data`` every callback
+gets), properties (minus the camera ones), status line, recapture button, worker and plates
+(``plate_id``).
 Registered once per process beside the source, in this module that outlives script reloads.
 
 Effect filters between this one and the source are not drawn into what it keeps (see
@@ -48,11 +49,13 @@ import traceback
 import uuid
 from typing import Any
 
-from . import config, plugin
+from . import config, handles
 from . import structs as S
 from .config import SourceConfig
 from .graphics import BGR, TargetReader
+from .handles import HOTKEY_CB, HOTKEY_NAME, HOTKEY_TEXT, Handle, guard, lib, log, log_once
 from .libobs import Lib, LibobsError, load_filter
+from .properties import get_defaults, get_properties, read_values
 from .worker import SourceWorker
 
 FILTER_ID = "bgreplace_filter"
@@ -138,7 +141,7 @@ class FilterFrames:
     def note_skipped(self, skipped: int) -> None:
         if skipped and not self._warned_skipped:
             self._warned_skipped = True
-            plugin.log(
+            log(
                 "warning",
                 f"{self.handle.name}: {skipped} effect filter(s) above it are not applied to the picture "
                 "it replaces the background of (OBS cannot draw them for it): move Background Replacer "
@@ -151,8 +154,8 @@ class FilterFrames:
         self.state = "closed"
 
 
-class FilterHandle(plugin._Handle):
-    """One filter. ``source`` (where :meth:`plugin._Handle.output` sends composites) is its
+class FilterHandle(Handle):
+    """One filter. ``source`` (where :meth:`~bgobs.handles.Handle.output` sends composites) is its
     private output source, ``filter`` the filter itself, ``weak`` a weak reference to it."""
 
     def __init__(self, output: int, filter_source: int, name: str) -> None:
@@ -168,21 +171,21 @@ class FilterHandle(plugin._Handle):
     def queue_sync(self) -> None:
         if not self.sync_pending:
             self.sync_pending = True
-            plugin.lib().obs_queue_task(S.OBS_TASK_UI, _SYNC_TASK_CB, self.id, False)
+            lib().obs_queue_task(S.OBS_TASK_UI, _SYNC_TASK_CB, self.id, False)
 
 
 def _handle(data: int | None) -> FilterHandle | None:
-    handle = plugin._handles.get(data or 0)
+    handle = handles.find(data)
     return handle if isinstance(handle, FilterHandle) else None
 
 
-@plugin._guard(None)
+@guard(None)
 def _sync_task(param: int | None) -> None:
     """UI thread: hand changed settings to the worker; the hotkey on the filter's source."""
     handle = _handle(param)
     if handle is None:
         return
-    L, G = plugin.lib(), gs()
+    L, G = lib(), gs()
     with handle.lock:  # (destroy releases the weak reference and the hotkey under it)
         handle.sync_pending = False
         if handle.weak is None:
@@ -194,7 +197,7 @@ def _sync_task(param: int | None) -> None:
             data = L.obs_source_get_settings(source)
             if data:
                 try:
-                    cfg = config.from_values(plugin.read_values(data))
+                    cfg = config.from_values(read_values(data))
                 finally:
                     L.obs_data_release(data)
                 if cfg != handle.config and handle.worker is not None:
@@ -208,15 +211,15 @@ def _sync_task(param: int | None) -> None:
 
 
 def _register_hotkey(handle: FilterHandle, parent: int) -> None:
-    L, G = plugin.lib(), gs()
+    L, G = lib(), gs()
     parent_ref = G.obs_source_get_ref(parent)
     if not parent_ref:
         return
     try:
         _unregister_hotkey(handle)
-        text = f"{plugin.HOTKEY_TEXT.decode()} ({handle.name})".encode()
+        text = f"{HOTKEY_TEXT.decode()} ({handle.name})".encode()
         hotkey = L.obs_hotkey_register_source(
-            parent_ref, plugin.HOTKEY_NAME, text, plugin._HOTKEY_CB, handle.id
+            parent_ref, HOTKEY_NAME, text, HOTKEY_CB, handle.id
         )
         handle.hotkey_parent = parent
         if hotkey != S.OBS_INVALID_HOTKEY_ID:
@@ -232,52 +235,51 @@ def _unregister_hotkey(handle: FilterHandle) -> None:
 
 
 # -- filter callbacks ---------------------------------------------------------------------
-@plugin._guard(None)
+@guard(None)
 def _get_name(type_data: int | None) -> int:
     return ctypes.addressof(_name_buf)
 
 
-@plugin._guard(None)
+@guard(None)
 def _create(settings: int, filter_source: int) -> int | None:
-    L, G = plugin.lib(), gs()
+    L, G = lib(), gs()
     raw = L.obs_source_get_name(filter_source)
     name = raw.decode("utf-8", "replace") if raw else FILTER_NAME
     if not L.obs_data_get_string(settings, b"plate_id"):
         L.obs_data_set_string(settings, b"plate_id", uuid.uuid4().hex.encode())
     # plates of removed sources and filters go at the first one created, while the saved
     # collections are what is loaded (later, this session's new plates are not saved in them)
-    plugin._prune_plates_once()
+    handles.prune_plates_once()
     output = G.obs_source_create_private(_output_id_buf.value, raw or _name_buf.value, None)
     if not output:
-        plugin.log("error", f"{name}: libobs could not create the filter's output source")
+        log("error", f"{name}: libobs could not create the filter's output source")
         return None
     L.obs_source_set_async_unbuffered(output, True)
     handle = FilterHandle(output, filter_source, name)
     handle.weak = L.obs_source_get_weak_source(filter_source)
-    handle.config = config.from_values(plugin.read_values(settings))
+    handle.config = config.from_values(read_values(settings))
     handle.worker = SourceWorker(
         name,
         sink=handle.output,
         on_status=handle.on_status,
-        log=plugin.log,
-        plate_dir=plugin._plate_dir,
+        log=log,
+        plate_dir=handles.process.plate_dir,
         frames=handle.frames,
     )
     handle.worker.set_visible(True)  # (frames come only while the source is shown)
-    with plugin._handles_lock:
-        plugin._handles[handle.id] = handle
+    handles.add(handle)
     handle.worker.configure(handle.config)
     handle.worker.start()
-    plugin.log("info", f"{name}: created (filter)")
+    log("info", f"{name}: created (filter)")
     return int(output)
 
 
-@plugin._guard(None)
+@guard(None)
 def _destroy(data: int | None) -> None:
     handle = _handle(data)
     if handle is not None:
         handle.frames.close()  # the worker reads nothing more, even if it waits for graphics now
-    plugin._destroy(data)  # out of the registry, the worker stopped and joined, the weak ref released
+    handles.destroy(data)  # out of the registry, the worker stopped and joined, the weak ref released
     if handle is None:
         return
     with handle.lock:
@@ -285,31 +287,31 @@ def _destroy(data: int | None) -> None:
     try:
         handle.frames.reader.close()
     finally:
-        plugin.lib().obs_source_release(handle.source)  # the output source
+        lib().obs_source_release(handle.source)  # the output source
 
 
 def _get_properties(data: int | None) -> int:
-    props = plugin._get_properties(data)  # never raises, never NULL
+    props = get_properties(data)  # never raises, never NULL
     try:
         for key in CAMERA_PROPERTIES:
             gs().obs_properties_remove_by_name(props, key)
     except BaseException as exc:
-        plugin.log_once("error", f"filter get_properties failed: {exc!r}\n{traceback.format_exc()}")
+        log_once("error", f"filter get_properties failed: {exc!r}\n{traceback.format_exc()}")
     return props
 
 
 # -- the output source's callbacks (it has no settings, no properties, and draws itself) --------
-@plugin._guard(None)
+@guard(None)
 def _output_get_name(type_data: int | None) -> int:
     return ctypes.addressof(_output_name_buf)
 
 
-@plugin._guard(None)
+@guard(None)
 def _output_create(settings: int, source: int) -> int:
     return 1  # libobs draws an async source only when its data is not NULL
 
 
-@plugin._guard(None)
+@guard(None)
 def _output_destroy(data: int | None) -> None:
     return None
 
@@ -327,7 +329,7 @@ def _make_infos() -> list[S.obs_source_info]:
         "get_name": S.GET_NAME(_get_name),
         "create": S.CREATE(_create),
         "destroy": S.DESTROY(_destroy),
-        "get_defaults": S.GET_DEFAULTS(plugin._get_defaults),
+        "get_defaults": S.GET_DEFAULTS(get_defaults),
         "get_properties": S.GET_PROPERTIES(_get_properties),
     }
     out = S.obs_source_info()
@@ -355,13 +357,13 @@ def register() -> bool:
     try:
         _gs = load_filter()
     except LibobsError as exc:
-        plugin.log("warning", f"{exc} (the source is registered)")
+        log("warning", f"{exc} (the source is registered)")
         return False
     for info in _make_infos():
         _infos.append(info)
-        plugin.lib().obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
+        lib().obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
     _registered = True
-    plugin.log("info", f"registered filter '{FILTER_NAME}' ({FILTER_ID})")
+    log("info", f"registered filter '{FILTER_NAME}' ({FILTER_ID})")
     return True
 
 

@@ -2,7 +2,7 @@
 settings (bgcore.settings.SETTINGS) and with what Settings accepts.
 
 The properties and obs_data objects are built in this process by the real libobs.so (they need
-no running OBS): bgobs.plugin's get_properties and get_defaults callbacks, then libobs's own
+no running OBS): bgobs.properties' get_properties and get_defaults callbacks, then libobs's own
 getters read back what they made.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 from bgcore import Settings
 from bgcore.settings import SETTINGS, Spec
-from bgobs import config, libobs, plugin
+from bgobs import config, handles, libobs, plugin, properties
 
 pytestmark = pytest.mark.obs
 
@@ -56,17 +56,17 @@ NOT_IN_THE_DIALOG = {"min_blob", "adapt_rate", "temporal", "work_width"}
 def obs_lib() -> Iterator[libobs.Lib]:
     """The installed libobs as bgobs.plugin uses it (what register() sets up inside OBS)."""
     lib = libobs.load()
-    saved = plugin._lib
-    plugin._lib = lib
+    saved = handles.process.lib
+    handles.process.lib = lib
     try:
         yield libobs.Lib(lib.dll, lib.path, GETTERS)
     finally:
-        plugin._lib = saved
+        handles.process.lib = saved
 
 
 @pytest.fixture
 def dialog(obs_lib: libobs.Lib) -> Iterator[int]:
-    props = plugin._build_properties(None)  # unguarded: an error fails the test
+    props = properties.build_properties(None)  # unguarded: an error fails the test
     try:
         yield props
     finally:
@@ -77,7 +77,7 @@ def dialog(obs_lib: libobs.Lib) -> Iterator[int]:
 def data(obs_lib: libobs.Lib) -> Iterator[int]:
     """A source's settings after get_defaults, as OBS gives them to a new source."""
     d = obs_lib.obs_data_create()
-    plugin._get_defaults(d)
+    properties.get_defaults(d)
     try:
         yield d
     finally:
