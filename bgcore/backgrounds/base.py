@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import BackgroundError
 from ..frames import BGR
+from ..kinds import kind_key
 
 FITS = ("cover", "contain", "stretch")
 
@@ -52,10 +53,7 @@ def register_background(kind: str, factory: BackgroundFactory) -> None:
     A kind is a word of two letters or more (one letter would shadow Windows drive paths).
     Registering an existing kind replaces it.
     """
-    key = kind.strip().lower()
-    if len(key) < 2 or not key.replace("_", "").replace("-", "").isalnum():
-        raise ValueError(f"background kind must be a word of 2+ letters, got {kind!r}")
-    BACKGROUND_KINDS[key] = factory
+    BACKGROUND_KINDS[kind_key(kind, "background")] = factory
 
 
 def _interp(src_w: int, src_h: int, dst_w: int, dst_h: int) -> int:

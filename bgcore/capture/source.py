@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import SourceError
 from ..frames import BGR, to_bgr
+from ..kinds import kind_key
 
 DEFAULT_FPS = 30.0
 """The rate of a source that does not say one (or says one out of 0.1 to 1000)."""
@@ -64,10 +65,7 @@ def register_source(kind: str, factory: SourceFactory) -> None:
 
     A kind is a word of two letters or more (one letter would shadow Windows drive paths).
     """
-    key = kind.strip().lower()
-    if len(key) < 2 or not key.replace("_", "").replace("-", "").isalnum():
-        raise ValueError(f"source kind must be a word of 2+ letters, got {kind!r}")
-    SOURCE_KINDS[key] = factory
+    SOURCE_KINDS[kind_key(kind, "source")] = factory
 
 
 def as_bgr(frame: Any) -> BGR:
