@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from bgcore import BackgroundReplacer, BgError, Plate, kernels, overlay
 from bgcore.backgrounds import FollowedFile, open_background
-from bgcore.capture import FrameMailbox, FrameSource, LatestFrameReader, open_source
+from bgcore.capture import RECONNECT_SECONDS, FrameMailbox, FrameSource, LatestFrameReader, open_source
 
 from .config import SourceConfig
 from .plate_files import PlateSaver
@@ -51,7 +51,6 @@ Sink = Callable[[BGRA], None]
 StatusCallback = Callable[[Status], None]
 Log = Callable[[str, str], None]  # (level: "info" | "warning" | "error", message)
 
-RECONNECT_SECONDS = 2.0
 PLACEHOLDER_SIZE = (1280, 720)
 REPEAT_LOG_SECONDS = 60.0
 """A problem that comes back (a setting flipped back and forth) is logged again only after
