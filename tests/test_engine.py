@@ -301,6 +301,35 @@ def test_light_touching_only_the_person_rejoins_it() -> None:
     assert not mask[20:40, 50:70].any()  # stays background
 
 
+def test_a_penumbra_is_neither_room_nor_person() -> None:
+    """A shadow beside the person, its penumbra (colour kept, smooth, in the mask) on two
+    sides, the room below: the penumbra does not drag it back into the mask; the same band
+    with a step (not smooth) at its outer edge is a cloth's outline and does."""
+    h, w = 70, 100
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:25, 10:40] = 255  # the person
+    lit = np.zeros((h, w), np.uint8)
+    lit[15:45, 40:80] = 255  # the shadow (explained: not in the mask)
+    mask[11:15, 40:84] = 255  # its penumbra above ...
+    mask[11:45, 80:84] = 255  # ... and to the right
+    coloured = np.where(mask > 0, 255, 0).astype(np.uint8)
+    coloured[10:25, 10:40] = 0  # the person's colour is not the light's
+    smooth = np.full((h, w), 255, np.uint8)
+    before = mask.copy()
+    LightContact(h, w)(mask, lit, FULL)
+    assert mask[15:45, 40:80].all()  # without the light tests' maps: enclosed, rejoined
+    mask = before.copy()
+    LightContact(h, w)(mask, lit, FULL, coloured, smooth)
+    assert not mask[15:45, 40:80].any()  # stays background
+    assert np.array_equal(mask, before)  # and the penumbra stays as it was
+    step = smooth.copy()
+    step[9:12, 38:86] = 0  # a step at the band's outer edge: not reached from the room
+    step[9:47, 83:86] = 0
+    mask = before.copy()
+    LightContact(h, w)(mask, lit, FULL, coloured, step)
+    assert mask[15:45, 40:80].all()  # a cloth's outline: rejoined
+
+
 @pytest.mark.parametrize("blobs", [40, 400])  # up to 256 components, and more
 def test_light_contact_equals_labelling_each_region(blobs: int) -> None:
     rng = np.random.default_rng(blobs)

@@ -13,6 +13,12 @@ cheaper ones leave (what survives a 3x3 erosion, widened by the filters' reach):
 test around areas of candidates, the texture tests (the costly part) around areas that also
 kept their colour. Lone candidates (noise) stay unexplained.
 
+What the texture tests leave of the candidates that kept their colour is recorded for the
+contact rule (:class:`.regions.LightContact`): ``coloured`` (those candidates) and ``smooth``
+(where the ratio has no detail at the finest scale, its 3x3 residual within the same bar).
+A soft shadow's penumbra (a ramp of the ratio over several pixels, beside the person) fails
+the 9x9 texture test, but it is smooth at 3x3 and runs smoothly into the clear background.
+
 Each test is one function with one switch: the compiled kernel (:mod:`bgcore.kernels`) where
 it runs, else the same float32 operations in the same order as OpenCV passes: the same masks
 (OpenCV's luma transform rounds its sum its own way, so the ratio may differ by a few ulp).
@@ -61,6 +67,9 @@ TEXTURE_VERIFY = 1.5
 TEXTURE_NCC_MIN = 0.3
 DETAIL_MEAN = (9, 9)  # fine detail = the image minus its mean over this window
 DETAIL_ENERGY = (7, 7)  # its energy and covariance: means over this window
+# The finest scale: the ratio minus its 3x3 mean, energy over 3x3, against the same bar as the
+# fine detail's (what a penumbra's ramp passes and a cloth's edge does not).
+FINEST_DETAIL = (3, 3)
 # The filters reach 4 + 3 pixels (and the contact test and closing 1 more): regions of
 # interest are widened by this much.
 FILTER_REACH = 8
@@ -74,13 +83,19 @@ class LightTests:
 
     Cleared by :meth:`reset` each frame, written by the tests, read by the later stages:
     ``lit`` (0/255: explained by light) and ``consistent`` (0/255: colour and texture as
-    under light; 255 where not tested, which is what the light field reads there).
+    under light; 255 where not tested, which is what the light field reads there); by
+    :meth:`explain` also ``coloured`` (0/255: candidates that kept their colour) and
+    ``smooth`` (0/255: the ratio without detail at the finest scale, where the texture tests
+    ran), both 0 elsewhere.
     """
 
     def __init__(self, mean: F32, sigma: F32) -> None:
         h, w = mean.shape[:2]
         self.lit: U8 = np.zeros((h, w), np.uint8)
         self.consistent: U8 = np.full((h, w), 255, np.uint8)
+        self.coloured: U8 = np.zeros((h, w), np.uint8)
+        self.smooth: U8 = np.zeros((h, w), np.uint8)
+        self._written: Box | None = None  # where coloured and smooth may be non-zero
         self.frame_luma: F32 = np.empty((h, w), np.float32)
         self.expected_luma: F32 = np.empty((h, w), np.float32)  # at least 1
         self.ratio: F32 = np.empty((h, w), np.float32)  # frame_luma / expected_luma
@@ -102,6 +117,9 @@ class LightTests:
         self._luma_mean: F32 = np.empty((h, w), np.float32)
         self._covariance: F32 = np.empty((h, w), np.float32)  # frame detail x plate detail
         self._detail_energy: F32 = np.empty((h, w), np.float32)  # the frame's
+        self._finest_mean: F32 = np.empty((h, w), np.float32)  # the ratio's 3x3 mean
+        self._finest_energy: F32 = np.empty((h, w), np.float32)
+        self._finest_bar: F32 = np.empty((h, w), np.float32)
 
     # The OpenCV path's buffers, allocated on first use (the compiled path never needs them).
     def _f32(self, channels: int = 1) -> F32:
@@ -164,6 +182,14 @@ class LightTests:
         """A new frame: nothing explained, everything consistent until tested."""
         self.lit.fill(0)
         self.consistent.fill(255)
+        self._clear_maps()
+
+    def _clear_maps(self) -> None:
+        """coloured and smooth = 0 (explain wrote them only within ``_written``)."""
+        if self._written is not None:
+            self.coloured[self._written].fill(0)
+            self.smooth[self._written].fill(0)
+            self._written = None
 
     def explain(
         self, frame: U8, background: ExpectedBackground, roi: Box, ratios: tuple[float, float]
@@ -172,6 +198,7 @@ class LightTests:
         ``ratios`` (lowest, highest), else 0; ``consistent`` is written around the areas the
         tests ran on. ``frame`` is the frame (HxWx3 uint8)."""
         expected = background.expected()
+        self._clear_maps()
         self._candidates(frame, expected, roi, ratios)
         for test in (self._colour, self._texture):
             around = self._around_areas(self.lit[roi], self._eroded[roi])
@@ -180,6 +207,11 @@ class LightTests:
             roi = inside(roi, around)
             test(frame, expected, roi)
             cv2.bitwise_and(self.lit[roi], self.consistent[roi], dst=self.lit[roi])
+            if test == self._colour:
+                np.copyto(self.coloured[roi], self.lit[roi])
+                self._written = roi
+            else:
+                self._finest(roi)
         return self.lit
 
     def consistency(self, frame: U8, background: ExpectedBackground, roi: Box) -> U8:
@@ -255,6 +287,21 @@ class LightTests:
         cv2.multiply(z, z, dst=z)
         cv2.transform(z, _MEAN3, dst=self._z_mean[roi][..., None])
         cv2.compare(self._z_mean[roi], COLOUR_Z_LIMIT, cv2.CMP_LT, dst=self.consistent[roi])
+
+    def _finest(self, roi: Box) -> None:
+        """smooth = 255 within ``roi`` where the ratio's detail at the finest scale (minus its
+        3x3 mean, energy over 3x3) is below the fine detail's bar; ratio_floor must hold
+        max(r, RATIO_FLOOR) there (see :meth:`_colour`)."""
+        r = self.ratio[roi]
+        energy = cv2.blur(r, FINEST_DETAIL, dst=self._finest_mean[roi])
+        cv2.subtract(r, energy, dst=energy)
+        cv2.multiply(energy, energy, dst=energy)
+        cv2.blur(energy, FINEST_DETAIL, dst=self._finest_energy[roi])
+        bar = cv2.multiply(self.ratio_floor[roi], self.sigma_luma[roi], dst=self._finest_bar[roi])
+        cv2.divide(bar, self.expected_luma[roi], dst=bar, scale=TEXTURE_NOISE)
+        cv2.add(bar, TEXTURE_FLOOR, dst=bar)
+        cv2.multiply(bar, bar, dst=bar)
+        cv2.compare(self._finest_energy[roi], bar, cv2.CMP_LT, dst=self.smooth[roi])
 
     def _texture(self, frame: U8, expected: F32, roi: Box) -> None:
         """consistent &= the fine texture behaves as under light, within ``roi``; ratio_floor

@@ -114,7 +114,7 @@ class MaskEngine:
             cv2.bitwise_and(weak, unlit, dst=weak)
             cv2.bitwise_and(strong, unlit, dst=strong)
             self.hysteresis(weak, strong, min_area, mask)
-        self.contact(self.mask, self.light.lit, roi)
+        self.contact(self.mask, self.light.lit, roi, self.light.coloured, self.light.smooth)
 
     def _remember(self, frame: U8, s: Settings, low: float) -> None:
         """The previous mask, the confident background, and, every few frames, the slow

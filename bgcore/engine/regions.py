@@ -29,6 +29,11 @@ SUSPICIOUS_SHARE = 0.5
 # wall's colour) and rejoins the mask.
 LIGHT_CONTACT_MIN = 0.6
 
+# A penumbra: candidates that kept their colour and are smooth at the finest scale (see
+# :mod:`.light`) but stayed in the mask, reached from the clear background through such
+# pixels within this many pixels (both eroded by a pixel first, so that a one-pixel crack in
+# a cloth's outline does not connect it), count as neither clear background nor person.
+PENUMBRA_REACH = 4
 RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _DISC3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
@@ -110,17 +115,26 @@ class Labels:
 
 class LightContact:
     """The contact rule: regions explained as light that do not border clear background
-    rejoin the person (see LIGHT_CONTACT_MIN)."""
+    rejoin the person (see LIGHT_CONTACT_MIN); a penumbra (see PENUMBRA_REACH) between them
+    and the clear background counts as neither."""
 
     def __init__(self, h: int, w: int) -> None:
         self.components = Labels(h, w)
         self._near_clear: U8 = np.empty((h, w), np.uint8)  # within a pixel of clear background
         self._near_person: U8 = np.empty((h, w), np.uint8)  # within a pixel of the mask
         self._rejoining: U8 = np.empty((h, w), np.uint8)
+        self._smooth: U8 = np.empty((h, w), np.uint8)  # smooth, eroded by a pixel
+        self._penumbra: U8 = np.empty((h, w), np.uint8)
+        self._reached: U8 = np.empty((h, w), np.uint8)
+        self._open: U8 = np.empty((h, w), np.uint8)  # where the penumbra may be reached
+        self._person: U8 = np.empty((h, w), np.uint8)  # the mask without the penumbra
 
-    def __call__(self, mask: U8, lit: U8, roi: Box) -> None:
+    def __call__(
+        self, mask: U8, lit: U8, roi: Box, coloured: U8 | None = None, smooth: U8 | None = None
+    ) -> None:
         """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
-        clear background, within ``roi`` (``mask`` and ``lit`` are frame-sized)."""
+        clear background, within ``roi`` (``mask``, ``lit`` and the light tests' ``coloured``
+        and ``smooth`` are frame-sized; without these two, no penumbra)."""
         cc = self.components
         lit, mask = lit[roi], mask[roi]
         if not cv2.countNonZero(lit) or cc.find(lit, 8) <= 1:
@@ -129,14 +143,34 @@ class LightContact:
         # pixels carry its label: the counts need no intersection with lit)
         near_clear = cv2.bitwise_or(mask, lit, dst=self._near_clear[roi])
         cv2.compare(near_clear, 0, cv2.CMP_EQ, dst=near_clear)  # clear background ...
+        person = mask
+        if coloured is not None and smooth is not None:
+            person = self._without_penumbra(mask, near_clear, coloured[roi], smooth[roi], roi)
         cv2.dilate(near_clear, RECT3, dst=near_clear)  # ... and a pixel around it
         touch_clear = cc.count(near_clear)
-        touch_person = cc.count(cv2.dilate(mask, RECT3, dst=self._near_person[roi]))
+        touch_person = cc.count(cv2.dilate(person, RECT3, dst=self._near_person[roi]))
         rejoin = (touch_person > 0) & (touch_clear < LIGHT_CONTACT_MIN * (touch_clear + touch_person))
         rejoin[0] = False
         if rejoin.any():
             rejoining = cc.paint(rejoin, self._rejoining[roi])
             cv2.bitwise_or(mask, rejoining, dst=mask)
+
+    def _without_penumbra(self, mask: U8, clear: U8, coloured: U8, smooth: U8, roi: Box) -> U8:
+        """The mask without its penumbra: its pixels that kept the colour of light and are
+        smooth, reached from smooth ``clear`` background within PENUMBRA_REACH pixels through
+        such pixels (all within ``roi``; the mask holds none of the light tests' lit)."""
+        smooth = cv2.erode(smooth, RECT3, dst=self._smooth[roi])
+        penumbra = cv2.bitwise_and(coloured, mask, dst=self._penumbra[roi])
+        cv2.bitwise_and(penumbra, smooth, dst=penumbra)
+        if not cv2.countNonZero(penumbra):
+            return mask
+        reached = cv2.bitwise_and(clear, smooth, dst=self._reached[roi])
+        where = cv2.bitwise_or(penumbra, reached, dst=self._open[roi])
+        for _ in range(PENUMBRA_REACH):
+            cv2.dilate(reached, RECT3, dst=reached)
+            cv2.bitwise_and(reached, where, dst=reached)
+        cv2.bitwise_and(penumbra, reached, dst=penumbra)
+        return cv2.subtract(mask, penumbra, dst=self._person[roi])
 
 
 class Cleanup:
