@@ -12,10 +12,13 @@ registered source type and running sources; all pixel work lives in ``bgcore``.
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import os
+import signal
 import sys
 from types import ModuleType
+from typing import IO
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,6 +34,21 @@ def deps_dir() -> str:
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     return paths.deps_dir(sys.platform, os.environ, os.path.expanduser("~"), version)
 
+
+def _dump_stacks_on_signal() -> None:
+    """For the real-OBS tests only: with BGREPLACE_STACKS_FILE set, SIGUSR1 appends every
+    Python thread's stack to that file (how a test that waited in vain shows what OBS's
+    threads were doing in Python). Without the variable nothing is registered."""
+    path = os.environ.get("BGREPLACE_STACKS_FILE")
+    if not path or not hasattr(signal, "SIGUSR1"):
+        return
+    global _stacks_file
+    _stacks_file = open(path, "a")  # noqa: SIM115 - kept open: faulthandler writes from C
+    faulthandler.register(signal.SIGUSR1, file=_stacks_file, all_threads=True)
+
+
+_stacks_file: IO[str] | None = None
+_dump_stacks_on_signal()
 
 _DEPS = deps_dir()
 if _DEPS in sys.path:

@@ -275,6 +275,7 @@ class Obs:
             XDG_RUNTIME_DIR=str(self.home / "runtime"),
             BGREPLACE_DEPS=self.deps,
             QT_QPA_PLATFORM="xcb",
+            BGREPLACE_STACKS_FILE=str(self.stacks_file),
         )
         env.pop("PYTHONPATH", None)
         env.pop("PYTHONHOME", None)
@@ -397,6 +398,27 @@ class Obs:
 
     def all_logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs())
+
+    @property
+    def stacks_file(self) -> Path:
+        return self.home / "python-stacks.txt"
+
+    def python_stacks(self) -> str:
+        """Every Python thread's stack in OBS now (obs_bgreplace.py dumps them on SIGUSR1),
+        for the message of a test that waited in vain; '' if OBS is gone."""
+        if self.proc is None or self.proc.poll() is not None:
+            return ""
+        before = self.stacks_file.stat().st_size if self.stacks_file.exists() else 0
+        os.kill(self.proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            if self.stacks_file.exists() and self.stacks_file.stat().st_size > before:
+                time.sleep(0.2)  # (the dump is written in one go, from C)
+                with self.stacks_file.open() as f:
+                    f.seek(before)
+                    return f.read()
+            time.sleep(0.1)
+        return "(no Python stacks: OBS did not write them within 3 s)"
 
     def log_tail(self, n: int = 60) -> str:
         return "\n".join(self.log_text().splitlines()[-n:])

@@ -72,6 +72,14 @@ def test_live_capture_then_exact_composite(obs: Obs, pictures: dict[str, Any]) -
     save_doc_picture(pictures["person"], shot)
 
 
+def test_a_failed_wait_shows_what_obs_python_threads_are_doing(obs: Obs) -> None:
+    """The diagnostics of every wait in these tests: the source's worker thread is named in
+    OBS's Python stacks (written on SIGUSR1, see obs_bgreplace.py)."""
+    stacks = obs.python_stacks()
+    assert "bgobs/worker.py" in stacks and "Thread 0x" in stacks, stacks
+    assert obs.client.get_version().obs_version  # OBS goes on answering
+
+
 def test_hotkey_recaptures(obs: Obs, pictures: dict[str, Any]) -> None:
     hotkeys = obs.client.get_hotkey_list().hotkeys
     assert "bgreplace.recapture" in hotkeys

@@ -53,7 +53,8 @@ def wait_status(obs: Obs, name: str, *needles: str, timeout: float = 20.0) -> st
         return str(wait_for(f"status containing {needles}", check, timeout))
     except AssertionError as exc:
         raise AssertionError(
-            f"{exc}\nstatus now: {status(obs, name)!r}\nOBS log:\n{obs.log_tail(40)}"
+            f"{exc}\nstatus now: {status(obs, name)!r}\nOBS log:\n{obs.log_tail(40)}\n"
+            f"Python threads in OBS:\n{obs.python_stacks()}"
         ) from None
 
 
@@ -62,7 +63,9 @@ def wait_log(obs: Obs, needle: str, at_least: int = 1, timeout: float = 20.0) ->
     try:
         wait_for(f"{needle!r} in the OBS log", lambda: obs.log_text().count(needle) >= at_least, timeout)
     except AssertionError as exc:
-        raise AssertionError(f"{exc}\nOBS log:\n{obs.log_tail(40)}") from None
+        raise AssertionError(
+            f"{exc}\nOBS log:\n{obs.log_tail(40)}\nPython threads in OBS:\n{obs.python_stacks()}"
+        ) from None
 
 
 RENDER_FAILED = 702  # obs-websocket's RequestStatus::RequestProcessingFailed
