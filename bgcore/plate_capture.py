@@ -636,7 +636,7 @@ class PlateCapture:
         if self._runner is not None and not self._runner.on_thread:
             self._ended.wait(timeout)
             if self._own_runner:
-                self._runner.close(timeout)
+                self._runner.close(timeout)  # (joins it: it ends after its job)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the result is there (for scripts and tests); False on timeout."""
@@ -675,3 +675,5 @@ class PlateCapture:
                 while True:  # frames still queued (a cancelled capture): freed now
                     self._queue.get_nowait()
             self._ended.set()
+            if self._own_runner and self._runner is not None:
+                self._runner.close()  # a thread of its own ends with its one job, as before
