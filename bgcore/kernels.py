@@ -338,60 +338,90 @@ def _colour_kept_py(
 _colour_kept = _jit(_colour_kept_py)
 
 
-def _squared_residual_py(plane: Any, mean: Any, out: Any, x0: int, y0: int, x1: int, y1: int) -> None:
-    for y in range(y0, y1):
-        p_row, m_row, o_row = plane[y, x0:x1], mean[y, x0:x1], out[y, x0:x1]
-        for x in range(x1 - x0):
-            d = p_row[x] - m_row[x]
-            o_row[x] = d * d
-
-
-_squared_residual = _jit(_squared_residual_py)
-
-
-def _texture_energy_py(
-    energy: Any, r_floor: Any, sigma_luma: Any, y_e: Any, noise: float, floor: float, detail: bool,
-    y_f: Any, luma_mean: Any, plate_detail: Any, consistent: Any, covariance: Any, detail_energy: Any,
-    x0: int, y0: int, x1: int, y1: int,
+def _texture_weights_py(
+    consistent: Any, r: Any, y_f: Any, y_p: Any, detail: bool, weight: Any, ratio_w: Any,
+    frame_w: Any, plate_w: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
-    # consistent &= energy < (noise r_floor sigma_luma / y_e + floor)^2; with ``detail``, also
-    # the frame's fine detail d = y_f - luma_mean: covariance = d x plate_detail and
-    # detail_energy = d^2
-    floor32, noise32 = np.float32(floor), np.float32(noise)
+    # weight = consistent (0 or 255) as float; ratio_w = r x weight; with ``detail`` also
+    # frame_w = y_f x weight and plate_w = y_p x weight
     for y in range(y0, y1):
-        en_row, rf_row, sl_row = energy[y, x0:x1], r_floor[y, x0:x1], sigma_luma[y, x0:x1]
-        ye_row, yf_row, m_row = y_e[y, x0:x1], y_f[y, x0:x1], luma_mean[y, x0:x1]
-        pd_row, k_row = plate_detail[y, x0:x1], consistent[y, x0:x1]
-        cv_row, de_row = covariance[y, x0:x1], detail_energy[y, x0:x1]
+        k_row, r_row, w_row, rw_row = consistent[y, x0:x1], r[y, x0:x1], weight[y, x0:x1], ratio_w[y, x0:x1]
+        yf_row, yp_row, fw_row, pw_row = y_f[y, x0:x1], y_p[y, x0:x1], frame_w[y, x0:x1], plate_w[y, x0:x1]
         for x in range(x1 - x0):
-            t = rf_row[x] * sl_row[x] * noise32 / ye_row[x] + floor32
-            quiet = en_row[x] < t * t
-            k_row[x] = k_row[x] & (np.uint8(255) * np.uint8(quiet))
+            w = np.float32(k_row[x])
+            w_row[x] = w
+            rw_row[x] = r_row[x] * w
         if detail:
             for x in range(x1 - x0):
-                d = yf_row[x] - m_row[x]
-                cv_row[x] = d * pd_row[x]
-                de_row[x] = d * d
+                w = w_row[x]
+                fw_row[x] = yf_row[x] * w
+                pw_row[x] = yp_row[x] * w
 
 
-_texture_energy = _jit(_texture_energy_py)
+_texture_weights = _jit(_texture_weights_py)
 
 
-def _texture_kept_py(
-    covariance: Any, energy: Any, plate_energy: Any, unverifiable: Any, ncc2: float, consistent: Any,
+def _texture_detail_py(
+    r: Any, y_f: Any, y_p: Any, weight: Any, weight9: Any, detail: bool, ratio_w: Any, frame_w: Any,
+    plate_w: Any, energy_w: Any, covariance_w: Any, frame_energy_w: Any, plate_energy_w: Any,
     x0: int, y0: int, x1: int, y1: int,
 ) -> None:
-    ncc32, zero = np.float32(ncc2), np.float32(0.0)
+    # with the weighted 9x9 sums (ratio_w, frame_w, plate_w, by weight9): energy_w =
+    # (r - mean)^2 x weight; with ``detail``, fd = y_f - its mean, pd = y_p - its mean:
+    # covariance_w = fd pd weight, frame_energy_w = fd^2 weight, plate_energy_w = pd^2 weight
     for y in range(y0, y1):
-        c_row, e_row, p_row = covariance[y, x0:x1], energy[y, x0:x1], plate_energy[y, x0:x1]
-        u_row, k_row = unverifiable[y, x0:x1], consistent[y, x0:x1]
+        r_row, w_row, w9_row = r[y, x0:x1], weight[y, x0:x1], weight9[y, x0:x1]
+        rw_row, en_row = ratio_w[y, x0:x1], energy_w[y, x0:x1]
         for x in range(x1 - x0):
-            cov = c_row[x]
-            kept = (cov * cov > e_row[x] * p_row[x] * ncc32) & (cov > zero)
-            k_row[x] = k_row[x] & ((np.uint8(255) * np.uint8(kept)) | u_row[x])
+            d = r_row[x] - rw_row[x] / w9_row[x]
+            en_row[x] = d * d * w_row[x]
+        if detail:
+            yf_row, yp_row = y_f[y, x0:x1], y_p[y, x0:x1]
+            fw_row, pw_row = frame_w[y, x0:x1], plate_w[y, x0:x1]
+            cv_row, fe_row = covariance_w[y, x0:x1], frame_energy_w[y, x0:x1]
+            ee_row = plate_energy_w[y, x0:x1]
+            for x in range(x1 - x0):
+                w, w9 = w_row[x], w9_row[x]
+                fd = yf_row[x] - fw_row[x] / w9
+                pd = yp_row[x] - pw_row[x] / w9
+                cv_row[x] = fd * pd * w
+                fe_row[x] = fd * fd * w
+                ee_row[x] = pd * pd * w
 
 
-_texture_kept = _jit(_texture_kept_py)
+_texture_detail = _jit(_texture_detail_py)
+
+
+def _texture_tests_py(
+    energy_w: Any, weight7: Any, r_floor: Any, sigma_luma: Any, y_e: Any, noise: float, floor: float,
+    detail: bool, covariance: Any, frame_energy: Any, plate_energy: Any, verify_var: Any, ncc2: float,
+    consistent: Any, verified: Any, x0: int, y0: int, x1: int, y1: int,
+) -> None:
+    # the energy test, then with ``detail`` the correlation test where verifiable (see
+    # engine.light._texture, the same operations in the same order)
+    floor32, noise32, ncc32, zero = np.float32(floor), np.float32(noise), np.float32(ncc2), np.float32(0.0)
+    for y in range(y0, y1):
+        en_row, w7_row = energy_w[y, x0:x1], weight7[y, x0:x1]
+        rf_row, sl_row = r_floor[y, x0:x1], sigma_luma[y, x0:x1]
+        ye_row, k_row, v_row = y_e[y, x0:x1], consistent[y, x0:x1], verified[y, x0:x1]
+        cv_row, fe_row, pe_row, vv_row = (
+            covariance[y, x0:x1], frame_energy[y, x0:x1], plate_energy[y, x0:x1], verify_var[y, x0:x1]
+        )
+        for x in range(x1 - x0):
+            t = rf_row[x] * sl_row[x] * noise32 / ye_row[x] + floor32
+            k = k_row[x] & (np.uint8(255) * np.uint8(en_row[x] / w7_row[x] < t * t))
+            if detail:
+                verifiable = pe_row[x] > vv_row[x] * w7_row[x]
+                cov = cv_row[x]
+                correlated = (cov * cov > fe_row[x] * pe_row[x] * ncc32) & (cov > zero)
+                k = k & (np.uint8(255) * np.uint8(correlated | (not verifiable)))
+                v_row[x] = k & (np.uint8(255) * np.uint8(verifiable))
+            else:
+                v_row[x] = np.uint8(0)
+            k_row[x] = k
+
+
+_texture_tests = _jit(_texture_tests_py)
 
 
 def _check(name: str, arrays: tuple[npt.NDArray[Any], ...], spec: str) -> None:
@@ -477,48 +507,65 @@ def colour_kept(
     )
 
 
-def squared_residual(plane: F32, mean: F32, *, out: F32, box: tuple[slice, slice]) -> bool:
-    """out = (plane - mean)^2 within ``box`` (HxW float32). False when the kernels are off."""
-    if not enabled:
-        return False
-    _check("squared_residual", (plane, mean, out), "f1 f1 f1")
-    return _run(_squared_residual, plane, mean, out, *_box("squared_residual", box, plane.shape))
-
-
-def texture_energy(
-    energy: F32, r_floor: F32, sigma_luma: F32, y_e: F32, noise: float, floor: float, *,
-    detail: bool, y_f: F32, luma_mean: F32, plate_detail: F32, consistent: U8,
-    covariance: F32, detail_energy: F32, box: tuple[slice, slice],
+def texture_weights(
+    consistent: U8, r: F32, y_f: F32, y_p: F32, *, detail: bool, weight: F32, ratio_w: F32,
+    frame_w: F32, plate_w: F32, box: tuple[slice, slice],
 ) -> bool:
-    """The texture tests' elementwise middle (see engine.light), within ``box``:
-    ``consistent`` &= ``energy`` < (``noise`` ``r_floor`` ``sigma_luma`` / ``y_e`` +
-    ``floor``)^2; with ``detail``, then with d = y_f - luma_mean: ``covariance`` = d x
-    plate_detail and ``detail_energy`` = d^2. False (nothing written) when the kernels are
-    off."""
+    """The texture tests' weights (see engine.light), within ``box``: ``weight`` =
+    ``consistent`` (0 or 255) as float, ``ratio_w`` = r x weight and, with ``detail``,
+    ``frame_w`` = y_f x weight, ``plate_w`` = y_p x weight. False (nothing written) when
+    the kernels are off."""
     if not enabled:
         return False
-    planes = (energy, r_floor, sigma_luma, y_e, y_f, luma_mean, plate_detail, consistent)
-    _check("texture_energy", (*planes, covariance, detail_energy), "f1 f1 f1 f1 f1 f1 f1 u1 f1 f1")
+    planes = (r, y_f, y_p, weight, ratio_w, frame_w, plate_w, consistent)
+    _check("texture_weights", planes, "f1 f1 f1 f1 f1 f1 f1 u1")
     return _run(
-        _texture_energy,
-        energy, r_floor, sigma_luma, y_e, noise, floor, detail, y_f, luma_mean, plate_detail, consistent,
-        covariance, detail_energy, *_box("texture_energy", box, energy.shape),
+        _texture_weights, consistent, r, y_f, y_p, detail, weight, ratio_w, frame_w, plate_w,
+        *_box("texture_weights", box, r.shape),
     )
 
 
-def texture_kept(
-    covariance: F32, energy: F32, plate_energy: F32, unverifiable: U8, ncc2: float, *,
-    consistent: U8, box: tuple[slice, slice],
+def texture_detail(
+    r: F32, y_f: F32, y_p: F32, weight: F32, weight9: F32, *, detail: bool, ratio_w: F32,
+    frame_w: F32, plate_w: F32, energy_w: F32, covariance_w: F32, frame_energy_w: F32,
+    plate_energy_w: F32, box: tuple[slice, slice],
 ) -> bool:
-    """``consistent`` &= unverifiable, or covariance > 0 and covariance^2 > energy x
-    plate_energy x ``ncc2``, within ``box``. False (nothing written) when the kernels are
-    off."""
+    """The texture tests' middle (see engine.light), within ``box``: ``ratio_w``,
+    ``frame_w`` and ``plate_w`` hold their 9x9 means and ``weight9`` the weights' (at
+    least a minimum); ``energy_w`` = (r - the weighted mean)^2 x weight and, with
+    ``detail``, for the lumas' details fd and pd (each minus its weighted mean)
+    ``covariance_w`` = fd pd weight, ``frame_energy_w`` = fd^2 weight, ``plate_energy_w``
+    = pd^2 weight. False (nothing written) when the kernels are off."""
     if not enabled:
         return False
-    _check("texture_kept", (covariance, energy, plate_energy, unverifiable, consistent), "f1 f1 f1 u1 u1")
+    planes = (r, y_f, y_p, weight, weight9, ratio_w, frame_w, plate_w, energy_w, covariance_w)
+    _check("texture_detail", (*planes, frame_energy_w, plate_energy_w), "f1 " * 11 + "f1")
     return _run(
-        _texture_kept, covariance, energy, plate_energy, unverifiable, ncc2, consistent,
-        *_box("texture_kept", box, covariance.shape),
+        _texture_detail, r, y_f, y_p, weight, weight9, detail, ratio_w, frame_w, plate_w, energy_w,
+        covariance_w, frame_energy_w, plate_energy_w, *_box("texture_detail", box, r.shape),
+    )
+
+
+def texture_tests(
+    energy_w: F32, weight7: F32, r_floor: F32, sigma_luma: F32, y_e: F32, noise: float, floor: float, *,
+    detail: bool, covariance: F32, frame_energy: F32, plate_energy: F32, verify_var: F32,
+    ncc2: float, consistent: U8, verified: U8, box: tuple[slice, slice],
+) -> bool:
+    """The texture tests' end (see engine.light), within ``box``, on the 7x7 means of the
+    weighted planes (``weight7`` the weights', at least a minimum): ``consistent`` &=
+    energy_w / weight7 < (``noise`` ``r_floor`` ``sigma_luma`` / ``y_e`` + ``floor``)^2;
+    with ``detail``, where verifiable (``plate_energy`` > ``verify_var`` x weight7) also
+    covariance > 0 and covariance^2 > frame_energy x plate_energy x ``ncc2``; ``verified``
+    = 255 where verifiable and consistent, else 0. False (nothing written) when the kernels
+    are off."""
+    if not enabled:
+        return False
+    planes = (energy_w, weight7, r_floor, sigma_luma, y_e, covariance, frame_energy, plate_energy)
+    _check("texture_tests", (*planes, verify_var, consistent, verified), "f1 " * 9 + "u1 u1")
+    return _run(
+        _texture_tests, energy_w, weight7, r_floor, sigma_luma, y_e, noise, floor, detail, covariance,
+        frame_energy, plate_energy, verify_var, ncc2, consistent, verified,
+        *_box("texture_tests", box, energy_w.shape),
     )
 
 
@@ -548,10 +595,16 @@ def warm() -> bool:
     colour_kept(
         frame, f32, f1, f32, 1.0, 0.25, 0.03, 0.5, consistent=plane.copy(), r_floor=f1.copy(), box=box
     )
-    squared_residual(f1, f1, out=f1.copy(), box=box)
-    texture_energy(
-        f1.copy(), f1, f1, f1, 2.0, 0.01, detail=True, y_f=f1, luma_mean=f1.copy(), plate_detail=f1,
-        consistent=plane.copy(), covariance=f1.copy(), detail_energy=f1.copy(), box=box,
+    texture_weights(
+        plane, f1, f1, f1, detail=True, weight=f1.copy(), ratio_w=f1.copy(), frame_w=f1.copy(),
+        plate_w=f1.copy(), box=box,
     )
-    texture_kept(f1, f1, f1, plane, 0.1, consistent=plane.copy(), box=box)
+    texture_detail(
+        f1, f1, f1, f1, f1, detail=True, ratio_w=f1, frame_w=f1, plate_w=f1, energy_w=f1.copy(),
+        covariance_w=f1.copy(), frame_energy_w=f1.copy(), plate_energy_w=f1.copy(), box=box,
+    )
+    texture_tests(
+        f1, f1, f1, f1, f1, 2.0, 0.01, detail=True, covariance=f1, frame_energy=f1, plate_energy=f1,
+        verify_var=f1, ncc2=0.09, consistent=plane.copy(), verified=plane.copy(), box=box,
+    )
     return enabled

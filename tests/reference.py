@@ -72,14 +72,25 @@ def sigma_luma(sigma: Image) -> F64:
     return np.maximum(luma(sigma), SIGMA_LUMA_MIN)
 
 
-def light_consistency(frame: Image, expected: Image, sigma: Image, *, z_limit: float) -> tuple[F64, Bool]:
-    """Where ``frame`` is ``expected`` under different light: returns (r, consistent), r the
-    luma ratio frame/expected.
+def _weighted_mean(plane: F64, weight: F64, window: tuple[int, int]) -> F64:
+    """The mean of ``plane`` over ``window`` weighted by ``weight`` (0 where no weight)."""
+    total = cv2.blur(weight, window)
+    return np.divide(cv2.blur(plane * weight, window), total, out=np.zeros_like(total), where=total > 0)
+
+
+def light_consistency(
+    frame: Image, expected: Image, sigma: Image, *, z_limit: float
+) -> tuple[F64, Bool, Bool]:
+    """Where ``frame`` is ``expected`` under different light: returns (r, consistent,
+    verified), r the luma ratio frame/expected.
 
     Consistent: every channel matches r x expected within the tolerance (the colour kept),
-    and r has no fine detail (r minus its 9x9 mean, energy over 7x7) beyond what noise makes
-    plus TEXTURE_FLOOR: a soft shadow's edge is a ramp of r and passes, a flat cloth in front
-    of a textured wall makes r follow the wall's texture and fails.
+    and, in windows weighted by the pixels that kept their colour, r has no fine detail (r
+    minus its 9x9 mean, energy over 7x7) beyond what noise makes plus TEXTURE_FLOOR (a soft
+    shadow's edge is a ramp of r and passes, a patterned cloth fails), and where the expected
+    background's fine detail is well above the noise (TEXTURE_VERIFY x sigma, std over 7x7:
+    verifiable) the frame's detail correlates with it by at least TEXTURE_NCC_MIN (a flat
+    cloth in front of a textured wall fails). Verified: verifiable and consistent.
     """
     f, e, s = (np.asarray(a, np.float64) for a in (frame, expected, sigma))
     y_f, y_e = luma(f), np.maximum(luma(e), 1.0)
@@ -88,27 +99,20 @@ def light_consistency(frame: Image, expected: Image, sigma: Image, *, z_limit: f
     residual = f - r[..., None] * e
     tolerance = s * r_floor[..., None] + TONE_TOLERANCE * e + LEVEL_TOLERANCE
     colour_kept = ((residual / tolerance) ** 2).mean(axis=2) < z_limit
-    detail = r - cv2.blur(r, DETAIL_MEAN)
-    energy = cv2.blur(detail * detail, DETAIL_ENERGY)
+    weight = colour_kept.astype(np.float64)
+    detail = r - _weighted_mean(r, weight, DETAIL_MEAN)
+    energy = _weighted_mean(detail * detail, weight, DETAIL_ENERGY)
     noise_r = TEXTURE_NOISE * r_floor * sigma_luma(s) / y_e
     smooth = energy < (noise_r + TEXTURE_FLOOR) ** 2
-    return r, colour_kept & smooth
-
-
-def texture_kept(frame_luma: Image, plate_luma: Image, sigma_luma: Image) -> Bool:
-    """Where light could have made ``frame_luma`` from ``plate_luma``, judged by texture:
-    where the plate's fine detail is well above the noise (TEXTURE_VERIFY x sigma, std over
-    7x7) the frame's detail must correlate with it (local normalised cross-correlation of
-    at least TEXTURE_NCC_MIN). Where the plate is flat, the pixel passes."""
-    fl, pl = np.asarray(frame_luma, np.float64), np.asarray(plate_luma, np.float64)
-    fd = fl - cv2.blur(fl, DETAIL_MEAN)
-    pd = pl - cv2.blur(pl, DETAIL_MEAN)
-    cov = cv2.blur(fd * pd, DETAIL_ENERGY)
-    ff = cv2.blur(fd * fd, DETAIL_ENERGY)
-    pp = cv2.blur(pd * pd, DETAIL_ENERGY)
-    ncc = cov / np.sqrt(np.maximum(ff * pp, 1e-12))
-    verifiable = pp > (TEXTURE_VERIFY * np.asarray(sigma_luma, np.float64)) ** 2
-    return np.asarray(~verifiable | (ncc >= TEXTURE_NCC_MIN))
+    fd = y_f - _weighted_mean(y_f, weight, DETAIL_MEAN)
+    ed = y_e - _weighted_mean(y_e, weight, DETAIL_MEAN)
+    cov = _weighted_mean(fd * ed, weight, DETAIL_ENERGY)
+    ff = _weighted_mean(fd * fd, weight, DETAIL_ENERGY)
+    ee = _weighted_mean(ed * ed, weight, DETAIL_ENERGY)
+    ncc = cov / np.sqrt(np.maximum(ff * ee, 1e-12))
+    verifiable = ee > (TEXTURE_VERIFY * sigma_luma(s)) ** 2
+    consistent = colour_kept & smooth & (~verifiable | (ncc >= TEXTURE_NCC_MIN))
+    return r, consistent, verifiable & consistent
 
 
 def light_candidates(frame: Image, expected: Image, sigma: Image, ratios: tuple[float, float]) -> Bool:

@@ -14,7 +14,7 @@ from bgcore.engine.expected import ExpectedBackground, clipped_channels
 from bgcore.engine.hysteresis import Hysteresis
 from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
 from bgcore.engine.light_levels import FIELD_STEP_MAX, LightLevels
-from bgcore.engine.regions import SUSPICIOUS_SCORE, Cleanup, LightContact
+from bgcore.engine.regions import ANCHOR_REACH, SUSPICIOUS_SCORE, Anchor, Cleanup, LightContact
 from bgcore.engine.score import Scorer, auto_bars
 from bgcore.engine.shake import SHAKE_FLOOR, ShakeMeter
 
@@ -257,10 +257,11 @@ def test_light_consistency_matches_the_reference(rng: np.random.Generator, kerne
     light = LightTests(mean, sigma)
     light.reset()
     consistent = light.consistency(frame, background, FULL) > 0
-    r, colour_and_energy = reference.light_consistency(frame, background.expected(), sigma, z_limit=6.25)
-    texture = reference.texture_kept(reference.luma(frame), reference.luma(mean), reference.sigma_luma(sigma))
-    agree = consistent == (colour_and_energy & texture)
-    assert agree.mean() > 0.995  # box filters at the border and float rounding may differ
+    r, expected_consistent, verified = reference.light_consistency(
+        frame, background.expected(), sigma, z_limit=6.25
+    )
+    assert (consistent == expected_consistent).mean() > 0.995  # float rounding may differ
+    assert ((light.verified > 0) == verified).mean() > 0.995
     np.testing.assert_allclose(light.ratio, r, rtol=1e-5)
     assert consistent[38:82, 48:132].mean() > 0.9  # the shadow
     assert consistent[128:162, 208:292].mean() < 0.1  # the cloth
@@ -286,6 +287,91 @@ def test_light_explains_areas_with_the_full_tests_and_never_lone_pixels(
     assert lit[30:90, 40:140].mean() > 0.6  # the shadow is light (where luma moved 3 sigma)
     assert lit[120:170, 200:300].mean() < 0.1  # the cloth is not
     assert (candidates & full).sum() > lit.sum()  # some lone candidates (noise) were dropped
+
+
+def test_a_shadow_is_light_right_up_to_the_person_beside_it(
+    rng: np.random.Generator, kernel_path: str
+) -> None:
+    """A cast shadow beside a person in patterned clothes whose colour light cannot explain:
+    the texture windows weigh only pixels that kept their colour, so the person does not make
+    the shadow fail next to them, and on this textured wall the shadow is verified by the
+    wall's own texture."""
+    room = textured_room()
+    mean, sigma = _plate(room, rng)
+    frame = room.copy()
+    checks = (np.arange(120)[:, None] // 6 + np.arange(60)[None, :] // 6) % 2 == 0
+    frame[30:150, 100:160] = np.where(checks[..., None], (40, 160, 90), (150, 60, 200))  # the person
+    frame[30:150, 160:200] *= 0.6  # the shadow, beside them
+    frame = noisy(frame, rng)
+    background = ExpectedBackground(mean, sigma)
+    light = LightTests(mean, sigma)
+    light.reset()
+    lit = light.explain(frame, background, FULL, (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)) > 0
+    assert not lit[30:150, 100:160].any()  # the clothes are not light
+    assert lit[34:146, 160:167].mean() > 0.8  # the shadow's first columns beside them are
+    assert lit[34:146, 167:196].mean() > 0.9
+    assert (light.verified[34:146, 160:196] > 0).mean() > 0.8  # by the wall's own texture
+
+
+def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -> None:
+    """The contact rule rejoins light enclosed by the person (a shirt of a flat wall's
+    colour) only when the texture could not tell: a region the wall's texture verified
+    stays light (a shadow between an arm and the body)."""
+    h, w = 60, 80
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:50, 10:50] = 255
+    lit = np.zeros((h, w), np.uint8)
+    lit[20:30, 20:30] = 255  # inside the person
+    mask[20:30, 20:30] = 0
+    verified = np.zeros((h, w), np.uint8)
+    before = mask.copy()
+    LightContact(h, w)(mask, lit, FULL, verified=verified)
+    assert mask[20:30, 20:30].all()  # not verified: rejoined
+    verified[20:30, 20:26] = 255  # 60% verified
+    mask = before.copy()
+    LightContact(h, w)(mask, lit, FULL, verified=verified)
+    assert not mask[20:30, 20:30].any()  # stays light
+
+
+def test_parts_of_the_mask_that_light_explains_away_from_the_person_are_dropped() -> None:
+    """A part of the mask that is all colour brighter light explains (the sharp outline of a
+    sun patch that the texture test fails) is dropped when it lies away from the person and
+    the picture's edges, kept when it lies within ANCHOR_REACH pixels of the person (a shirt
+    of the wall's colour beside the arm) or touches the picture's edge (an arm coming in),
+    and a part that light does not explain is always kept; nor is darker light's colour
+    (a backlit hand keeps the colour of a deep shadow)."""
+    h, w = 80, 120
+    ratio = np.full((h, w), 1.3, np.float32)
+    mask = np.zeros((h, w), np.uint8)
+    coloured = np.zeros((h, w), np.uint8)
+    mask[10:70, 10:40] = 255  # the person: light explains none of it
+    cv2.rectangle(mask, (70, 10), (110, 40), 255, 1)  # a sun patch's outline, away from the person
+    cv2.rectangle(coloured, (70, 10), (110, 40), 255, 1)
+    mask[50:70, 39 + ANCHOR_REACH : 60] = 255  # a shirt of the wall's colour, near the person
+    coloured[50:70, 39 + ANCHOR_REACH : 60] = 255
+    mask[72:78, 100:110] = 255  # a small part light does not explain, away from the person
+    out = mask.copy()
+    Anchor(h, w)(out, coloured, ratio, FULL)
+    assert np.array_equal(out[10:70, 10:40], mask[10:70, 10:40])
+    assert not out[10:41, 70:111].any()  # the outline: dropped
+    assert out[50:70, 39 + ANCHOR_REACH : 60].all()  # near the person: kept
+    assert out[72:78, 100:110].all()
+    alone = np.zeros((h, w), np.uint8)
+    cv2.rectangle(alone, (70, 10), (110, 40), 255, 1)
+    Anchor(h, w)(alone, coloured, ratio, FULL)
+    assert not alone.any()  # the outline alone in the picture: dropped too
+    dark = np.full((h, w), 0.4, np.float32)
+    alone[10:41, 70:111] = mask[10:41, 70:111]
+    Anchor(h, w)(alone, coloured, dark, FULL)
+    assert np.array_equal(alone[10:41, 70:111], mask[10:41, 70:111])  # a dark outline stays
+    edge = np.zeros((h, w), np.uint8)
+    cv2.rectangle(edge, (70, 0), (110, 40), 255, 1)  # touching the top edge
+    Anchor(h, w)(edge, cv2.bitwise_or(coloured, edge), ratio, FULL)
+    assert edge[0, 70:111].all()
+    far = mask.copy()
+    far[50:70, 39 + ANCHOR_REACH] = 0  # one pixel farther
+    Anchor(h, w)(far, coloured, ratio, FULL)
+    assert not far[50:70, 40 + ANCHOR_REACH : 60].any()  # beyond the reach: dropped
 
 
 def test_light_touching_only_the_person_rejoins_it() -> None:

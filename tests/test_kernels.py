@@ -252,7 +252,8 @@ def shadow_720p() -> tuple[synth.Scene, Frames]:
 @pytest.mark.parametrize(
     "broken",
     [
-        "_score", "_light_candidates", "_colour_kept", "_texture_energy", "_texture_kept",
+        "_score", "_light_candidates", "_colour_kept", "_texture_weights", "_texture_detail",
+        "_texture_tests",
         "_blend_box", "_quarter", "_set_alpha",
     ],
 )
@@ -304,9 +305,15 @@ def test_the_engines_kernels_refuse_arrays_that_do_not_fit() -> None:
     f1 = np.zeros((4, 6), np.float32)
     u1 = np.zeros((4, 6), np.uint8)
     box = (slice(0, 4), slice(0, 6))
-    with pytest.raises(ValueError, match=r"kernels.squared_residual: arrays must be f1 f1 f1"):
-        kernels.squared_residual(f1, f1[:3], out=f1.copy(), box=box)
-    with pytest.raises(ValueError, match=r"kernels\.texture_kept"):
-        kernels.texture_kept(f1, f1, f1, u1, 0.1, consistent=u1[:, ::2], box=box)
+    planes = dict(ratio_w=f1, frame_w=f1, plate_w=f1)
+    with pytest.raises(ValueError, match=r"kernels.texture_weights: arrays must be f1 f1 f1"):
+        kernels.texture_weights(u1, f1, f1[:3], f1, detail=True, weight=f1.copy(), **planes, box=box)
+    with pytest.raises(ValueError, match=r"kernels\.texture_tests"):
+        kernels.texture_tests(
+            f1, f1, f1, f1, f1, 2.0, 0.01, detail=True, covariance=f1, frame_energy=f1,
+            plate_energy=f1, verify_var=f1, ncc2=0.09, consistent=u1[:, ::2], verified=u1, box=box,
+        )
     with pytest.raises(ValueError, match="plain slices"):
-        kernels.squared_residual(f1, f1, out=f1.copy(), box=(slice(0, 4, 2), slice(0, 6)))
+        kernels.texture_weights(
+            u1, f1, f1, f1, detail=True, weight=f1.copy(), **planes, box=(slice(0, 4, 2), slice(0, 6))
+        )

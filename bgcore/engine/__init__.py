@@ -13,8 +13,11 @@ The stages of a frame, in the order :meth:`MaskEngine.step` runs them (a module 
 3. :mod:`.hysteresis`: the weak regions that hold a strong pixel (in space, and in time
    through the last mask).
 4. :mod:`.light`: inside the mask's box, what a change of light explains (a cast shadow, a
-   lamp: the colour and the fine texture kept); hysteresis again without it, and the
-   contact rule of :mod:`.regions` (light falls around the person, not inside).
+   lamp: the colour and the fine texture kept); hysteresis again without it, the contact
+   rule of :mod:`.regions` (light falls around the person, not inside, unless the wall's
+   texture proves it light), and the anchor rule (a part of the mask that is all light's
+   colour, away from the person, is light's edge: dropped). Fewer explained pixels than the
+   smallest part the mask keeps skip these steps.
 5. :mod:`.regions`: cleanup, closing cracks and filling the holes inside the person.
 
 Then the state for the next frame: the last mask, the confident background, and every few

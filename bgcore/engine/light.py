@@ -7,6 +7,10 @@ colour is kept (every channel is the ratio x the expected value, within the nois
 tolerances for the camera's tone curve), and the fine texture is kept: the ratio has no fine
 detail of its own (a soft shadow's edge is a ramp), and where the plate has detail well above
 the noise, the frame's detail correlates with it (a cloth of the wall's colour replaces it).
+The texture windows weigh only the pixels that kept their colour: the person's pixels beside
+a shadow tell nothing of the light on the wall, and counted they would fail the shadow's
+edge. Where the wall's own texture was verifiable and correlated, the pixel is ``verified``:
+the contact rule (:class:`.regions.LightContact`) never takes such light for the person.
 
 Light falls on areas, never on lone pixels, so each test runs only around the areas the
 cheaper ones leave (what survives a 3x3 erosion, widened by the filters' reach): the colour
@@ -75,6 +79,7 @@ FINEST_DETAIL = (3, 3)
 FILTER_REACH = 8
 
 _LUMA = LUMA_BGR.reshape(1, 3)
+_WEIGHT_MIN = 1e-3  # the texture windows' least weight sum (one weighted pixel: 255/81)
 _MEAN3 = np.full((1, 3), 1.0 / 3.0, np.float32)
 
 
@@ -84,9 +89,9 @@ class LightTests:
     Cleared by :meth:`reset` each frame, written by the tests, read by the later stages:
     ``lit`` (0/255: explained by light) and ``consistent`` (0/255: colour and texture as
     under light; 255 where not tested, which is what the light field reads there); by
-    :meth:`explain` also ``coloured`` (0/255: candidates that kept their colour) and
-    ``smooth`` (0/255: the ratio without detail at the finest scale, where the texture tests
-    ran), both 0 elsewhere.
+    :meth:`explain` also ``coloured`` (0/255: candidates that kept their colour), ``smooth``
+    (0/255: the ratio without detail at the finest scale, where the texture tests ran) and
+    ``verified`` (0/255: passed where the wall's texture could tell), all 0 elsewhere.
     """
 
     def __init__(self, mean: F32, sigma: F32) -> None:
@@ -103,20 +108,34 @@ class LightTests:
         self.sigma = sigma
         self.sigma_luma: F32 = np.maximum(cv2.transform(sigma, _LUMA), SIGMA_LUMA_MIN).astype(np.float32)
         self._light_bar: F32 = (LIGHT_SIGMAS * self.sigma_luma).astype(np.float32)
-        plate_luma = cv2.transform(mean, _LUMA)
-        self.plate_detail: F32 = (plate_luma - cv2.blur(plate_luma, DETAIL_MEAN)).astype(np.float32)
-        self.plate_detail_energy: F32 = cv2.blur(self.plate_detail * self.plate_detail, DETAIL_ENERGY)
-        self.unverifiable: U8 = cv2.compare(
-            self.plate_detail_energy, (TEXTURE_VERIFY * self.sigma_luma) ** 2, cv2.CMP_LE
-        )
         # nothing to verify anywhere (a flat plate): the correlation test always passes
-        self.any_verifiable = cv2.countNonZero(self.unverifiable) < h * w
+        # the plate's luma (the texture tests' reference: the expected background is clipped
+        # like the sensor, which would flatten bright texture that the plate still shows)
+        plate_luma = cv2.transform(mean, _LUMA)
+        self.plate_luma: F32 = plate_luma.astype(np.float32)
+        plate_detail = plate_luma - cv2.blur(plate_luma, DETAIL_MEAN)
+        plate_energy = cv2.blur(plate_detail * plate_detail, DETAIL_ENERGY)
+        self.any_verifiable = bool((plate_energy > (TEXTURE_VERIFY * self.sigma_luma) ** 2).any())
+        self.verified: U8 = np.zeros((h, w), np.uint8)
         self._eroded: U8 = np.empty((h, w), np.uint8)  # candidates that survive a 3x3 erosion
+        self._weight: F32 = np.empty((h, w), np.float32)  # the texture windows' weights
+        self._weight9: F32 = np.empty((h, w), np.float32)  # their box means
+        self._weight7: F32 = np.empty((h, w), np.float32)
+        # (TEXTURE_VERIFY x luma sigma)^2: the least energy of detail that can be verified
+        self._verify_var: F32 = np.square(TEXTURE_VERIFY * self.sigma_luma).astype(np.float32)
         self._ratio_mean: F32 = np.empty((h, w), np.float32)
         self._ratio_energy: F32 = np.empty((h, w), np.float32)
-        self._luma_mean: F32 = np.empty((h, w), np.float32)
-        self._covariance: F32 = np.empty((h, w), np.float32)  # frame detail x plate detail
+        self._energy_bar: F32 = np.empty((h, w), np.float32)
+        self._frame_detail: F32 = np.empty((h, w), np.float32)
+        self._plate_detail: F32 = np.empty((h, w), np.float32)
+        self._covariance: F32 = np.empty((h, w), np.float32)  # frame detail x expected detail
         self._detail_energy: F32 = np.empty((h, w), np.float32)  # the frame's
+        self._plate_energy: F32 = np.empty((h, w), np.float32)
+        self._correlation_bar: F32 = np.empty((h, w), np.float32)
+        self._covariance_sq: F32 = np.empty((h, w), np.float32)
+        self._correlated: U8 = np.empty((h, w), np.uint8)
+        self._positive: U8 = np.empty((h, w), np.uint8)
+        self._passed: U8 = np.empty((h, w), np.uint8)
         self._finest_mean: F32 = np.empty((h, w), np.float32)  # the ratio's 3x3 mean
         self._finest_energy: F32 = np.empty((h, w), np.float32)
         self._finest_bar: F32 = np.empty((h, w), np.float32)
@@ -154,30 +173,6 @@ class LightTests:
     def _z_mean(self) -> F32:
         return self._f32()
 
-    @cached_property
-    def _energy_bar(self) -> F32:
-        return self._f32()
-
-    @cached_property
-    def _frame_detail(self) -> F32:
-        return self._f32()
-
-    @cached_property
-    def _correlation_bar(self) -> F32:
-        return self._f32()
-
-    @cached_property
-    def _covariance_sq(self) -> F32:
-        return self._f32()
-
-    @cached_property
-    def _positive(self) -> U8:
-        return np.empty(self.ratio.shape, np.uint8)
-
-    @cached_property
-    def _passed(self) -> U8:
-        return np.empty(self.ratio.shape, np.uint8)
-
     def reset(self) -> None:
         """A new frame: nothing explained, everything consistent until tested."""
         self.lit.fill(0)
@@ -189,6 +184,7 @@ class LightTests:
         if self._written is not None:
             self.coloured[self._written].fill(0)
             self.smooth[self._written].fill(0)
+            self.verified[self._written].fill(0)
             self._written = None
 
     def explain(
@@ -218,9 +214,11 @@ class LightTests:
         """``consistent`` = 255 within ``roi`` where the frame is the expected background under
         another light (colour and texture kept), else 0 (for the light field)."""
         expected = background.expected()
+        self._clear_maps()
         self._luma_ratio(frame, expected, roi)
         self._colour(frame, expected, roi)
         self._texture(frame, expected, roi)
+        self._written = roi  # (verified)
         return self.consistent
 
     def _luma_ratio(self, frame: U8, expected: F32, roi: Box) -> None:
@@ -304,67 +302,115 @@ class LightTests:
         cv2.compare(self._finest_energy[roi], bar, cv2.CMP_LT, dst=self.smooth[roi])
 
     def _texture(self, frame: U8, expected: F32, roi: Box) -> None:
-        """consistent &= the fine texture behaves as under light, within ``roi``; ratio_floor
-        must hold max(r, RATIO_FLOOR) there (see :meth:`_colour`)."""
-        ratio_mean = cv2.blur(self.ratio[roi], DETAIL_MEAN, dst=self._ratio_mean[roi])
-        if kernels.squared_residual(self.ratio, self._ratio_mean, out=self._ratio_energy, box=roi):
-            energy = self._ratio_energy[roi]
-            cv2.blur(energy, DETAIL_ENERGY, dst=energy)
-            detail = self.any_verifiable
-            if detail:
-                cv2.blur(self.frame_luma[roi], DETAIL_MEAN, dst=self._luma_mean[roi])
-            done = kernels.texture_energy(
-                self._ratio_energy, self.ratio_floor, self.sigma_luma, self.expected_luma,
-                TEXTURE_NOISE, TEXTURE_FLOOR, detail=detail, y_f=self.frame_luma,
-                luma_mean=self._luma_mean, plate_detail=self.plate_detail, consistent=self.consistent,
-                covariance=self._covariance, detail_energy=self._detail_energy, box=roi,
-            )
-            if done and detail:
-                covariance, detail_energy = self._covariance[roi], self._detail_energy[roi]
-                cv2.blur(covariance, DETAIL_ENERGY, dst=covariance)
-                cv2.blur(detail_energy, DETAIL_ENERGY, dst=detail_energy)
-                done = kernels.texture_kept(
-                    self._covariance, self._detail_energy, self.plate_detail_energy, self.unverifiable,
-                    TEXTURE_NCC_MIN**2, consistent=self.consistent, box=roi,
-                )
-            if done:
-                return
-            # a kernel could not compile here (they are off now): the same in OpenCV passes
-            # (the energy test ANDed into consistent twice is the same test)
-        self._texture_opencv(roi, ratio_mean)
+        """consistent &= the fine texture behaves as under light, within ``roi``, each window
+        weighted by the pixels that kept their colour (consistent on entry): the person's
+        pixels beside a shadow tell nothing of the light on the wall, and a window that
+        straddles them would fail the shadow's edge. ``verified`` = 255 where the expected
+        background's detail (in the same weights) was verifiable and the pixel passed, else
+        0. ratio_floor must hold max(r, RATIO_FLOOR) there (see :meth:`_colour`).
 
-    def _texture_opencv(self, roi: Box, ratio_mean: F32) -> None:
-        y_f, y_e, r = self.frame_luma[roi], self.expected_luma[roi], self.ratio[roi]
-        consistent, passed = self.consistent[roi], self._passed[roi]
-        # the ratio's fine detail against what noise alone would give
-        energy = cv2.subtract(r, ratio_mean, dst=self._ratio_energy[roi])
+        The weights are 0 or 255: every weighted mean divides by their sum over the same
+        window, so the scale cancels (a window without weight gives 0, not NaN: it passes,
+        but its pixel did not keep its colour anyway)."""
+        y_f, r = self.frame_luma[roi], self.ratio[roi]
+        detail = self.any_verifiable
+        weight, weight9, weight7 = self._weight[roi], self._weight9[roi], self._weight7[roi]
+        ratio_w, frame_w = self._ratio_mean[roi], self._frame_detail[roi]
+        plate_w = self._plate_detail[roi]
+        energy_w, covariance = self._ratio_energy[roi], self._covariance[roi]
+        frame_energy, plate_energy = self._detail_energy[roi], self._plate_energy[roi]
+        planes = {
+            "ratio_w": self._ratio_mean, "frame_w": self._frame_detail, "plate_w": self._plate_detail
+        }
+        fused = kernels.texture_weights(
+            self.consistent, self.ratio, self.frame_luma, self.plate_luma, detail=detail,
+            weight=self._weight, **planes, box=roi,
+        )
+        if not fused:
+            np.copyto(weight, self.consistent[roi], casting="unsafe")
+            cv2.multiply(r, weight, dst=ratio_w)
+            if detail:
+                cv2.multiply(y_f, weight, dst=frame_w)
+                cv2.multiply(self.plate_luma[roi], weight, dst=plate_w)
+        # the weighted means over 9x9
+        for plane in (weight, ratio_w, frame_w, plate_w) if detail else (weight, ratio_w):
+            cv2.blur(plane, DETAIL_MEAN, dst=weight9 if plane is weight else plane)
+        cv2.max(weight9, _WEIGHT_MIN, dst=weight9)
+        cv2.blur(weight, DETAIL_ENERGY, dst=weight7)
+        cv2.max(weight7, _WEIGHT_MIN, dst=weight7)
+        # the ratio's fine detail (minus its weighted mean), the lumas' (each minus its own),
+        # their weighted energies and covariance
+        fused = fused and kernels.texture_detail(
+            self.ratio, self.frame_luma, self.plate_luma, self._weight, self._weight9, detail=detail,
+            **planes, energy_w=self._ratio_energy, covariance_w=self._covariance,
+            frame_energy_w=self._detail_energy, plate_energy_w=self._plate_energy, box=roi,
+        )
+        if not fused:
+            self._texture_detail_opencv(r, y_f, self.plate_luma[roi], weight, weight9, detail, roi)
+        outputs = (energy_w, covariance, frame_energy, plate_energy) if detail else (energy_w,)
+        for plane in outputs:  # the weighted means over 7x7
+            cv2.blur(plane, DETAIL_ENERGY, dst=plane)
+        # the tests: the ratio's detail within what noise makes; where the expected background
+        # has detail well above the noise, light only scales it, so the frame's detail must
+        # correlate with it (a cloth of the wall's colour in front of a faintly textured wall
+        # does not, and its ratio to the wall is too faint for the energy test)
+        fused = fused and kernels.texture_tests(
+            self._ratio_energy, self._weight7, self.ratio_floor, self.sigma_luma, self.expected_luma,
+            TEXTURE_NOISE, TEXTURE_FLOOR, detail=detail, covariance=self._covariance,
+            frame_energy=self._detail_energy, plate_energy=self._plate_energy,
+            verify_var=self._verify_var, ncc2=TEXTURE_NCC_MIN**2, consistent=self.consistent,
+            verified=self.verified, box=roi,
+        )
+        if not fused:
+            self._texture_tests_opencv(roi, detail)
+
+    def _texture_detail_opencv(
+        self, r: F32, y_f: F32, y_p: F32, weight: F32, weight9: F32, detail: bool, roi: Box
+    ) -> None:
+        """:func:`.kernels.texture_detail` in OpenCV passes (the same operations, in order)."""
+        energy = cv2.divide(self._ratio_mean[roi], weight9, dst=self._ratio_energy[roi])
+        cv2.subtract(r, energy, dst=energy)
         cv2.multiply(energy, energy, dst=energy)
-        cv2.blur(energy, DETAIL_ENERGY, dst=energy)
+        cv2.multiply(energy, weight, dst=energy)
+        if not detail:
+            return
+        fd = cv2.divide(self._frame_detail[roi], weight9, dst=self._frame_detail[roi])
+        cv2.subtract(y_f, fd, dst=fd)
+        pd = cv2.divide(self._plate_detail[roi], weight9, dst=self._plate_detail[roi])
+        cv2.subtract(y_p, pd, dst=pd)
+        for a, b, out in (
+            (fd, pd, self._covariance[roi]), (fd, fd, self._detail_energy[roi]),
+            (pd, pd, self._plate_energy[roi]),
+        ):
+            cv2.multiply(a, b, dst=out)
+            cv2.multiply(out, weight, dst=out)
+
+    def _texture_tests_opencv(self, roi: Box, detail: bool) -> None:
+        """:func:`.kernels.texture_tests` in OpenCV passes (the same operations, in order)."""
+        consistent, passed, verified = self.consistent[roi], self._passed[roi], self.verified[roi]
+        weight7 = self._weight7[roi]
+        energy = cv2.divide(self._ratio_energy[roi], weight7, dst=self._ratio_energy[roi])
         bar = cv2.multiply(self.ratio_floor[roi], self.sigma_luma[roi], dst=self._energy_bar[roi])
-        cv2.divide(bar, y_e, dst=bar, scale=TEXTURE_NOISE)
+        cv2.divide(bar, self.expected_luma[roi], dst=bar, scale=TEXTURE_NOISE)
         cv2.add(bar, TEXTURE_FLOOR, dst=bar)
         cv2.multiply(bar, bar, dst=bar)
         cv2.compare(energy, bar, cv2.CMP_LT, dst=passed)
         cv2.bitwise_and(consistent, passed, dst=consistent)
-        if not self.any_verifiable:
+        if not detail:
+            verified.fill(0)
             return
-        # texture kept: where the plate has texture well above the noise, light changes only
-        # scale it, so the frame's fine detail must correlate with the plate's (a cloth of the
-        # wall's colour in front of a faintly textured wall does not, and its ratio to the
-        # wall is too faint for the energy test above)
-        luma_mean = cv2.blur(y_f, DETAIL_MEAN, dst=self._luma_mean[roi])
-        frame_detail = cv2.subtract(y_f, luma_mean, dst=self._frame_detail[roi])
-        covariance = cv2.multiply(frame_detail, self.plate_detail[roi], dst=self._covariance[roi])
-        cv2.blur(covariance, DETAIL_ENERGY, dst=covariance)
-        detail_energy = cv2.multiply(frame_detail, frame_detail, dst=self._detail_energy[roi])
-        cv2.blur(detail_energy, DETAIL_ENERGY, dst=detail_energy)
+        covariance, plate_energy = self._covariance[roi], self._plate_energy[roi]
+        verify_bar = cv2.multiply(self._verify_var[roi], weight7, dst=self._energy_bar[roi])
+        cv2.compare(plate_energy, verify_bar, cv2.CMP_GT, dst=verified)
         correlation_bar = cv2.multiply(
-            detail_energy, self.plate_detail_energy[roi], dst=self._correlation_bar[roi],
+            self._detail_energy[roi], plate_energy, dst=self._correlation_bar[roi],
             scale=TEXTURE_NCC_MIN**2,
         )
         covariance_sq = cv2.multiply(covariance, covariance, dst=self._covariance_sq[roi])
-        cv2.compare(covariance_sq, correlation_bar, cv2.CMP_GT, dst=passed)  # |correlation| > NCC_MIN
+        correlated = cv2.compare(covariance_sq, correlation_bar, cv2.CMP_GT, dst=self._correlated[roi])
         positive = cv2.compare(covariance, 0.0, cv2.CMP_GT, dst=self._positive[roi])
-        cv2.bitwise_and(passed, positive, dst=passed)
-        cv2.bitwise_or(passed, self.unverifiable[roi], dst=passed)
+        cv2.bitwise_and(correlated, positive, dst=correlated)  # correlation > NCC_MIN
+        cv2.bitwise_not(verified, dst=passed)
+        cv2.bitwise_or(passed, correlated, dst=passed)
         cv2.bitwise_and(consistent, passed, dst=consistent)
+        cv2.bitwise_and(verified, consistent, dst=verified)

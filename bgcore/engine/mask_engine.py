@@ -12,7 +12,7 @@ from .expected import ADAPT_EVERY, ExpectedBackground
 from .hysteresis import Hysteresis
 from .light import FILTER_REACH, LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
 from .light_levels import FIELD_EVERY, LightLevels
-from .regions import Box, Cleanup, LightContact, widened
+from .regions import Anchor, Box, Cleanup, LightContact, widened
 from .score import Scorer, auto_bars, manual_bars
 from .shake import ShakeMeter
 
@@ -46,6 +46,7 @@ class MaskEngine:
         self.hysteresis = Hysteresis(h, w)
         self.light = LightTests(self.background.mean, self.background.sigma)
         self.contact = LightContact(h, w)
+        self.anchor = Anchor(h, w)
         self.cleanup = Cleanup(h, w)
         self.mask: U8 = np.zeros((h, w), np.uint8)
         self.last_mask: U8 = np.zeros((h, w), np.uint8)
@@ -108,13 +109,17 @@ class MaskEngine:
         lit = self.light.explain(frame, self.background, roi, ratios)[roi]
         score, mask = self.scorer.score[roi], self.mask[roi]
         cv2.subtract(score, score, dst=score, mask=lit)  # explained: the score is 0 there
+        if cv2.countNonZero(lit) < min_area:
+            return  # a few pixels: less than the smallest part the mask keeps (not worth labelling)
         weak, strong = self.scorer.weak[roi], self.scorer.strong[roi]
         if cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
             unlit = cv2.bitwise_not(lit, dst=self._unlit[roi])  # light explains part of the mask
             cv2.bitwise_and(weak, unlit, dst=weak)
             cv2.bitwise_and(strong, unlit, dst=strong)
             self.hysteresis(weak, strong, min_area, mask)
-        self.contact(self.mask, self.light.lit, roi, self.light.coloured, self.light.smooth)
+        light = self.light
+        self.contact(self.mask, light.lit, roi, light.coloured, light.smooth, light.verified)
+        self.anchor(self.mask, light.coloured, light.ratio, roi, min_area)
 
     def _remember(self, frame: U8, s: Settings, low: float) -> None:
         """The previous mask, the confident background, and, every few frames, the slow

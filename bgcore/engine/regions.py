@@ -28,6 +28,16 @@ SUSPICIOUS_SHARE = 0.5
 # clear background (the rest touching the person), it is part of the person (a shirt of the
 # wall's colour) and rejoins the mask.
 LIGHT_CONTACT_MIN = 0.6
+# The contact rule is for when the texture cannot tell: a region of which at least this share
+# was verified by the wall's own texture (see :mod:`.light`) stays light whatever it touches.
+VERIFIED_SHARE = 0.5
+# A part of the mask where brighter light explains the colour of all but this share of the
+# pixels, farther than ANCHOR_REACH pixels from every other part and from the picture's edge,
+# is light's edge, not a person (the sharp outline of a sun patch or a lamp's pool of light
+# that the texture test fails): it is dropped. Only brighter light: anything dark keeps the
+# colour of a deep shadow, and a backlit hand is all dark.
+ANCHOR_SHARE = 0.05
+ANCHOR_REACH = 3
 
 # A penumbra: candidates that kept their colour and are smooth at the finest scale (see
 # :mod:`.light`) but stayed in the mask, reached from the clear background through such
@@ -130,11 +140,13 @@ class LightContact:
         self._person: U8 = np.empty((h, w), np.uint8)  # the mask without the penumbra
 
     def __call__(
-        self, mask: U8, lit: U8, roi: Box, coloured: U8 | None = None, smooth: U8 | None = None
+        self, mask: U8, lit: U8, roi: Box, coloured: U8 | None = None, smooth: U8 | None = None,
+        verified: U8 | None = None,
     ) -> None:
         """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
-        clear background, within ``roi`` (``mask``, ``lit`` and the light tests' ``coloured``
-        and ``smooth`` are frame-sized; without these two, no penumbra)."""
+        clear background and of which less than VERIFIED_SHARE is ``verified``, within
+        ``roi`` (``mask``, ``lit`` and the light tests' ``coloured``, ``smooth`` and
+        ``verified`` are frame-sized; without coloured and smooth, no penumbra)."""
         cc = self.components
         lit, mask = lit[roi], mask[roi]
         if not cv2.countNonZero(lit) or cc.find(lit, 8) <= 1:
@@ -150,6 +162,9 @@ class LightContact:
         touch_clear = cc.count(near_clear)
         touch_person = cc.count(cv2.dilate(person, RECT3, dst=self._near_person[roi]))
         rejoin = (touch_person > 0) & (touch_clear < LIGHT_CONTACT_MIN * (touch_clear + touch_person))
+        if verified is not None and rejoin.any():
+            # (only lit pixels carry a label: no intersection needed)
+            rejoin &= cc.count(verified[roi]) < VERIFIED_SHARE * cc.count()
         rejoin[0] = False
         if rejoin.any():
             rejoining = cc.paint(rejoin, self._rejoining[roi])
@@ -171,6 +186,79 @@ class LightContact:
             cv2.bitwise_and(reached, where, dst=reached)
         cv2.bitwise_and(penumbra, reached, dst=penumbra)
         return cv2.subtract(mask, penumbra, dst=self._person[roi])
+
+
+class Anchor:
+    """Drops the parts of the mask that brighter light explains all but the edges of (see
+    ANCHOR_SHARE) and that lie away from every other part and from the picture's edges
+    (people come into the picture across its edges)."""
+
+    def __init__(self, h: int, w: int) -> None:
+        self.components = Labels(h, w)
+        self._core: U8 = np.empty((h, w), np.uint8)  # the mask's pixels light does not explain
+        self._brighter: U8 = np.empty((h, w), np.uint8)
+        self._kept: U8 = np.empty((h, w), np.uint8)
+        self._reach = cv2.getStructuringElement(
+            cv2.MORPH_RECT, (2 * ANCHOR_REACH + 1, 2 * ANCHOR_REACH + 1)
+        )
+
+    def __call__(self, mask: U8, coloured: U8, ratio: F32, roi: Box, min_area: int = 1) -> None:
+        """``mask`` without its 8-connected parts of which less than ANCHOR_SHARE is outside
+        ``coloured`` (the candidates whose colour light explains) with a luma ``ratio`` above
+        1 (frame-sized, read where coloured), that do not touch the
+        picture's edge and are not within ANCHOR_REACH pixels of a part that is kept, within
+        ``roi`` (both frame-sized). Nothing changes when less than ``min_area`` pixels of the
+        mask are coloured (the smallest part the mask keeps: no part it drops could be
+        there)."""
+        cc = self.components
+        h, w = mask.shape
+        edges = self._edges(roi, h, w)
+        mask = mask[roi]
+        brighter = cv2.compare(ratio[roi], 1.0, cv2.CMP_GT, dst=self._brighter[roi])
+        cv2.bitwise_and(brighter, coloured[roi], dst=brighter)
+        core = cv2.subtract(mask, brighter, dst=self._core[roi])
+        area, core_area = cv2.countNonZero(mask), cv2.countNonZero(core)
+        if area - core_area < min_area:
+            return
+        for edge in edges:  # a part at the picture's edge counts as anchored
+            np.copyto(core[edge], mask[edge])
+        if cc.find(mask, 8) <= 2:  # one part (or none): no other part to be near
+            if cv2.countNonZero(core) < ANCHOR_SHARE * area:
+                mask.fill(0)
+            return
+        keep = cc.count(core) >= ANCHOR_SHARE * cc.count()
+        for edge in edges:
+            keep[cc.labels[edge]] = True
+        keep[0] = False
+        kept = self._kept[roi]
+        for _ in range(cc.n):  # each round keeps the parts near the last ones (few rounds)
+            cc.paint(keep, kept)
+            cv2.dilate(kept, self._reach, dst=kept)
+            near = cc.count(kept) > 0
+            near[0] = False
+            if not (near & ~keep).any():
+                break
+            keep |= near
+        if not keep[1:].all():
+            cv2.bitwise_and(mask, cc.paint(keep, kept), dst=mask)
+
+    @staticmethod
+    def _edges(roi: Box, h: int, w: int) -> list[Box]:
+        """The picture's edges (rows, columns) within ``roi``, in its coordinates."""
+        rows, cols = roi
+        top, bottom = rows.start or 0, h if rows.stop is None else rows.stop
+        left, right = cols.start or 0, w if cols.stop is None else cols.stop
+        all_rows, all_cols = slice(0, bottom - top), slice(0, right - left)
+        edges = []
+        if top == 0:
+            edges.append((slice(0, 1), all_cols))
+        if bottom == h:
+            edges.append((slice(bottom - top - 1, bottom - top), all_cols))
+        if left == 0:
+            edges.append((all_rows, slice(0, 1)))
+        if right == w:
+            edges.append((all_rows, slice(right - left - 1, right - left)))
+        return edges
 
 
 class Cleanup:
