@@ -313,6 +313,35 @@ def test_a_shadow_is_light_right_up_to_the_person_beside_it(
     assert (light.verified[34:146, 160:196] > 0).mean() > 0.8  # by the wall's own texture
 
 
+@pytest.mark.parametrize("flat", [False, True])
+@pytest.mark.parametrize("gain", [1.3, 0.6])
+def test_light_extends_to_its_sharp_edge_only_where_it_can_tell(
+    rng: np.random.Generator, flat: bool, gain: float
+) -> None:
+    """A sun patch (x1.3) or a shadow (x0.6) with a sharp edge: the texture test fails a band
+    inside the edge, and one step extends the light into it, never beyond the patch. On a
+    flat wall only brighter light extends (anything dark keeps a deep shadow's colour)."""
+    room = np.full((180, 320, 3), (150, 140, 120), np.float32) if flat else textured_room()
+    mean, sigma = _plate(room, rng)
+    frame = room.copy()
+    frame[40:140, 60:200] *= gain
+    frame = noisy(frame, rng)
+    light = LightTests(mean, sigma)
+    light.reset()
+    ratios = (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)
+    before = light.explain(frame, ExpectedBackground(mean, sigma), FULL, ratios).copy() > 0
+    assert before[50:130, 70:190].mean() > 0.95  # the patch's inside is light
+    band = np.zeros(before.shape, bool)
+    band[40:140, 60:200] = True
+    assert (band & ~before).sum() > 300  # a band inside the sharp edge failed the texture test
+    added = (light.extend(FULL) > 0) & ~before
+    assert not (added & ~band).any()  # never beyond the patch
+    if flat and gain < 1:
+        assert not added.any()
+    else:
+        assert added.sum() > 100
+
+
 def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -> None:
     """The contact rule rejoins light enclosed by the person (a shirt of a flat wall's
     colour) only when the texture could not tell: a region the wall's texture verified

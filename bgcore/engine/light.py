@@ -74,6 +74,18 @@ DETAIL_ENERGY = (7, 7)  # its energy and covariance: means over this window
 # The finest scale: the ratio minus its 3x3 mean, energy over 3x3, against the same bar as the
 # fine detail's (what a penumbra's ramp passes and a cloth's edge does not).
 FINEST_DETAIL = (3, 3)
+# The edge of light (a sun patch's or a sharp shadow's outline, a shadow beside dark clothes
+# that keep its colour): a candidate that kept its colour but failed the texture test is light
+# too when at least EDGE_LIT_SHARE of its 9x9 window is light and it fits that light: its
+# ratio within the fine detail's bar of the light's weighted mean, the light's own detail
+# within it, and (where the plate's texture is verifiable) its detail correlated with the
+# plate's in the same weights.
+EDGE_LIT_SHARE = 0.35
+# Each step extends light by a pixel or two (the window must be that much light). One step:
+# three cover a sharp edge's whole band (quality tables: combo +0.02, local_light +0.006 on
+# the tuning seeds), but they also join the lit patches between a backlit hand's fingers
+# (opencv-doc's tree.avi), and the contact rule then takes the hand for light.
+EDGE_STEPS = 1
 # The filters reach 4 + 3 pixels (and the contact test and closing 1 more): regions of
 # interest are widened by this much.
 FILTER_REACH = 8
@@ -136,6 +148,9 @@ class LightTests:
         self._correlated: U8 = np.empty((h, w), np.uint8)
         self._positive: U8 = np.empty((h, w), np.uint8)
         self._passed: U8 = np.empty((h, w), np.uint8)
+        self._edge: U8 = np.empty((h, w), np.uint8)
+        self._measurable: U8 | None = None  # where light may extend (explain sets it)
+        self._unverifiable: U8 = np.empty((h, w), np.uint8)
         self._finest_mean: F32 = np.empty((h, w), np.float32)  # the ratio's 3x3 mean
         self._finest_energy: F32 = np.empty((h, w), np.float32)
         self._finest_bar: F32 = np.empty((h, w), np.float32)
@@ -196,6 +211,7 @@ class LightTests:
         expected = background.expected()
         self._clear_maps()
         self._candidates(frame, expected, roi, ratios)
+        self._measurable = background.light_measurable if background.any_clipped_area else None
         for test in (self._colour, self._texture):
             around = self._around_areas(self.lit[roi], self._eroded[roi])
             if around is None:
@@ -209,6 +225,93 @@ class LightTests:
             else:
                 self._finest(roi)
         return self.lit
+
+    def extend(self, roi: Box) -> U8:
+        """``lit`` |= the edge of light (see EDGE_LIT_SHARE), in up to EDGE_STEPS steps, after
+        :meth:`explain` (which it must follow in the same frame) and where it ran (``roi``
+        is the caller's box, for the record); returns ``lit``."""
+        if self._written is None:
+            return self.lit
+        roi = self._written  # (where explain wrote the ratio_floor and coloured)
+        for _ in range(EDGE_STEPS):
+            if not self._extend_step(roi):
+                break
+        return self.lit
+
+    def _extend_step(self, roi: Box) -> bool:
+        """One step of :meth:`extend`; whether it added a pixel."""
+        lit, coloured, r = self.lit[roi], self.coloured[roi], self.ratio[roi]
+        edge = cv2.subtract(coloured, lit, dst=self._edge[roi])  # kept the colour, failed
+        if self._measurable is not None:  # never onto clipped areas (see ExpectedBackground)
+            cv2.bitwise_and(edge, self._measurable[roi], dst=edge)
+        if not cv2.countNonZero(edge):
+            return False
+        weight, weight9, weight7 = self._weight[roi], self._weight9[roi], self._weight7[roi]
+        np.copyto(weight, lit, casting="unsafe")
+        cv2.blur(weight, DETAIL_MEAN, dst=weight9)
+        enough = cv2.compare(weight9, EDGE_LIT_SHARE * 255.0, cv2.CMP_GE, dst=self._passed[roi])
+        cv2.bitwise_and(edge, enough, dst=edge)
+        if not cv2.countNonZero(edge):
+            return False
+        cv2.max(weight9, _WEIGHT_MIN, dst=weight9)
+        cv2.blur(weight, DETAIL_ENERGY, dst=weight7)
+        cv2.max(weight7, _WEIGHT_MIN, dst=weight7)
+        product = self._covariance_sq[roi]  # (scratch)
+        mean = cv2.multiply(r, weight, dst=self._ratio_mean[roi])
+        cv2.blur(mean, DETAIL_MEAN, dst=mean)
+        cv2.divide(mean, weight9, dst=mean)
+        deviation = cv2.subtract(r, mean, dst=self._ratio_mean[roi])
+        cv2.multiply(deviation, deviation, dst=deviation)  # the pixel's own, squared
+        energy = cv2.multiply(deviation, weight, dst=self._ratio_energy[roi])
+        cv2.blur(energy, DETAIL_ENERGY, dst=energy)
+        cv2.divide(energy, weight7, dst=energy)  # the light's around it
+        bar = cv2.multiply(self.ratio_floor[roi], self.sigma_luma[roi], dst=self._energy_bar[roi])
+        cv2.divide(bar, self.expected_luma[roi], dst=bar, scale=TEXTURE_NOISE)
+        cv2.add(bar, TEXTURE_FLOOR, dst=bar)
+        cv2.multiply(bar, bar, dst=bar)
+        fits = cv2.compare(deviation, bar, cv2.CMP_LT, dst=self._passed[roi])
+        cv2.bitwise_and(edge, fits, dst=edge)
+        cv2.compare(energy, bar, cv2.CMP_LT, dst=fits)
+        cv2.bitwise_and(edge, fits, dst=edge)
+        # where the plate's texture cannot tell, only brighter light extends: anything dark
+        # keeps the colour of a deep shadow (a backlit hand before a bright window)
+        brighter = cv2.compare(r, 1.0, cv2.CMP_GT, dst=self._positive[roi])
+        if not self.any_verifiable:
+            cv2.bitwise_and(edge, brighter, dst=edge)
+        elif cv2.countNonZero(edge):
+            lumas = (
+                (self.frame_luma[roi], self._frame_detail[roi]),
+                (self.plate_luma[roi], self._plate_detail[roi]),
+            )
+            details = []
+            for plane, out in lumas:
+                cv2.multiply(plane, weight, dst=out)
+                cv2.blur(out, DETAIL_MEAN, dst=out)
+                cv2.divide(out, weight9, dst=out)
+                cv2.subtract(plane, out, dst=out)
+                details.append(out)
+            fd, pd = details
+            products = (
+                (fd, pd, self._covariance[roi]), (fd, fd, self._detail_energy[roi]),
+                (pd, pd, self._plate_energy[roi]),
+            )
+            for a, b, out in products:
+                cv2.multiply(a, b, dst=out)
+                cv2.multiply(out, weight, dst=out)
+                cv2.blur(out, DETAIL_ENERGY, dst=out)
+            covariance, frame_energy, plate_energy = (out for _, _, out in products)
+            verify_bar = cv2.multiply(self._verify_var[roi], weight7, dst=self._energy_bar[roi])
+            unverifiable = cv2.compare(plate_energy, verify_bar, cv2.CMP_LE, dst=self._unverifiable[roi])
+            cv2.bitwise_and(unverifiable, brighter, dst=unverifiable)
+            correlation_bar = cv2.multiply(frame_energy, plate_energy, dst=product, scale=TEXTURE_NCC_MIN**2)
+            cv2.multiply(covariance, covariance, dst=frame_energy)
+            correlated = cv2.compare(frame_energy, correlation_bar, cv2.CMP_GT, dst=self._correlated[roi])
+            cv2.compare(covariance, 0.0, cv2.CMP_GT, dst=fits)
+            cv2.bitwise_and(correlated, fits, dst=correlated)
+            cv2.bitwise_or(correlated, unverifiable, dst=correlated)
+            cv2.bitwise_and(edge, correlated, dst=edge)
+        cv2.bitwise_or(lit, edge, dst=lit)
+        return cv2.countNonZero(edge) > 0
 
     def consistency(self, frame: U8, background: ExpectedBackground, roi: Box) -> U8:
         """``consistent`` = 255 within ``roi`` where the frame is the expected background under
