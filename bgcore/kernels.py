@@ -395,7 +395,7 @@ _texture_detail = _jit(_texture_detail_py)
 def _texture_tests_py(
     energy_w: Any, weight7: Any, r_floor: Any, sigma_luma: Any, y_e: Any, noise: float, floor: float,
     detail: bool, covariance: Any, frame_energy: Any, plate_energy: Any, verify_var: Any, ncc2: float,
-    consistent: Any, verified: Any, x0: int, y0: int, x1: int, y1: int,
+    consistent: Any, textured: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
     # the energy test, then with ``detail`` the correlation test where verifiable (see
     # engine.light._texture, the same operations in the same order)
@@ -403,7 +403,7 @@ def _texture_tests_py(
     for y in range(y0, y1):
         en_row, w7_row = energy_w[y, x0:x1], weight7[y, x0:x1]
         rf_row, sl_row = r_floor[y, x0:x1], sigma_luma[y, x0:x1]
-        ye_row, k_row, v_row = y_e[y, x0:x1], consistent[y, x0:x1], verified[y, x0:x1]
+        ye_row, k_row, v_row = y_e[y, x0:x1], consistent[y, x0:x1], textured[y, x0:x1]
         cv_row, fe_row, pe_row, vv_row = (
             covariance[y, x0:x1], frame_energy[y, x0:x1], plate_energy[y, x0:x1], verify_var[y, x0:x1]
         )
@@ -415,7 +415,7 @@ def _texture_tests_py(
                 cov = cv_row[x]
                 correlated = (cov * cov > fe_row[x] * pe_row[x] * ncc32) & (cov > zero)
                 k = k & (np.uint8(255) * np.uint8(correlated | (not verifiable)))
-                v_row[x] = k & (np.uint8(255) * np.uint8(verifiable))
+                v_row[x] = np.uint8(255) * np.uint8(correlated & verifiable)
             else:
                 v_row[x] = np.uint8(0)
             k_row[x] = k
@@ -549,22 +549,22 @@ def texture_detail(
 def texture_tests(
     energy_w: F32, weight7: F32, r_floor: F32, sigma_luma: F32, y_e: F32, noise: float, floor: float, *,
     detail: bool, covariance: F32, frame_energy: F32, plate_energy: F32, verify_var: F32,
-    ncc2: float, consistent: U8, verified: U8, box: tuple[slice, slice],
+    ncc2: float, consistent: U8, textured: U8, box: tuple[slice, slice],
 ) -> bool:
     """The texture tests' end (see engine.light), within ``box``, on the 7x7 means of the
     weighted planes (``weight7`` the weights', at least a minimum): ``consistent`` &=
     energy_w / weight7 < (``noise`` ``r_floor`` ``sigma_luma`` / ``y_e`` + ``floor``)^2;
     with ``detail``, where verifiable (``plate_energy`` > ``verify_var`` x weight7) also
-    covariance > 0 and covariance^2 > frame_energy x plate_energy x ``ncc2``; ``verified``
-    = 255 where verifiable and consistent, else 0. False (nothing written) when the kernels
+    covariance > 0 and covariance^2 > frame_energy x plate_energy x ``ncc2``; ``textured``
+    = 255 where verifiable and correlated, else 0. False (nothing written) when the kernels
     are off."""
     if not enabled:
         return False
     planes = (energy_w, weight7, r_floor, sigma_luma, y_e, covariance, frame_energy, plate_energy)
-    _check("texture_tests", (*planes, verify_var, consistent, verified), "f1 " * 9 + "u1 u1")
+    _check("texture_tests", (*planes, verify_var, consistent, textured), "f1 " * 9 + "u1 u1")
     return _run(
         _texture_tests, energy_w, weight7, r_floor, sigma_luma, y_e, noise, floor, detail, covariance,
-        frame_energy, plate_energy, verify_var, ncc2, consistent, verified,
+        frame_energy, plate_energy, verify_var, ncc2, consistent, textured,
         *_box("texture_tests", box, energy_w.shape),
     )
 
@@ -605,6 +605,6 @@ def warm() -> bool:
     )
     texture_tests(
         f1, f1, f1, f1, f1, 2.0, 0.01, detail=True, covariance=f1, frame_energy=f1, plate_energy=f1,
-        verify_var=f1, ncc2=0.09, consistent=plane.copy(), verified=plane.copy(), box=box,
+        verify_var=f1, ncc2=0.09, consistent=plane.copy(), textured=plane.copy(), box=box,
     )
     return enabled

@@ -311,7 +311,7 @@ def test_the_engines_kernels_refuse_arrays_that_do_not_fit() -> None:
     with pytest.raises(ValueError, match=r"kernels\.texture_tests"):
         kernels.texture_tests(
             f1, f1, f1, f1, f1, 2.0, 0.01, detail=True, covariance=f1, frame_energy=f1,
-            plate_energy=f1, verify_var=f1, ncc2=0.09, consistent=u1[:, ::2], verified=u1, box=box,
+            plate_energy=f1, verify_var=f1, ncc2=0.09, consistent=u1[:, ::2], textured=u1, box=box,
         )
     with pytest.raises(ValueError, match="plain slices"):
         kernels.texture_weights(

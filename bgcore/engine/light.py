@@ -148,12 +148,13 @@ class LightTests:
         self._correlated: U8 = np.empty((h, w), np.uint8)
         self._positive: U8 = np.empty((h, w), np.uint8)
         self._passed: U8 = np.empty((h, w), np.uint8)
-        self._edge: U8 = np.empty((h, w), np.uint8)
+        self._edge: U8 = np.empty((h, w), np.uint8)  # the edge of light (see extend)
+        self._edge_textured: U8 = np.empty((h, w), np.uint8)
+        self._verifiable: U8 = np.empty((h, w), np.uint8)
+        self._energy_mean: F32 = np.empty((h, w), np.float32)  # the ratio's detail energy
         self._measurable: U8 | None = None  # where light may extend (explain sets it)
-        self._unverifiable: U8 = np.empty((h, w), np.uint8)
         self._finest_mean: F32 = np.empty((h, w), np.float32)  # the ratio's 3x3 mean
         self._finest_energy: F32 = np.empty((h, w), np.float32)
-        self._finest_bar: F32 = np.empty((h, w), np.float32)
 
     # The OpenCV path's buffers, allocated on first use (the compiled path never needs them).
     def _f32(self, channels: int = 1) -> F32:
@@ -239,77 +240,35 @@ class LightTests:
         return self.lit
 
     def _extend_step(self, roi: Box) -> bool:
-        """One step of :meth:`extend`; whether it added a pixel."""
-        lit, coloured, r = self.lit[roi], self.coloured[roi], self.ratio[roi]
+        """One step of :meth:`extend`; whether it added a pixel. The texture tests of the
+        edge's pixels in windows weighted by the light beside them (not by the colour kept):
+        the light's own detail, and its correlation with the plate's where that is
+        verifiable; and the pixel's ratio within the same bar of the light's weighted mean."""
+        lit, coloured = self.lit[roi], self.coloured[roi]
         edge = cv2.subtract(coloured, lit, dst=self._edge[roi])  # kept the colour, failed
         if self._measurable is not None:  # never onto clipped areas (see ExpectedBackground)
             cv2.bitwise_and(edge, self._measurable[roi], dst=edge)
         if not cv2.countNonZero(edge):
             return False
-        weight, weight9, weight7 = self._weight[roi], self._weight9[roi], self._weight7[roi]
-        np.copyto(weight, lit, casting="unsafe")
-        cv2.blur(weight, DETAIL_MEAN, dst=weight9)
-        enough = cv2.compare(weight9, EDGE_LIT_SHARE * 255.0, cv2.CMP_GE, dst=self._passed[roi])
+        weight9 = cv2.blur(lit, DETAIL_MEAN, dst=self._passed[roi])  # (uint8: rounded)
+        enough = cv2.compare(weight9, EDGE_LIT_SHARE * 255.0, cv2.CMP_GE, dst=weight9)
         cv2.bitwise_and(edge, enough, dst=edge)
         if not cv2.countNonZero(edge):
             return False
-        cv2.max(weight9, _WEIGHT_MIN, dst=weight9)
-        cv2.blur(weight, DETAIL_ENERGY, dst=weight7)
-        cv2.max(weight7, _WEIGHT_MIN, dst=weight7)
-        product = self._covariance_sq[roi]  # (scratch)
-        mean = cv2.multiply(r, weight, dst=self._ratio_mean[roi])
-        cv2.blur(mean, DETAIL_MEAN, dst=mean)
-        cv2.divide(mean, weight9, dst=mean)
-        deviation = cv2.subtract(r, mean, dst=self._ratio_mean[roi])
-        cv2.multiply(deviation, deviation, dst=deviation)  # the pixel's own, squared
-        energy = cv2.multiply(deviation, weight, dst=self._ratio_energy[roi])
-        cv2.blur(energy, DETAIL_ENERGY, dst=energy)
-        cv2.divide(energy, weight7, dst=energy)  # the light's around it
-        bar = cv2.multiply(self.ratio_floor[roi], self.sigma_luma[roi], dst=self._energy_bar[roi])
-        cv2.divide(bar, self.expected_luma[roi], dst=bar, scale=TEXTURE_NOISE)
-        cv2.add(bar, TEXTURE_FLOOR, dst=bar)
-        cv2.multiply(bar, bar, dst=bar)
-        fits = cv2.compare(deviation, bar, cv2.CMP_LT, dst=self._passed[roi])
-        cv2.bitwise_and(edge, fits, dst=edge)
-        cv2.compare(energy, bar, cv2.CMP_LT, dst=fits)
+        textured = self._edge_textured[roi]
+        self._texture_pass(self.lit, self._edge, self._edge_textured, roi)
+        # the pixel's own ratio against the light's weighted mean around it (its own weight
+        # is 0: the energy test saw only the light's)
+        deviation = cv2.divide(self._ratio_mean[roi], self._weight9[roi], dst=self._frame_detail[roi])
+        cv2.subtract(self.ratio[roi], deviation, dst=deviation)
+        cv2.multiply(deviation, deviation, dst=deviation)
+        fits = cv2.compare(deviation, self._texture_bar(roi), cv2.CMP_LT, dst=self._passed[roi])
         cv2.bitwise_and(edge, fits, dst=edge)
         # where the plate's texture cannot tell, only brighter light extends: anything dark
         # keeps the colour of a deep shadow (a backlit hand before a bright window)
-        brighter = cv2.compare(r, 1.0, cv2.CMP_GT, dst=self._positive[roi])
-        if not self.any_verifiable:
-            cv2.bitwise_and(edge, brighter, dst=edge)
-        elif cv2.countNonZero(edge):
-            lumas = (
-                (self.frame_luma[roi], self._frame_detail[roi]),
-                (self.plate_luma[roi], self._plate_detail[roi]),
-            )
-            details = []
-            for plane, out in lumas:
-                cv2.multiply(plane, weight, dst=out)
-                cv2.blur(out, DETAIL_MEAN, dst=out)
-                cv2.divide(out, weight9, dst=out)
-                cv2.subtract(plane, out, dst=out)
-                details.append(out)
-            fd, pd = details
-            products = (
-                (fd, pd, self._covariance[roi]), (fd, fd, self._detail_energy[roi]),
-                (pd, pd, self._plate_energy[roi]),
-            )
-            for a, b, out in products:
-                cv2.multiply(a, b, dst=out)
-                cv2.multiply(out, weight, dst=out)
-                cv2.blur(out, DETAIL_ENERGY, dst=out)
-            covariance, frame_energy, plate_energy = (out for _, _, out in products)
-            verify_bar = cv2.multiply(self._verify_var[roi], weight7, dst=self._energy_bar[roi])
-            unverifiable = cv2.compare(plate_energy, verify_bar, cv2.CMP_LE, dst=self._unverifiable[roi])
-            cv2.bitwise_and(unverifiable, brighter, dst=unverifiable)
-            correlation_bar = cv2.multiply(frame_energy, plate_energy, dst=product, scale=TEXTURE_NCC_MIN**2)
-            cv2.multiply(covariance, covariance, dst=frame_energy)
-            correlated = cv2.compare(frame_energy, correlation_bar, cv2.CMP_GT, dst=self._correlated[roi])
-            cv2.compare(covariance, 0.0, cv2.CMP_GT, dst=fits)
-            cv2.bitwise_and(correlated, fits, dst=correlated)
-            cv2.bitwise_or(correlated, unverifiable, dst=correlated)
-            cv2.bitwise_and(edge, correlated, dst=edge)
+        brighter = cv2.compare(self.ratio[roi], 1.0, cv2.CMP_GT, dst=self._positive[roi])
+        cv2.bitwise_or(brighter, textured, dst=brighter)
+        cv2.bitwise_and(edge, brighter, dst=edge)
         cv2.bitwise_or(lit, edge, dst=lit)
         return cv2.countNonZero(edge) > 0
 
@@ -398,11 +357,16 @@ class LightTests:
         cv2.subtract(r, energy, dst=energy)
         cv2.multiply(energy, energy, dst=energy)
         cv2.blur(energy, FINEST_DETAIL, dst=self._finest_energy[roi])
-        bar = cv2.multiply(self.ratio_floor[roi], self.sigma_luma[roi], dst=self._finest_bar[roi])
+        cv2.compare(self._finest_energy[roi], self._texture_bar(roi), cv2.CMP_LT, dst=self.smooth[roi])
+
+    def _texture_bar(self, roi: Box) -> F32:
+        """The fine detail's bar within ``roi``: (TEXTURE_NOISE x max(r, RATIO_FLOOR) x luma
+        sigma / luma + TEXTURE_FLOOR)^2 (in a buffer the next call overwrites; ratio_floor
+        must hold max(r, RATIO_FLOOR) there)."""
+        bar = cv2.multiply(self.ratio_floor[roi], self.sigma_luma[roi], dst=self._energy_bar[roi])
         cv2.divide(bar, self.expected_luma[roi], dst=bar, scale=TEXTURE_NOISE)
         cv2.add(bar, TEXTURE_FLOOR, dst=bar)
-        cv2.multiply(bar, bar, dst=bar)
-        cv2.compare(self._finest_energy[roi], bar, cv2.CMP_LT, dst=self.smooth[roi])
+        return cv2.multiply(bar, bar, dst=bar)
 
     def _texture(self, frame: U8, expected: F32, roi: Box) -> None:
         """consistent &= the fine texture behaves as under light, within ``roi``, each window
@@ -410,11 +374,21 @@ class LightTests:
         pixels beside a shadow tell nothing of the light on the wall, and a window that
         straddles them would fail the shadow's edge. ``verified`` = 255 where the expected
         background's detail (in the same weights) was verifiable and the pixel passed, else
-        0. ratio_floor must hold max(r, RATIO_FLOOR) there (see :meth:`_colour`).
+        0. ratio_floor must hold max(r, RATIO_FLOOR) there (see :meth:`_colour`)."""
+        self._texture_pass(self.consistent, self.consistent, self.verified, roi)
+        cv2.bitwise_and(self.verified[roi], self.consistent[roi], dst=self.verified[roi])
+
+    def _texture_pass(self, weights: U8, consistent: U8, textured: U8, roi: Box) -> None:
+        """The texture tests within ``roi``, each window weighted by ``weights`` (0/255):
+        ``consistent`` &= the ratio's detail within the bar and, where the plate's detail
+        (in the same weights) is verifiable, the frame's correlated with it; ``textured`` =
+        255 where it is verifiable and correlated, else 0 (all frame-sized).
 
         The weights are 0 or 255: every weighted mean divides by their sum over the same
         window, so the scale cancels (a window without weight gives 0, not NaN: it passes,
-        but its pixel did not keep its colour anyway)."""
+        but its pixel did not keep its colour anyway). The weighted planes stay in the
+        buffers until the next pass (``_ratio_mean``: the ratio's 9x9 weighted sum,
+        ``_weight9``: the weights')."""
         y_f, r = self.frame_luma[roi], self.ratio[roi]
         detail = self.any_verifiable
         weight, weight9, weight7 = self._weight[roi], self._weight9[roi], self._weight7[roi]
@@ -426,11 +400,11 @@ class LightTests:
             "ratio_w": self._ratio_mean, "frame_w": self._frame_detail, "plate_w": self._plate_detail
         }
         fused = kernels.texture_weights(
-            self.consistent, self.ratio, self.frame_luma, self.plate_luma, detail=detail,
+            weights, self.ratio, self.frame_luma, self.plate_luma, detail=detail,
             weight=self._weight, **planes, box=roi,
         )
         if not fused:
-            np.copyto(weight, self.consistent[roi], casting="unsafe")
+            np.copyto(weight, weights[roi], casting="unsafe")
             cv2.multiply(r, weight, dst=ratio_w)
             if detail:
                 cv2.multiply(y_f, weight, dst=frame_w)
@@ -461,11 +435,11 @@ class LightTests:
             self._ratio_energy, self._weight7, self.ratio_floor, self.sigma_luma, self.expected_luma,
             TEXTURE_NOISE, TEXTURE_FLOOR, detail=detail, covariance=self._covariance,
             frame_energy=self._detail_energy, plate_energy=self._plate_energy,
-            verify_var=self._verify_var, ncc2=TEXTURE_NCC_MIN**2, consistent=self.consistent,
-            verified=self.verified, box=roi,
+            verify_var=self._verify_var, ncc2=TEXTURE_NCC_MIN**2, consistent=consistent,
+            textured=textured, box=roi,
         )
         if not fused:
-            self._texture_tests_opencv(roi, detail)
+            self._texture_tests_opencv(roi, detail, consistent[roi], textured[roi])
 
     def _texture_detail_opencv(
         self, r: F32, y_f: F32, y_p: F32, weight: F32, weight9: F32, detail: bool, roi: Box
@@ -488,32 +462,28 @@ class LightTests:
             cv2.multiply(a, b, dst=out)
             cv2.multiply(out, weight, dst=out)
 
-    def _texture_tests_opencv(self, roi: Box, detail: bool) -> None:
-        """:func:`.kernels.texture_tests` in OpenCV passes (the same operations, in order)."""
-        consistent, passed, verified = self.consistent[roi], self._passed[roi], self.verified[roi]
-        weight7 = self._weight7[roi]
-        energy = cv2.divide(self._ratio_energy[roi], weight7, dst=self._ratio_energy[roi])
-        bar = cv2.multiply(self.ratio_floor[roi], self.sigma_luma[roi], dst=self._energy_bar[roi])
-        cv2.divide(bar, self.expected_luma[roi], dst=bar, scale=TEXTURE_NOISE)
-        cv2.add(bar, TEXTURE_FLOOR, dst=bar)
-        cv2.multiply(bar, bar, dst=bar)
-        cv2.compare(energy, bar, cv2.CMP_LT, dst=passed)
+    def _texture_tests_opencv(self, roi: Box, detail: bool, consistent: U8, textured: U8) -> None:
+        """:func:`.kernels.texture_tests` in OpenCV passes (the same operations, in order),
+        on ``consistent`` and ``textured`` within ``roi``."""
+        passed, weight7 = self._passed[roi], self._weight7[roi]
+        energy = cv2.divide(self._ratio_energy[roi], weight7, dst=self._energy_mean[roi])
+        cv2.compare(energy, self._texture_bar(roi), cv2.CMP_LT, dst=passed)
         cv2.bitwise_and(consistent, passed, dst=consistent)
         if not detail:
-            verified.fill(0)
+            textured.fill(0)
             return
         covariance, plate_energy = self._covariance[roi], self._plate_energy[roi]
         verify_bar = cv2.multiply(self._verify_var[roi], weight7, dst=self._energy_bar[roi])
-        cv2.compare(plate_energy, verify_bar, cv2.CMP_GT, dst=verified)
+        verifiable = cv2.compare(plate_energy, verify_bar, cv2.CMP_GT, dst=self._verifiable[roi])
         correlation_bar = cv2.multiply(
             self._detail_energy[roi], plate_energy, dst=self._correlation_bar[roi],
             scale=TEXTURE_NCC_MIN**2,
         )
         covariance_sq = cv2.multiply(covariance, covariance, dst=self._covariance_sq[roi])
-        correlated = cv2.compare(covariance_sq, correlation_bar, cv2.CMP_GT, dst=self._correlated[roi])
+        correlated = cv2.compare(covariance_sq, correlation_bar, cv2.CMP_GT, dst=textured)
         positive = cv2.compare(covariance, 0.0, cv2.CMP_GT, dst=self._positive[roi])
         cv2.bitwise_and(correlated, positive, dst=correlated)  # correlation > NCC_MIN
-        cv2.bitwise_not(verified, dst=passed)
+        cv2.bitwise_not(verifiable, dst=passed)
         cv2.bitwise_or(passed, correlated, dst=passed)
         cv2.bitwise_and(consistent, passed, dst=consistent)
-        cv2.bitwise_and(verified, consistent, dst=verified)
+        cv2.bitwise_and(correlated, verifiable, dst=textured)

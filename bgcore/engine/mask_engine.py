@@ -108,12 +108,13 @@ class MaskEngine:
         ratios = (LIGHT_RATIO_MIN if s.shadows else 1.0, LIGHT_RATIO_MAX if s.adapt and auto else 1.0)
         lit = self.light.explain(frame, self.background, roi, ratios)[roi]
         score, mask = self.scorer.score[roi], self.mask[roi]
-        if cv2.countNonZero(lit) < min_area:
-            # a few pixels: less than the smallest part the mask keeps (not worth labelling)
-            cv2.subtract(score, score, dst=score, mask=lit)  # explained: the score is 0 there
+        # a few pixels: less than the smallest part the mask keeps (not worth labelling)
+        few = cv2.countNonZero(lit) < min_area
+        if not few:
+            self.light.extend(roi)  # the edge of light
+        cv2.subtract(score, score, dst=score, mask=lit)  # explained: the score is 0 there
+        if few:
             return
-        self.light.extend(roi)  # the edge of light
-        cv2.subtract(score, score, dst=score, mask=lit)
         weak, strong = self.scorer.weak[roi], self.scorer.strong[roi]
         if cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
             unlit = cv2.bitwise_not(lit, dst=self._unlit[roi])  # light explains part of the mask

@@ -220,18 +220,14 @@ class Anchor:
         area, core_area = cv2.countNonZero(mask), cv2.countNonZero(core)
         if area - core_area < min_area:
             return
-        for edge in edges:  # a part at the picture's edge counts as anchored
-            np.copyto(core[edge], mask[edge])
-        if cc.find(mask, 8) <= 2:  # one part (or none): no other part to be near
-            if cv2.countNonZero(core) < ANCHOR_SHARE * area:
-                mask.fill(0)
+        if cc.find(mask, 8) <= 1:
             return
         keep = cc.count(core) >= ANCHOR_SHARE * cc.count()
-        for edge in edges:
+        for edge in edges:  # a part at the picture's edge counts as anchored
             keep[cc.labels[edge]] = True
         keep[0] = False
         kept = self._kept[roi]
-        for _ in range(cc.n):  # each round keeps the parts near the last ones (few rounds)
+        for _ in range(cc.n - 2):  # each round keeps the parts near the last ones (few rounds)
             cc.paint(keep, kept)
             cv2.dilate(kept, self._reach, dst=kept)
             near = cc.count(kept) > 0
