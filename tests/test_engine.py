@@ -342,6 +342,90 @@ def test_light_extends_to_its_sharp_edge_only_where_it_can_tell(
         assert added.sum() > 100
 
 
+def _patch_of_light(h: int, w: int, gain: float, width: int) -> np.ndarray:
+    """The ratio of light over a patch [40:140, 60:200] of ``gain``, its edge a ramp over
+    ``width`` pixels (0: a step, a cloth's outline)."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    inside = np.minimum.reduce([y - 40, 139 - y, x - 60, 199 - x]) + 0.5
+    t = np.clip(inside / width + 0.5, 0, 1) if width else (inside > 0).astype(np.float32)
+    return (1 + (gain - 1) * t).astype(np.float32)
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_a_ramp_of_light_is_told_from_a_step(rng: np.random.Generator, flat: bool) -> None:
+    """A shadow's edge blurred over 6 pixels is a ramp on every row across it; a cloth
+    darker than the wall by 15% (its outline a step: smooth, as the step is faint) has a
+    line without ramps along its outline, which keeps the contact rule from reaching
+    through it. Only where the wall's texture shows through is a dark ramp an open edge."""
+    room = np.full((180, 320, 3), (150, 140, 120), np.float32) if flat else textured_room()
+    mean, sigma = _plate(room, rng)
+    ramps = []
+    for gain, width in ((0.6, 6), (0.85, 0)):
+        frame = noisy(room * _patch_of_light(180, 320, gain, width)[..., None], rng)
+        light = LightTests(mean, sigma)
+        light.reset()
+        light.explain(frame, ExpectedBackground(mean, sigma), FULL, (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX))
+        ramps.append([(light.ramp[y, 80:180] > 0).mean() for y in range(30, 52)])
+        if width:
+            band = (light.ramp[30:52, 80:180] > 0) & (light.lit[30:52, 80:180] == 0)
+            band &= light.coloured[30:52, 80:180] > 0  # the edge the light tests left
+            opened = (light.open_edge[30:52, 80:180] > 0)[band].mean()
+            assert opened < 0.01 if flat else opened > 0.8
+    ramp, step = ramps
+    assert min(ramp[4:16]) > 0.35, ramp  # rows 34-45: across the edge
+    assert max(step[8:12]) < 0.02, step  # rows 38-41: along the outline
+
+
+def test_a_wide_edge_of_light_is_not_the_person() -> None:
+    """A sun patch touching the person, its blurred edge (8 pixels: colour kept, ramps) in
+    the mask on its other three sides: the edge counts as the clear background where it is
+    an open edge of light, and the patch stays light; without ramps (a cloth's outline) or
+    where the edge is not open (dark light on a flat wall) it rejoins the person. A patch
+    with such an edge all round, away from the person, is dropped whole by the anchor."""
+    h, w = 80, 120
+    person = np.zeros((h, w), np.uint8)
+    person[5:75, 0:20] = 255
+    lit = np.zeros((h, w), np.uint8)
+    lit[20:50, 20:80] = 255  # the patch, touching the person on its left
+    edge = np.zeros((h, w), np.uint8)
+    edge[12:58, 20:88] = 255  # its edge: 8 pixels above, below and to the right
+    edge[lit > 0] = 0
+    mask = cv2.bitwise_or(person, edge)
+    coloured = cv2.bitwise_or(edge, lit)
+    smooth = np.full((h, w), 255, np.uint8)
+    ramp = cv2.dilate(edge, np.ones((5, 5), np.uint8))  # a ramp runs a little into either side
+    ramp[person > 0] = 0
+
+    def contact(ramp: np.ndarray | None, open_edge: np.ndarray | None) -> tuple[np.ndarray, LightContact]:
+        out, rule = mask.copy(), LightContact(h, w)
+        rule(out, lit, FULL, coloured, smooth, None, ramp, open_edge)
+        return out, rule
+
+    out, rule = contact(ramp, ramp)
+    assert not out[20:50, 20:80].any()  # stays light
+    assert rule.penumbra[edge > 0].mean() > 0.95  # the whole edge is penumbra
+    assert np.array_equal(out, mask)
+    for ramp_, open_ in ((None, None), (np.zeros_like(ramp), ramp), (ramp, np.zeros_like(ramp))):
+        out, _ = contact(ramp_, open_)
+        assert out[20:50, 20:80].all()  # rejoined
+    # away from the person: the edge alone is a part of the mask that light explains
+    alone = edge.copy()
+    alone[20:50, 12:20] = 255  # the patch's left edge too
+    lit_alone = np.zeros((h, w), np.uint8)
+    lit_alone[20:50, 20:80] = 255
+    alone[lit_alone > 0] = 0
+    rule = LightContact(h, w)
+    out = alone.copy()
+    alone_ramp = cv2.dilate(alone, np.ones((5, 5), np.uint8))
+    rule(out, lit_alone, FULL, cv2.bitwise_or(alone, lit_alone), smooth, None, alone_ramp)
+    dark = np.full((h, w), 0.6, np.float32)
+    kept = out.copy()
+    Anchor(h, w)(kept, cv2.bitwise_or(alone, lit_alone), dark, FULL)
+    assert np.array_equal(kept, out)  # darker light's colour alone: kept
+    Anchor(h, w)(out, cv2.bitwise_or(alone, lit_alone), dark, FULL, penumbra=rule.penumbra)
+    assert not out.any()  # all penumbra: dropped
+
+
 def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -> None:
     """The contact rule rejoins light enclosed by the person (a shirt of a flat wall's
     colour) only when the texture could not tell: a region the wall's texture verified

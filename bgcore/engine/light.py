@@ -74,6 +74,12 @@ DETAIL_ENERGY = (7, 7)  # its energy and covariance: means over this window
 # The finest scale: the ratio minus its 3x3 mean, energy over 3x3, against the same bar as the
 # fine detail's (what a penumbra's ramp passes and a cloth's edge does not).
 FINEST_DETAIL = (3, 3)
+# A ramp: where the ratio is smooth and its energy at the finest scale is below RAMP_SHARE of
+# its fine detail's (9x9), the detail is a gradual change of light over several pixels (a
+# penumbra, the blurred edge of a sun patch), not a step (a cloth's outline: a step puts
+# about a third of its fine detail's energy at the finest scale, a ramp over 3 pixels or more
+# under a tenth).
+RAMP_SHARE = 0.15
 # The edge of light (a sun patch's or a sharp shadow's outline, a shadow beside dark clothes
 # that keep its colour): a candidate that kept its colour but failed the texture test is light
 # too when at least EDGE_LIT_SHARE of its 9x9 window is light and it fits that light: its
@@ -112,6 +118,8 @@ class LightTests:
         self.consistent: U8 = np.full((h, w), 255, np.uint8)
         self.coloured: U8 = np.zeros((h, w), np.uint8)
         self.smooth: U8 = np.zeros((h, w), np.uint8)
+        self.ramp: U8 = np.zeros((h, w), np.uint8)
+        self.open_edge: U8 = np.zeros((h, w), np.uint8)
         self._written: Box | None = None  # where coloured and smooth may be non-zero
         self.frame_luma: F32 = np.empty((h, w), np.float32)
         self.expected_luma: F32 = np.empty((h, w), np.float32)  # at least 1
@@ -129,6 +137,7 @@ class LightTests:
         plate_energy = cv2.blur(plate_detail * plate_detail, DETAIL_ENERGY)
         self.any_verifiable = bool((plate_energy > (TEXTURE_VERIFY * self.sigma_luma) ** 2).any())
         self.verified: U8 = np.zeros((h, w), np.uint8)
+        self.textured: U8 = np.zeros((h, w), np.uint8)  # the wall's texture verifiable, correlated
         self._eroded: U8 = np.empty((h, w), np.uint8)  # candidates that survive a 3x3 erosion
         self._weight: F32 = np.empty((h, w), np.float32)  # the texture windows' weights
         self._weight9: F32 = np.empty((h, w), np.float32)  # their box means
@@ -200,7 +209,8 @@ class LightTests:
         if self._written is not None:
             self.coloured[self._written].fill(0)
             self.smooth[self._written].fill(0)
-            self.verified[self._written].fill(0)
+            for plane in (self.verified, self.textured, self.ramp, self.open_edge):
+                plane[self._written].fill(0)
             self._written = None
 
     def explain(
@@ -225,6 +235,7 @@ class LightTests:
                 self._written = roi
             else:
                 self._finest(roi)
+                self._ramps(roi)
         return self.lit
 
     def extend(self, roi: Box) -> U8:
@@ -359,6 +370,24 @@ class LightTests:
         cv2.blur(energy, FINEST_DETAIL, dst=self._finest_energy[roi])
         cv2.compare(self._finest_energy[roi], self._texture_bar(roi), cv2.CMP_LT, dst=self.smooth[roi])
 
+    def _ramps(self, roi: Box) -> None:
+        """ramp = 255 within ``roi`` where the ratio is smooth and a ramp (see RAMP_SHARE);
+        open_edge = 255 where a ramp is also brighter light, or the wall's texture shows
+        through it (verifiable and correlated), and the plate is not clipped there: such an
+        edge of light is as good as the clear background to the contact rule. Anything dark
+        keeps the colour of a deep shadow, and a hand moving before a bright window has a
+        blurred outline. After :meth:`_finest` and the texture pass (their planes)."""
+        share = cv2.divide(
+            self._ratio_energy[roi], self._weight7[roi], dst=self._energy_mean[roi], scale=RAMP_SHARE
+        )
+        ramp = cv2.compare(self._finest_energy[roi], share, cv2.CMP_LT, dst=self.ramp[roi])
+        cv2.bitwise_and(ramp, self.smooth[roi], dst=ramp)
+        open_edge = cv2.compare(self.ratio[roi], 1.0, cv2.CMP_GT, dst=self.open_edge[roi])
+        cv2.bitwise_or(open_edge, self.textured[roi], dst=open_edge)
+        cv2.bitwise_and(open_edge, ramp, dst=open_edge)
+        if self._measurable is not None:
+            cv2.bitwise_and(open_edge, self._measurable[roi], dst=open_edge)
+
     def _texture_bar(self, roi: Box) -> F32:
         """The fine detail's bar within ``roi``: (TEXTURE_NOISE x max(r, RATIO_FLOOR) x luma
         sigma / luma + TEXTURE_FLOOR)^2 (in a buffer the next call overwrites; ratio_floor
@@ -375,8 +404,8 @@ class LightTests:
         straddles them would fail the shadow's edge. ``verified`` = 255 where the expected
         background's detail (in the same weights) was verifiable and the pixel passed, else
         0. ratio_floor must hold max(r, RATIO_FLOOR) there (see :meth:`_colour`)."""
-        self._texture_pass(self.consistent, self.consistent, self.verified, roi)
-        cv2.bitwise_and(self.verified[roi], self.consistent[roi], dst=self.verified[roi])
+        self._texture_pass(self.consistent, self.consistent, self.textured, roi)
+        cv2.bitwise_and(self.textured[roi], self.consistent[roi], dst=self.verified[roi])
 
     def _texture_pass(self, weights: U8, consistent: U8, textured: U8, roi: Box) -> None:
         """The texture tests within ``roi``, each window weighted by ``weights`` (0/255):

@@ -122,8 +122,11 @@ class MaskEngine:
             cv2.bitwise_and(strong, unlit, dst=strong)
             self.hysteresis(weak, strong, min_area, mask)
         light = self.light
-        self.contact(self.mask, light.lit, roi, light.coloured, light.smooth, light.verified)
-        self.anchor(self.mask, light.coloured, light.ratio, roi, min_area)
+        self.contact(
+            self.mask, light.lit, roi, light.coloured, light.smooth, light.verified, light.ramp,
+            light.open_edge,
+        )
+        self.anchor(self.mask, light.coloured, light.ratio, roi, min_area, self.contact.penumbra)
 
     def _remember(self, frame: U8, s: Settings, low: float) -> None:
         """The previous mask, the confident background, and, every few frames, the slow

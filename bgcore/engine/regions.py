@@ -43,6 +43,10 @@ ANCHOR_REACH = 3
 # :mod:`.light`) but stayed in the mask, reached from the clear background through such
 # pixels within this many pixels (both eroded by a pixel first, so that a one-pixel crack in
 # a cloth's outline does not connect it), count as neither clear background nor person.
+# A wider edge of light (a sun patch's, 6-8 pixels) is reached from both sides: its ramps
+# (see :mod:`.light`) within this many pixels of the light, joined to what the clear side
+# reached within twice as many. Its ramps where light's edge is as good as the clear
+# background (``open_edge``) count as clear background.
 PENUMBRA_REACH = 4
 RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 _DISC3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
@@ -126,7 +130,9 @@ class Labels:
 class LightContact:
     """The contact rule: regions explained as light that do not border clear background
     rejoin the person (see LIGHT_CONTACT_MIN); a penumbra (see PENUMBRA_REACH) between them
-    and the clear background counts as neither."""
+    and the clear background counts as neither, or as clear background where it is an open
+    edge of light. ``penumbra`` (0/255) holds the last call's penumbra within its region of
+    interest (0 elsewhere there)."""
 
     def __init__(self, h: int, w: int) -> None:
         self.components = Labels(h, w)
@@ -138,16 +144,24 @@ class LightContact:
         self._reached: U8 = np.empty((h, w), np.uint8)
         self._open: U8 = np.empty((h, w), np.uint8)  # where the penumbra may be reached
         self._person: U8 = np.empty((h, w), np.uint8)  # the mask without the penumbra
+        self._ramps: U8 = np.empty((h, w), np.uint8)  # ramp candidates, eroded by a pixel
+        self._from_light: U8 = np.empty((h, w), np.uint8)
+        self._open_clear: U8 = np.empty((h, w), np.uint8)
+        self.penumbra: U8 = np.zeros((h, w), np.uint8)
 
     def __call__(
         self, mask: U8, lit: U8, roi: Box, coloured: U8 | None = None, smooth: U8 | None = None,
-        verified: U8 | None = None,
+        verified: U8 | None = None, ramp: U8 | None = None, open_edge: U8 | None = None,
     ) -> None:
         """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
         clear background and of which less than VERIFIED_SHARE is ``verified``, within
-        ``roi`` (``mask``, ``lit`` and the light tests' ``coloured``, ``smooth`` and
-        ``verified`` are frame-sized; without coloured and smooth, no penumbra)."""
+        ``roi`` (``mask``, ``lit`` and the light tests' ``coloured``, ``smooth``,
+        ``verified``, ``ramp`` and ``open_edge`` are frame-sized; without coloured and
+        smooth, no penumbra; without ramp, none reached from the light; without open_edge,
+        no penumbra counts as clear background)."""
         cc = self.components
+        penumbra = self.penumbra[roi]
+        penumbra.fill(0)
         lit, mask = lit[roi], mask[roi]
         if not cv2.countNonZero(lit) or cc.find(lit, 8) <= 1:
             return
@@ -157,7 +171,11 @@ class LightContact:
         cv2.compare(near_clear, 0, cv2.CMP_EQ, dst=near_clear)  # clear background ...
         person = mask
         if coloured is not None and smooth is not None:
-            person = self._without_penumbra(mask, near_clear, coloured[roi], smooth[roi], roi)
+            ramps = None if ramp is None else ramp[roi]
+            person = self._without_penumbra(mask, near_clear, coloured[roi], smooth[roi], roi, lit, ramps)
+            if open_edge is not None:  # an open edge of light counts as clear background
+                open_clear = cv2.bitwise_and(penumbra, open_edge[roi], dst=self._open_clear[roi])
+                cv2.bitwise_or(near_clear, open_clear, dst=near_clear)
         cv2.dilate(near_clear, RECT3, dst=near_clear)  # ... and a pixel around it
         touch_clear = cc.count(near_clear)
         touch_person = cc.count(cv2.dilate(person, RECT3, dst=self._near_person[roi]))
@@ -170,22 +188,42 @@ class LightContact:
             rejoining = cc.paint(rejoin, self._rejoining[roi])
             cv2.bitwise_or(mask, rejoining, dst=mask)
 
-    def _without_penumbra(self, mask: U8, clear: U8, coloured: U8, smooth: U8, roi: Box) -> U8:
-        """The mask without its penumbra: its pixels that kept the colour of light and are
-        smooth, reached from smooth ``clear`` background within PENUMBRA_REACH pixels through
-        such pixels (all within ``roi``; the mask holds none of the light tests' lit)."""
+    def _without_penumbra(
+        self, mask: U8, clear: U8, coloured: U8, smooth: U8, roi: Box, lit: U8, ramp: U8 | None
+    ) -> U8:
+        """The mask without its penumbra (written to ``penumbra``): its pixels that kept the
+        colour of light and are smooth, reached from smooth ``clear`` background within
+        PENUMBRA_REACH pixels through such pixels; with ``ramp``, also its ramps reached from
+        ``lit`` within PENUMBRA_REACH pixels through ramps, where they join what the clear
+        side reached (all within ``roi``; the mask holds none of the light tests' lit)."""
         smooth = cv2.erode(smooth, RECT3, dst=self._smooth[roi])
-        penumbra = cv2.bitwise_and(coloured, mask, dst=self._penumbra[roi])
-        cv2.bitwise_and(penumbra, smooth, dst=penumbra)
-        if not cv2.countNonZero(penumbra):
+        candidates = cv2.bitwise_and(coloured, mask, dst=self._penumbra[roi])
+        cv2.bitwise_and(candidates, smooth, dst=candidates)
+        if not cv2.countNonZero(candidates):
             return mask
         reached = cv2.bitwise_and(clear, smooth, dst=self._reached[roi])
-        where = cv2.bitwise_or(penumbra, reached, dst=self._open[roi])
-        for _ in range(PENUMBRA_REACH):
-            cv2.dilate(reached, RECT3, dst=reached)
-            cv2.bitwise_and(reached, where, dst=reached)
-        cv2.bitwise_and(penumbra, reached, dst=penumbra)
+        penumbra = self.penumbra[roi]
+        _reach(reached, cv2.bitwise_or(candidates, reached, dst=self._open[roi]), PENUMBRA_REACH)
+        cv2.bitwise_and(candidates, reached, dst=penumbra)
+        if ramp is not None and cv2.countNonZero(penumbra):
+            ramps = cv2.erode(ramp, RECT3, dst=self._ramps[roi])
+            cv2.bitwise_and(ramps, coloured, dst=ramps)
+            cv2.bitwise_and(ramps, mask, dst=ramps)
+            if cv2.countNonZero(ramps):
+                from_light = cv2.bitwise_or(lit, lit, dst=self._from_light[roi])  # (a copy)
+                _reach(from_light, cv2.bitwise_or(ramps, lit, dst=self._open[roi]), PENUMBRA_REACH)
+                cv2.bitwise_and(from_light, ramps, dst=from_light)
+                joined = cv2.bitwise_or(from_light, penumbra, dst=self._open[roi])
+                _reach(penumbra, joined, 2 * PENUMBRA_REACH)
         return cv2.subtract(mask, penumbra, dst=self._person[roi])
+
+
+def _reach(reached: U8, where: U8, steps: int) -> U8:
+    """``reached`` grown through ``where`` by up to ``steps`` pixels (8-connected), in place."""
+    for _ in range(steps):
+        cv2.dilate(reached, RECT3, dst=reached)
+        cv2.bitwise_and(reached, where, dst=reached)
+    return reached
 
 
 class Anchor:
@@ -202,20 +240,25 @@ class Anchor:
             cv2.MORPH_RECT, (2 * ANCHOR_REACH + 1, 2 * ANCHOR_REACH + 1)
         )
 
-    def __call__(self, mask: U8, coloured: U8, ratio: F32, roi: Box, min_area: int = 1) -> None:
+    def __call__(
+        self, mask: U8, coloured: U8, ratio: F32, roi: Box, min_area: int = 1,
+        penumbra: U8 | None = None,
+    ) -> None:
         """``mask`` without its 8-connected parts of which less than ANCHOR_SHARE is outside
         ``coloured`` (the candidates whose colour light explains) with a luma ``ratio`` above
-        1 (frame-sized, read where coloured), that do not touch the
-        picture's edge and are not within ANCHOR_REACH pixels of a part that is kept, within
-        ``roi`` (both frame-sized). Nothing changes when less than ``min_area`` pixels of the
-        mask are coloured (the smallest part the mask keeps: no part it drops could be
-        there)."""
+        1 (frame-sized, read where coloured) and outside the contact rule's ``penumbra``,
+        that do not touch the picture's edge and are not within ANCHOR_REACH pixels of a part
+        that is kept, within ``roi`` (all frame-sized). Nothing changes when less than
+        ``min_area`` pixels of the mask are explained so (the smallest part the mask keeps:
+        no part it drops could be there)."""
         cc = self.components
         h, w = mask.shape
         edges = self._edges(roi, h, w)
         mask = mask[roi]
         brighter = cv2.compare(ratio[roi], 1.0, cv2.CMP_GT, dst=self._brighter[roi])
         cv2.bitwise_and(brighter, coloured[roi], dst=brighter)
+        if penumbra is not None:
+            cv2.bitwise_or(brighter, penumbra[roi], dst=brighter)
         core = cv2.subtract(mask, brighter, dst=self._core[roi])
         area, core_area = cv2.countNonZero(mask), cv2.countNonZero(core)
         if area - core_area < min_area:
