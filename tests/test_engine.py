@@ -112,6 +112,24 @@ def test_a_clipped_window_is_found_and_only_bounds_the_score_from_below(rng: np.
     assert (hi[100:] < 8 * 230).all()
 
 
+def test_the_sensor_clips_every_channel_at_one_white_point() -> None:
+    """A light-blue window through a JPEG camera: blue and green clipped at 244 (silent),
+    red at 220 and silent too (compression flattened it, nothing clipped it). The ceiling
+    is the white point for all three channels, never 220 for red: red rises to the white
+    point when the exposure does."""
+    room = textured_room()
+    sigma = np.full(room.shape, 2.5, np.float32)
+    mean = room.astype(np.float32)
+    mean[20:60, 30:90] = (244.0, 244.0, 220.0)
+    sigma[20:60, 30:90] = 0.3
+    clipped, ceiling = clipped_channels(mean, sigma)
+    assert clipped[20:60, 30:90, :2].all()
+    np.testing.assert_allclose(ceiling, 247.0)
+    exposed = ExpectedBackground(mean, sigma)
+    exposed.set_gains(np.full((2, 2, 3), 1.15, np.float32))
+    np.testing.assert_allclose(exposed.expected()[40, 60], 247.0)
+
+
 # -- camera shake ---------------------------------------------------------------------------------
 
 
@@ -498,6 +516,23 @@ def test_light_touching_only_the_person_rejoins_it() -> None:
     LightContact(h, w)(mask, lit, FULL)
     assert mask[20:30, 20:30].all()  # rejoined
     assert not mask[20:40, 50:70].any()  # stays background
+
+
+def test_the_contact_rule_gives_back_only_what_light_took() -> None:
+    """A region of light enclosed by the person rejoins it, but only the pixels that were in
+    the mask before light explained them (``within``): light on pixels that were background
+    anyway (a bright window whose colour the exposure shifted) never becomes the person."""
+    h, w = 60, 80
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:50, 10:50] = 255
+    lit = np.zeros((h, w), np.uint8)
+    lit[20:30, 20:30] = 255
+    mask[20:30, 20:30] = 0
+    within = np.zeros((h, w), np.uint8)
+    within[20:30, 20:25] = 255  # half of it was in the mask
+    out = mask.copy()
+    LightContact(h, w)(out, lit, FULL, within=within)
+    assert out[20:30, 20:25].all() and not out[20:30, 25:30].any()
 
 
 def test_a_penumbra_is_neither_room_nor_person() -> None:

@@ -49,7 +49,10 @@ def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], F32]
     A clipped pixel is bright and silent: clipping removes its temporal noise, while an
     unclipped bright pixel has the most shot noise of all. The level (255 where nothing
     clips; lower after a camera's tone curve or in limited-range video) is the clipped
-    pixels' median plus CLIP_MARGIN.
+    pixels' median plus CLIP_MARGIN, the highest of the channels' for all three: a camera's
+    output clips every channel at one white point, and a channel whose silent bright pixels
+    lie lower is not clipped there but flattened by compression (a light-blue window's red
+    through a JPEG camera reads silent at 220 and still rises when the exposure does).
     """
     flat, noise = mean.reshape(-1, 3), sigma.reshape(-1, 3)
     clipped = np.zeros(mean.shape, bool)
@@ -65,6 +68,9 @@ def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], F32]
             continue
         clipped[..., c] = hit
         ceiling[c] = min(255.0, float(np.median(mean[..., c][hit])) + CLIP_MARGIN)
+    found = clipped.reshape(-1, 3).any(axis=0)
+    if found.any():
+        ceiling[:] = ceiling[found].max()  # one white point
     return clipped, ceiling
 
 

@@ -116,16 +116,18 @@ class MaskEngine:
         if few:
             return
         weak, strong = self.scorer.weak[roi], self.scorer.strong[roi]
+        light = self.light
         if cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
             unlit = cv2.bitwise_not(lit, dst=self._unlit[roi])  # light explains part of the mask
             cv2.bitwise_and(weak, unlit, dst=weak)
             cv2.bitwise_and(strong, unlit, dst=strong)
             self.hysteresis(weak, strong, min_area, mask)
-        light = self.light
-        self.contact(
-            self.mask, light.lit, roi, light.coloured, light.smooth, light.verified, light.ramp,
-            light.open_edge,
-        )
+            # the contact rule gives back only what light took from the mask: a lit pixel
+            # that was background anyway never becomes the person
+            self.contact(
+                self.mask, light.lit, roi, light.coloured, light.smooth, light.verified, light.ramp,
+                light.open_edge, within=self._lit_person,
+            )
         self.anchor(self.mask, light.coloured, light.ratio, roi, min_area, self.contact.penumbra)
 
     def _remember(self, frame: U8, s: Settings, low: float) -> None:

@@ -152,13 +152,15 @@ class LightContact:
     def __call__(
         self, mask: U8, lit: U8, roi: Box, coloured: U8 | None = None, smooth: U8 | None = None,
         verified: U8 | None = None, ramp: U8 | None = None, open_edge: U8 | None = None,
+        within: U8 | None = None,
     ) -> None:
         """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
         clear background and of which less than VERIFIED_SHARE is ``verified``, within
         ``roi`` (``mask``, ``lit`` and the light tests' ``coloured``, ``smooth``,
         ``verified``, ``ramp`` and ``open_edge`` are frame-sized; without coloured and
         smooth, no penumbra; without ramp, none reached from the light; without open_edge,
-        no penumbra counts as clear background)."""
+        no penumbra counts as clear background). With ``within`` (frame-sized), only a
+        component's pixels there rejoin (the lit pixels that were in the mask)."""
         cc = self.components
         penumbra = self.penumbra[roi]
         penumbra.fill(0)
@@ -186,6 +188,8 @@ class LightContact:
         rejoin[0] = False
         if rejoin.any():
             rejoining = cc.paint(rejoin, self._rejoining[roi])
+            if within is not None:
+                cv2.bitwise_and(rejoining, within[roi], dst=rejoining)
             cv2.bitwise_or(mask, rejoining, dst=mask)
 
     def _without_penumbra(
