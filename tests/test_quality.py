@@ -78,19 +78,20 @@ N_FRAMES = 20
 # the contact rule for light: every case rose except combo (0.884 -> 0.835, a sharp-edged sun
 # patch that the contact rule now hands to the person), and no case is below classic any more.
 # Raised for the light cases when the light tests learned light beside the person (weighted
-# texture windows, verified light, the edge of light, the anchor rule).
+# texture windows, verified light, the edge of light, the anchor rule), and again when
+# it learned light's blurred edge (ramps as penumbra, open edges as clear background).
 FLOORS = {
     "clean": 0.95,  # measured 0.987
     "noise_high": 0.80,  # 0.862
     "exposure": 0.95,  # 0.987
     "white_balance": 0.95,  # 0.987
-    "shadow": 0.92,  # 0.950
-    "local_light": 0.91,  # 0.946
-    "similar_clothing": 0.90,  # 0.965
+    "shadow": 0.92,  # 0.952
+    "local_light": 0.92,  # 0.950
+    "similar_clothing": 0.90,  # 0.983
     "jpeg": 0.94,  # 0.981
     "shake": 0.94,  # 0.983
     "still": 0.95,  # 0.986
-    "combo": 0.86,  # 0.894
+    "combo": 0.87,  # 0.904
 }
 # Where the default mode does not yet reach the tutorial's F1 (see the Quality section of README.md):
 # strict, so the day it does, the marker must come off. None today.

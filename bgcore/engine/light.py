@@ -22,6 +22,10 @@ contact rule (:class:`.regions.LightContact`): ``coloured`` (those candidates) a
 (where the ratio has no detail at the finest scale, its 3x3 residual within the same bar).
 A soft shadow's penumbra (a ramp of the ratio over several pixels, beside the person) fails
 the 9x9 texture test, but it is smooth at 3x3 and runs smoothly into the clear background.
+Also recorded: ``ramp`` (smooth, and a gradual change rather than a step: see RAMP_SHARE)
+and ``open_edge`` (a ramp of brighter light, or one the wall's texture shows through, off
+clipped areas), with which the contact rule follows a sun patch's blurred edge from the
+light to the room.
 
 Each test is one function with one switch: the compiled kernel (:mod:`bgcore.kernels`) where
 it runs, else the same float32 operations in the same order as OpenCV passes: the same masks
