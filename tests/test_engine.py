@@ -14,9 +14,12 @@ from bgcore.engine.expected import ExpectedBackground, clipped_channels
 from bgcore.engine.hysteresis import Hysteresis
 from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
 from bgcore.engine.light_levels import FIELD_STEP_MAX, LightLevels
+from bgcore.engine.mask_engine import MaskEngine
 from bgcore.engine.regions import ANCHOR_REACH, SUSPICIOUS_SCORE, Anchor, Cleanup, LightContact
 from bgcore.engine.score import Scorer, auto_bars
 from bgcore.engine.shake import SHAKE_FLOOR, ShakeMeter
+from bgcore.plate import Plate
+from bgcore.settings import Settings
 
 FULL = (slice(None), slice(None))
 
@@ -442,6 +445,26 @@ def test_a_wide_edge_of_light_is_not_the_person() -> None:
     assert np.array_equal(kept, out)  # darker light's colour alone: kept
     Anchor(h, w)(out, cv2.bitwise_or(alone, lit_alone), dark, FULL, penumbra=rule.penumbra)
     assert not out.any()  # all penumbra: dropped
+
+
+@pytest.mark.parametrize("width", [4, 6])
+def test_a_sun_patch_beside_the_person_leaves_no_edge_in_the_mask(
+    rng: np.random.Generator, width: int
+) -> None:
+    """A sun patch (x1.35) on a flat wall, its edge blurred over ``width`` pixels, the person
+    standing against its right side: the mask is the person and nothing of the patch's edge
+    (before light's open edge was taken off the mask, 14494 and 297 pixels stayed)."""
+    room = np.full((180, 320, 3), (150, 140, 120), np.float32)
+    engine = MaskEngine(Plate.from_frames([noisy(room, rng) for _ in range(12)]), (320, 180))
+    lit_room = room * _patch_of_light(180, 320, 1.35, width)[..., None]
+    person = np.zeros((180, 320), bool)
+    person[30:180, 204:260] = True
+    lit_room[person] = (40, 160, 90)
+    for _ in range(4):
+        mask = engine.step(noisy(lit_room, rng), Settings()) > 0
+    assert mask[person].all()
+    near = cv2.dilate(person.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert (mask & ~near).sum() < 50
 
 
 def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -> None:

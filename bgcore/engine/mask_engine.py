@@ -117,6 +117,7 @@ class MaskEngine:
             return
         weak, strong = self.scorer.weak[roi], self.scorer.strong[roi]
         light = self.light
+        penumbra = None  # the contact rule's, when it ran on this frame
         if cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
             unlit = cv2.bitwise_not(lit, dst=self._unlit[roi])  # light explains part of the mask
             cv2.bitwise_and(weak, unlit, dst=weak)
@@ -128,7 +129,11 @@ class MaskEngine:
                 self.mask, light.lit, roi, light.coloured, light.smooth, light.verified, light.ramp,
                 light.open_edge, within=self._lit_person,
             )
-        self.anchor(self.mask, light.coloured, light.ratio, roi, min_area, self.contact.penumbra)
+            penumbra = self.contact.penumbra
+        self.anchor(self.mask, light.coloured, light.ratio, roi, min_area, penumbra)
+        if penumbra is not None:  # light's open edge, in its penumbra, is light's
+            open_edge = cv2.bitwise_and(penumbra[roi], light.open_edge[roi], dst=self._unlit[roi])
+            cv2.subtract(mask, open_edge, dst=mask)
 
     def _remember(self, frame: U8, s: Settings, low: float) -> None:
         """The previous mask, the confident background, and, every few frames, the slow
