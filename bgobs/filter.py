@@ -36,8 +36,9 @@ Registered once per process beside the source, in this module that outlives scri
 
 Effect filters between this one and the source are not drawn into what it keeps (see
 :mod:`bgobs.graphics`); the log says so once per filter: put Background Replacer first.
-Threads: ``create``/``get_properties`` on the UI (or obs-websocket's) thread, ``destroy`` on
-whichever thread drops the last reference: it stops the worker (no more reads), then
+Threads: ``create``/``get_properties`` on the UI (or obs-websocket's) thread;
+``filter_remove`` on the thread that removes the filter from its source: no more reads from
+then on; ``destroy`` on whichever thread drops the last reference: it stops the worker, then
 destroys the graphics objects and releases the output source. Nothing escapes a callback.
 """
 
@@ -290,6 +291,19 @@ def _destroy(data: int | None) -> None:
         lib().obs_source_release(handle.source)  # the output source
 
 
+@guard(None)
+def _filter_remove(data: int | None, source: int | None) -> None:
+    """The filter leaves its source: the worker reads nothing more. OBS calls this before it
+    clears the filter's parent, and under the GIL (a ctypes callback), so never in the middle
+    of a read, which holds the GIL from its ``wanted()`` check to its last draw call: a read
+    that started before is finished, one that comes after stops at that check. (Without it,
+    libobs could clear the parent between the reader's check and its draw:
+    ``obs_source_skip_video_filter`` then reads through a NULL parent.)"""
+    handle = _handle(data)
+    if handle is not None:
+        handle.frames.close()
+
+
 def _get_properties(data: int | None) -> int:
     props = get_properties(data)  # never raises, never NULL
     try:
@@ -329,6 +343,7 @@ def _make_infos() -> list[S.obs_source_info]:
         "get_name": S.GET_NAME(_get_name),
         "create": S.CREATE(_create),
         "destroy": S.DESTROY(_destroy),
+        "filter_remove": S.FILTER_REMOVE(_filter_remove),
         "get_defaults": S.GET_DEFAULTS(get_defaults),
         "get_properties": S.GET_PROPERTIES(_get_properties),
     }

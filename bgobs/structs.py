@@ -72,6 +72,7 @@ MODIFIED2 = ctypes.CFUNCTYPE(ctypes.c_bool, vp, vp, vp, vp)  # (priv, props, pro
 HOTKEY_FUNC = ctypes.CFUNCTYPE(None, vp, ctypes.c_size_t, vp, ctypes.c_bool)
 TASK = ctypes.CFUNCTYPE(None, vp)
 VIDEO_RENDER = ctypes.CFUNCTYPE(None, vp, vp)  # (data, gs_effect_t *effect)
+FILTER_REMOVE = ctypes.CFUNCTYPE(None, vp, vp)  # (data, obs_source_t *source)
 
 
 class obs_source_info(ctypes.Structure):
@@ -103,7 +104,7 @@ class obs_source_info(ctypes.Structure):
         ("mouse_wheel", vp),
         ("focus", vp),
         ("key_click", vp),
-        ("filter_remove", vp),
+        ("filter_remove", FILTER_REMOVE),
         ("type_data", vp),
         ("free_type_data", vp),
         ("audio_render", vp),
