@@ -124,7 +124,7 @@ class LightTests:
         self.smooth: U8 = np.zeros((h, w), np.uint8)
         self.ramp: U8 = np.zeros((h, w), np.uint8)
         self.open_edge: U8 = np.zeros((h, w), np.uint8)
-        self._written: Box | None = None  # where coloured and smooth may be non-zero
+        self._written: Box | None = None  # where explain's maps (coloured ... open_edge) may be non-zero
         self.frame_luma: F32 = np.empty((h, w), np.float32)
         self.expected_luma: F32 = np.empty((h, w), np.float32)  # at least 1
         self.ratio: F32 = np.empty((h, w), np.float32)  # frame_luma / expected_luma
@@ -158,7 +158,6 @@ class LightTests:
         self._plate_energy: F32 = np.empty((h, w), np.float32)
         self._correlation_bar: F32 = np.empty((h, w), np.float32)
         self._covariance_sq: F32 = np.empty((h, w), np.float32)
-        self._correlated: U8 = np.empty((h, w), np.uint8)
         self._positive: U8 = np.empty((h, w), np.uint8)
         self._passed: U8 = np.empty((h, w), np.uint8)
         self._edge: U8 = np.empty((h, w), np.uint8)  # the edge of light (see extend)
@@ -209,11 +208,10 @@ class LightTests:
         self._clear_maps()
 
     def _clear_maps(self) -> None:
-        """coloured and smooth = 0 (explain wrote them only within ``_written``)."""
+        """The maps explain writes = 0 (it wrote them only within ``_written``)."""
         if self._written is not None:
-            self.coloured[self._written].fill(0)
-            self.smooth[self._written].fill(0)
-            for plane in (self.verified, self.textured, self.ramp, self.open_edge):
+            maps = (self.coloured, self.smooth, self.verified, self.textured, self.ramp, self.open_edge)
+            for plane in maps:
                 plane[self._written].fill(0)
             self._written = None
 
