@@ -38,8 +38,10 @@ Effect filters between this one and the source are not drawn into what it keeps 
 :mod:`bgobs.graphics`); the log says so once per filter: put Background Replacer first.
 Threads: ``create``/``get_properties`` on the UI (or obs-websocket's) thread;
 ``filter_remove`` on the thread that removes the filter from its source: no more reads from
-then on; ``destroy`` on whichever thread drops the last reference: it stops the worker, then
-destroys the graphics objects and releases the output source. Nothing escapes a callback.
+then on; the source's "filter_remove" signal (any filter of it removed) on that thread too,
+doing nothing but taking the GIL (see ``_watch``); ``destroy`` on whichever thread drops the
+last reference: it stops the worker, then destroys the graphics objects and releases the
+output source. Nothing escapes a callback.
 """
 
 from __future__ import annotations
@@ -124,7 +126,11 @@ class FilterFrames:
                 self._next_sync = now + SYNC_SECONDS
                 handle.queue_sync()
             parent = G.obs_filter_get_parent(handle.filter)
-            ready = bool(parent) and G.obs_source_enabled(handle.filter) and G.obs_source_showing(parent)
+            # (only once the source's "filter_remove" signal holds removals off, see _watch)
+            ready = (
+                bool(parent) and parent == handle.watched
+                and G.obs_source_enabled(handle.filter) and G.obs_source_showing(parent)
+            )
             frames = G.obs_get_total_frames()
             if ready and frames != self._seen_frames:
                 self._seen_frames = frames
@@ -166,6 +172,7 @@ class FilterHandle(Handle):
         self.config: SourceConfig | None = None
         self.hotkey_parent: int | None = None  # the source the recapture hotkey is on
         self.parent_hotkey: int | None = None  # its id
+        self.watched: int | None = None  # the source whose "filter_remove" we listen to (_watch)
         self.sync_pending = False
 
     # worker thread
@@ -189,8 +196,8 @@ def _sync_task(param: int | None) -> None:
     L, G = lib(), gs()
     with handle.lock:  # (destroy releases the weak reference and the hotkey under it)
         handle.sync_pending = False
-        if handle.weak is None:
-            return
+        if handle.weak is None or not handle.frames.wanted():
+            return  # (destroyed, or off its source: the parent may be on its way out)
         source = L.obs_weak_source_get_source(handle.weak)
         if not source:
             return
@@ -205,6 +212,8 @@ def _sync_task(param: int | None) -> None:
                     handle.config = cfg
                     handle.worker.configure(cfg)
             parent = G.obs_filter_get_parent(source)
+            if parent and parent != handle.watched:
+                _watch(handle, parent)
             if parent and parent != handle.hotkey_parent:
                 _register_hotkey(handle, parent)
         finally:
@@ -227,6 +236,38 @@ def _register_hotkey(handle: FilterHandle, parent: int) -> None:
             handle.parent_hotkey = hotkey
     finally:
         L.obs_source_release(parent_ref)
+
+
+def _watch(handle: FilterHandle, parent: int) -> None:
+    """Listen to the "filter_remove" signal of the source the filter is on (under
+    ``handle.lock``, which :func:`_filter_remove` takes to stop listening): the worker reads
+    only once this is done.
+
+    Why: a read draws the source through the filters between this one and the source
+    (``obs_source_skip_video_filter`` on the one nearest the source). When one of those is
+    removed, libobs relinks the chain, emits the source's "filter_remove", then clears that
+    filter's parent and releases it, without a lock the reader holds; a read that walked the
+    chain before the relink would draw through a NULL parent or a freed filter. The handler
+    does nothing, but it is a ctypes callback: it takes the GIL, which a read holds from its
+    walk to its last draw call, so libobs goes on only after such a read has finished, and
+    the next read walks the relinked chain."""
+    L, G = lib(), gs()
+    parent_ref = G.obs_source_get_ref(parent)
+    if not parent_ref:
+        return
+    try:
+        signals = G.obs_source_get_signal_handler(parent_ref)
+        if signals:
+            G.signal_handler_connect(signals, b"filter_remove", _FILTER_REMOVED_CB, handle.id)
+            handle.watched = parent
+    finally:
+        L.obs_source_release(parent_ref)
+
+
+@guard(None)
+def _a_filter_removed(data: int | None, params: int | None) -> None:
+    """The filtered source's "filter_remove" signal: nothing to do (see :func:`_watch`)."""
+    return None
 
 
 def _unregister_hotkey(handle: FilterHandle) -> None:
@@ -298,10 +339,18 @@ def _filter_remove(data: int | None, source: int | None) -> None:
     of a read, which holds the GIL from its ``wanted()`` check to its last draw call: a read
     that started before is finished, one that comes after stops at that check. (Without it,
     libobs could clear the parent between the reader's check and its draw:
-    ``obs_source_skip_video_filter`` then reads through a NULL parent.)"""
+    ``obs_source_skip_video_filter`` then reads through a NULL parent.) Stops listening to the
+    source's "filter_remove" (see :func:`_watch`)."""
     handle = _handle(data)
-    if handle is not None:
-        handle.frames.close()
+    if handle is None:
+        return
+    handle.frames.close()
+    with handle.lock:  # (the source is still alive: libobs destroys it after its filters)
+        if source and source == handle.watched:
+            signals = gs().obs_source_get_signal_handler(source)
+            if signals:
+                gs().signal_handler_disconnect(signals, b"filter_remove", _FILTER_REMOVED_CB, handle.id)
+        handle.watched = None
 
 
 def _get_properties(data: int | None) -> int:
@@ -383,4 +432,5 @@ def register() -> bool:
 
 
 _SYNC_TASK_CB = S.TASK(_sync_task)
-_keep.append(_SYNC_TASK_CB)
+_FILTER_REMOVED_CB = S.SIGNAL_CALLBACK(_a_filter_removed)
+_keep += [_SYNC_TASK_CB, _FILTER_REMOVED_CB]

@@ -128,6 +128,10 @@ FILTER_FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "obs_source_showing": (c_bool, [vp]),
     "obs_get_total_frames": (c_u32, []),
     "obs_source_skip_video_filter": (None, [vp]),
+    # the filtered source's "filter_remove" signal (see bgobs.filter)
+    "obs_source_get_signal_handler": (vp, [vp]),
+    "signal_handler_connect": (None, [vp, cstr, S.SIGNAL_CALLBACK, vp]),
+    "signal_handler_disconnect": (None, [vp, cstr, S.SIGNAL_CALLBACK, vp]),
     # the graphics context
     "obs_enter_graphics": (None, []),
     "obs_leave_graphics": (None, []),

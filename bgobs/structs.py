@@ -73,6 +73,7 @@ HOTKEY_FUNC = ctypes.CFUNCTYPE(None, vp, ctypes.c_size_t, vp, ctypes.c_bool)
 TASK = ctypes.CFUNCTYPE(None, vp)
 VIDEO_RENDER = ctypes.CFUNCTYPE(None, vp, vp)  # (data, gs_effect_t *effect)
 FILTER_REMOVE = ctypes.CFUNCTYPE(None, vp, vp)  # (data, obs_source_t *source)
+SIGNAL_CALLBACK = ctypes.CFUNCTYPE(None, vp, vp)  # (data, calldata_t *params)
 
 
 class obs_source_info(ctypes.Structure):

@@ -288,6 +288,31 @@ def test_removing_the_filter_while_it_reads_never_crashes_obs(
     assert obs.client.get_version() is not None  # OBS is up
 
 
+def test_an_effect_filter_below_removed_while_reading_never_crashes_obs(
+    obs: Obs, pictures: dict[str, Any], image: str
+) -> None:
+    """An effect filter between this one and the source (Color Correction) is not in what the
+    filter reads, and the log says so; removing it while the filter reads, again and again,
+    never crashes OBS: libobs clears a removed filter's parent and releases it without a lock
+    the reader holds, and the reader draws through the filter nearest the source (the
+    source's "filter_remove" signal makes libobs wait for a read in progress)."""
+    expected = expected_composite(BASE, pictures["empty"], pictures["person"])
+    warning = f"{IMAGE_FILTER}: 1 effect filter(s) above it are not applied"
+    warned = obs.log_text().count(warning)
+    for i in range(15):
+        obs.client.create_source_filter(image, "Colour correction", "color_filter_v2", {})
+        obs.client.set_source_filter_index(image, "Colour correction", 0)  # nearest the source
+        if i == 0:
+            wait_log(obs, warning, warned + 1)
+            assert_shows(obs, image, expected)  # (an identity: only where it is drawn matters)
+        time.sleep(0.1 + 0.037 * (i % 7))  # the filter reading, at varied moments
+        obs.client.remove_source_filter(image, "Colour correction")
+        time.sleep(0.1)  # (a read without it: the next one below warns again)
+    assert obs.client.get_version() is not None  # OBS is up
+    assert_shows(obs, image, expected)
+    assert obs.log_text().count(warning) >= warned + 10  # read with it below, again and again
+
+
 def test_script_reload_keeps_the_filter_working(obs: Obs, pictures: dict[str, Any], image: str) -> None:
     gui = ObsGui(obs)
     log0 = obs.log_text()
