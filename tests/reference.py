@@ -24,7 +24,7 @@ from bgcore.engine.light import (
     TEXTURE_VERIFY,
     TONE_TOLERANCE,
 )
-from bgcore.engine.regions import LIGHT_CONTACT_MIN, SUSPICIOUS_SHARE
+from bgcore.engine.regions import LAST_SHARE, LIGHT_CONTACT_MIN, LIGHT_CONTACT_MIN_NEW, SUSPICIOUS_SHARE
 from bgcore.engine.score import EDGE_ERROR, NOISE_RANGE
 
 F64 = npt.NDArray[np.float64]
@@ -139,10 +139,11 @@ def fill_holes(mask: U8, suspicious: Bool, small: int) -> U8:
     return out
 
 
-def light_contact(mask: U8, lit: U8) -> U8:
+def light_contact(mask: U8, lit: U8, last: U8 | None = None) -> U8:
     """``mask`` with the 8-connected components of ``lit`` added that touch the person (within
     a pixel of ``mask``) more than clear background (within a pixel of neither): a share of
-    their touching pixels below LIGHT_CONTACT_MIN on clear background."""
+    their touching pixels below LIGHT_CONTACT_MIN on clear background, or below
+    LIGHT_CONTACT_MIN_NEW for one of which less than LAST_SHARE was in ``last``."""
     near_person = cv2.dilate(mask, _RECT3) > 0
     near_clear = cv2.dilate(((mask == 0) & (lit == 0)).astype(np.uint8), _RECT3) > 0
     n, labels = cv2.connectedComponents(lit, connectivity=8)
@@ -150,6 +151,9 @@ def light_contact(mask: U8, lit: U8) -> U8:
     for i in range(1, n):
         component = labels == i
         clear, person = (component & near_clear).sum(), (component & near_person).sum()
-        if person > 0 and clear < LIGHT_CONTACT_MIN * (clear + person):
+        bar = LIGHT_CONTACT_MIN
+        if last is not None and (component & (last > 0)).sum() < LAST_SHARE * component.sum():
+            bar = LIGHT_CONTACT_MIN_NEW
+        if person > 0 and clear < bar * (clear + person):
             out[component] = 255
     return out

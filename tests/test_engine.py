@@ -587,6 +587,32 @@ def test_a_penumbra_is_neither_room_nor_person() -> None:
     assert mask[15:45, 40:80].all()  # a cloth's outline: rejoined
 
 
+def test_the_contact_rule_holds_its_decision_from_frame_to_frame() -> None:
+    """A strip of light hugging an arm, about half its outline on the arm and half on the
+    wall (a cast shadow, or a sleeve of the wall's colour): it joins the person when it was
+    the person's in the last frame, and stays light when it was not (not even the pixels
+    that were in the mask); without a last frame, the rule of the person's regions."""
+    h, w = 80, 60
+    mask = np.zeros((h, w), np.uint8)
+    mask[5:75, 10:20] = 255  # the arm
+    lit = np.zeros((h, w), np.uint8)
+    lit[10:70, 20:25] = 255  # the strip, explained as light (out of the mask)
+    strip = lit > 0
+    rule = LightContact(h, w)
+    was_person = cv2.bitwise_or(mask, lit)
+    was_light = mask.copy()
+    for last, joins in ((None, True), (was_person, True), (was_light, False)):
+        out = mask.copy()
+        rule(out, lit, FULL, within=lit, last=last)
+        assert out[strip].all() if joins else not out[strip].any()
+        assert np.array_equal(out > 0, reference.light_contact(mask, lit, last) > 0)
+    half = was_light.copy()
+    half[10:40, 20:25] = 255  # half of it was the person's: still the person's
+    out = mask.copy()
+    rule(out, lit, FULL, last=half)
+    assert out[strip].all()
+
+
 @pytest.mark.parametrize("blobs", [40, 400])  # up to 256 components, and more
 def test_light_contact_equals_labelling_each_region(blobs: int) -> None:
     rng = np.random.default_rng(blobs)
@@ -603,6 +629,11 @@ def test_light_contact_equals_labelling_each_region(blobs: int) -> None:
     LightContact(h, w)(out, lit, FULL)
     assert np.array_equal(out, reference.light_contact(mask, lit))
     assert (out != mask).any() and (lit[out == 0] > 0).any()  # some rejoin, some stay light
+    last = np.zeros((h, w), np.uint8)  # the person a little to the left in the last frame
+    cv2.ellipse(last, (74, 60), (45, 50), 0, 0, 360, 255, -1)
+    held = mask.copy()
+    LightContact(h, w)(held, lit, FULL, last=last)
+    assert np.array_equal(held, reference.light_contact(mask, lit, last))
 
 
 # -- cleanup --------------------------------------------------------------------------------------

@@ -118,6 +118,7 @@ class MaskEngine:
         weak, strong = self.scorer.weak[roi], self.scorer.strong[roi]
         light = self.light
         penumbra = None  # the contact rule's, when it ran on this frame
+        last = self.last_mask if s.temporal and self.frame_index > 0 else None  # (hysteresis)
         if cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
             unlit = cv2.bitwise_not(lit, dst=self._unlit[roi])  # light explains part of the mask
             cv2.bitwise_and(weak, unlit, dst=weak)
@@ -127,7 +128,7 @@ class MaskEngine:
             # that was background anyway never becomes the person
             self.contact(
                 self.mask, light.lit, roi, light.coloured, light.smooth, light.verified, light.ramp,
-                light.open_edge, within=self._lit_person,
+                light.open_edge, within=self._lit_person, last=last,
             )
             penumbra = self.contact.penumbra
         self.anchor(self.mask, light.coloured, light.ratio, roi, min_area, penumbra)

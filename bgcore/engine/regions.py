@@ -26,8 +26,15 @@ SUSPICIOUS_SHARE = 0.5
 # A region explained away as a change of light must border the unchanged background: light
 # falls on the room around the person. When less than this fraction of its outline touches
 # clear background (the rest touching the person), it is part of the person (a shirt of the
-# wall's colour) and rejoins the mask.
+# wall's colour) and rejoins the mask. The decision holds from frame to frame: a region that was
+# not the person's in the last frame (less than LAST_SHARE of its pixels in the last mask)
+# joins only when most of its outline touches the person (below LIGHT_CONTACT_MIN_NEW on
+# clear background). A shadow that hugs an arm touches the arm along half its outline and
+# the wall along the other half: light; a shirt of the wall's colour that was the person
+# stays so while its outline shows more wall as it moves.
 LIGHT_CONTACT_MIN = 0.6
+LIGHT_CONTACT_MIN_NEW = 0.5
+LAST_SHARE = 0.5
 # The contact rule is for when the texture cannot tell: a region of which at least this share
 # was verified by the wall's own texture (see :mod:`.light`) stays light whatever it touches.
 VERIFIED_SHARE = 0.5
@@ -152,7 +159,7 @@ class LightContact:
     def __call__(
         self, mask: U8, lit: U8, roi: Box, coloured: U8 | None = None, smooth: U8 | None = None,
         verified: U8 | None = None, ramp: U8 | None = None, open_edge: U8 | None = None,
-        within: U8 | None = None,
+        within: U8 | None = None, last: U8 | None = None,
     ) -> None:
         """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
         clear background and of which less than VERIFIED_SHARE is ``verified``, within
@@ -160,7 +167,10 @@ class LightContact:
         ``verified``, ``ramp`` and ``open_edge`` are frame-sized; without coloured and
         smooth, no penumbra; without ramp, none reached from the light; without open_edge,
         no penumbra counts as clear background). With ``within`` (frame-sized), only a
-        component's pixels there rejoin (the lit pixels that were in the mask)."""
+        component's pixels there rejoin (the lit pixels that were in the mask). With
+        ``last`` (the last frame's mask, frame-sized), a component that was not the
+        person's there is held to LIGHT_CONTACT_MIN_NEW; without it, every component to
+        LIGHT_CONTACT_MIN."""
         cc = self.components
         penumbra = self.penumbra[roi]
         penumbra.fill(0)
@@ -181,7 +191,11 @@ class LightContact:
         cv2.dilate(near_clear, RECT3, dst=near_clear)  # ... and a pixel around it
         touch_clear = cc.count(near_clear)
         touch_person = cc.count(cv2.dilate(person, RECT3, dst=self._near_person[roi]))
-        rejoin = (touch_person > 0) & (touch_clear < LIGHT_CONTACT_MIN * (touch_clear + touch_person))
+        bar: float | npt.NDArray[np.float32] = LIGHT_CONTACT_MIN
+        if last is not None:  # (only lit pixels carry a label: no intersection needed)
+            was_person = cc.count(last[roi]) >= LAST_SHARE * cc.count()
+            bar = np.where(was_person, LIGHT_CONTACT_MIN, LIGHT_CONTACT_MIN_NEW).astype(np.float32)
+        rejoin = (touch_person > 0) & (touch_clear < bar * (touch_clear + touch_person))
         if verified is not None and rejoin.any():
             # (only lit pixels carry a label: no intersection needed)
             rejoin &= cc.count(verified[roi]) < VERIFIED_SHARE * cc.count()
