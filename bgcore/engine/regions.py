@@ -228,7 +228,8 @@ class LightContact:
             cv2.bitwise_and(ramps, coloured, dst=ramps)
             cv2.bitwise_and(ramps, mask, dst=ramps)
             if cv2.countNonZero(ramps):
-                from_light = cv2.bitwise_or(lit, lit, dst=self._from_light[roi])  # (a copy)
+                from_light = self._from_light[roi]
+                np.copyto(from_light, lit)
                 _reach(from_light, cv2.bitwise_or(ramps, lit, dst=self._open[roi]), PENUMBRA_REACH)
                 cv2.bitwise_and(from_light, ramps, dst=from_light)
                 joined = cv2.bitwise_or(from_light, penumbra, dst=self._open[roi])
