@@ -257,9 +257,11 @@ def _watch(handle: FilterHandle, parent: int) -> None:
         return
     try:
         signals = G.obs_source_get_signal_handler(parent_ref)
-        if signals:
-            G.signal_handler_connect(signals, b"filter_remove", _FILTER_REMOVED_CB, handle.id)
-            handle.watched = parent
+        if not signals:  # (libobs gives every source one: not expected)
+            log_once("error", f"{handle.name}: libobs gave its source no signal handler; it shows nothing")
+            return
+        G.signal_handler_connect(signals, b"filter_remove", _FILTER_REMOVED_CB, handle.id)
+        handle.watched = parent
     finally:
         L.obs_source_release(parent_ref)
 
