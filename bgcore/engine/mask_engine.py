@@ -85,16 +85,17 @@ class MaskEngine:
         rect = cv2.boundingRect(self.mask)
         if rect[2] > 0:
             roi = widened(rect, FILTER_REACH, self.mask.shape)
-            self._explain_light(frame, s, roi, min_area)
+            self._explain_light(frame, s, roi, min_area, last)
             if s.cleanup:
                 self.cleanup(self.mask, roi, score=self.scorer.score, low=low, lit=self.light.lit)
         # the state for the next frame
         self._remember(frame, s, low)
         return self.mask
 
-    def _explain_light(self, frame: U8, s: Settings, roi: Box, min_area: int) -> None:
+    def _explain_light(self, frame: U8, s: Settings, roi: Box, min_area: int, last: U8 | None) -> None:
         """Within ``roi``: the light tests (``light.lit``), hysteresis again without what
-        light explains, and the contact rule."""
+        light explains, and the contact rule (which holds its decisions from ``last``, the
+        last frame's mask, when there is one)."""
         auto = s.threshold is None
         # Darker by up to LIGHT_RATIO_MIN (a cast shadow; with `shadows`) or brighter by up to
         # LIGHT_RATIO_MAX (a lamp, a sun patch, or light the field has not caught up with;
@@ -118,7 +119,6 @@ class MaskEngine:
         weak, strong = self.scorer.weak[roi], self.scorer.strong[roi]
         light = self.light
         penumbra = None  # the contact rule's, when it ran on this frame
-        last = self.last_mask if s.temporal and self.frame_index > 0 else None  # (hysteresis)
         if cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
             unlit = cv2.bitwise_not(lit, dst=self._unlit[roi])  # light explains part of the mask
             cv2.bitwise_and(weak, unlit, dst=weak)

@@ -191,14 +191,15 @@ class LightContact:
         cv2.dilate(near_clear, RECT3, dst=near_clear)  # ... and a pixel around it
         touch_clear = cc.count(near_clear)
         touch_person = cc.count(cv2.dilate(person, RECT3, dst=self._near_person[roi]))
+        # (only lit pixels carry a label: the shares need no intersection with lit)
+        sizes = cc.count()
         bar: float | npt.NDArray[np.float32] = LIGHT_CONTACT_MIN
-        if last is not None:  # (only lit pixels carry a label: no intersection needed)
-            was_person = cc.count(last[roi]) >= LAST_SHARE * cc.count()
+        if last is not None:
+            was_person = cc.count(last[roi]) >= LAST_SHARE * sizes
             bar = np.where(was_person, LIGHT_CONTACT_MIN, LIGHT_CONTACT_MIN_NEW).astype(np.float32)
         rejoin = (touch_person > 0) & (touch_clear < bar * (touch_clear + touch_person))
         if verified is not None and rejoin.any():
-            # (only lit pixels carry a label: no intersection needed)
-            rejoin &= cc.count(verified[roi]) < VERIFIED_SHARE * cc.count()
+            rejoin &= cc.count(verified[roi]) < VERIFIED_SHARE * sizes
         rejoin[0] = False
         if rejoin.any():
             rejoining = cc.paint(rejoin, self._rejoining[roi])
