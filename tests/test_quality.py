@@ -80,19 +80,20 @@ N_FRAMES = 20
 # Raised for the light cases when the light tests learned light beside the person (weighted
 # texture windows, verified light, the edge of light, the anchor rule), and again when
 # it learned light's blurred edge (ramps as penumbra, open edges as clear background), and
-# when the contact rule learned to remember the last frame (shadow, combo).
+# when the contact rule learned to remember the last frame (shadow, combo), and when the
+# edge of light took two steps (combo).
 FLOORS = {
     "clean": 0.95,  # measured 0.987
     "noise_high": 0.80,  # 0.862
     "exposure": 0.95,  # 0.987
     "white_balance": 0.95,  # 0.987
     "shadow": 0.93,  # 0.960
-    "local_light": 0.93,  # 0.962
+    "local_light": 0.93,  # 0.963
     "similar_clothing": 0.90,  # 0.983
     "jpeg": 0.94,  # 0.981
     "shake": 0.94,  # 0.983
     "still": 0.95,  # 0.986
-    "combo": 0.88,  # 0.916
+    "combo": 0.89,  # 0.919
 }
 # Where the default mode does not yet reach the tutorial's F1 (see the Quality section of README.md):
 # strict, so the day it does, the marker must come off. None today.
