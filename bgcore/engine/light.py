@@ -91,12 +91,15 @@ RAMP_SHARE = 0.15
 # within it, and (where the plate's texture is verifiable) its detail correlated with the
 # plate's in the same weights.
 EDGE_LIT_SHARE = 0.35
-# Each step extends light by a pixel or two (the window must be that much light). Two steps
-# (against one, held-out seeds: combo +0.009, local_light +0.002, shadow and
-# similar_clothing within 0.0002; tree.avi's hand fuller in one frame). Three cover more of
-# a sharp edge's band (tuning seeds: combo +0.002 more) but cost similar_clothing 0.001, and
-# they once joined the lit patches between a backlit hand's fingers (tree.avi).
+# Each step extends light by a pixel or two (the window must be that much light), darker
+# light only in the first DARK_EDGE_STEPS (and only where the wall's texture can tell): a
+# second step for darker light also took the edges of shirts of the wall's colour seen
+# through a JPEG camera (similar_clothing at q80, tuning seeds: 0.958 -> 0.950), while a
+# second step for brighter light covers more of a sun patch's or lamp's sharp outline
+# (see docs/quality.md). Three steps cost similar_clothing 0.001, and they once joined
+# the lit patches between a backlit hand's fingers (tree.avi).
 EDGE_STEPS = 2
+DARK_EDGE_STEPS = 1
 # The filters reach 4 + 3 pixels (and the contact test and closing 1 more): regions of
 # interest are widened by this much.
 FILTER_REACH = 8
@@ -242,26 +245,31 @@ class LightTests:
         return self.lit
 
     def extend(self, roi: Box) -> U8:
-        """``lit`` |= the edge of light (see EDGE_LIT_SHARE), in up to EDGE_STEPS steps, after
-        :meth:`explain` (which it must follow in the same frame) and where it ran (``roi``
-        is the caller's box, for the record); returns ``lit``."""
+        """``lit`` |= the edge of light (see EDGE_LIT_SHARE), in up to EDGE_STEPS steps (darker
+        light in the first DARK_EDGE_STEPS), after :meth:`explain` (which it must follow in
+        the same frame) and where it ran (``roi`` is the caller's box, for the record);
+        returns ``lit``."""
         if self._written is None:
             return self.lit
         roi = self._written  # (where explain wrote the ratio_floor and coloured)
-        for _ in range(EDGE_STEPS):
-            if not self._extend_step(roi):
+        for step in range(EDGE_STEPS):
+            if not self._extend_step(roi, darker=step < DARK_EDGE_STEPS):
                 break
         return self.lit
 
-    def _extend_step(self, roi: Box) -> bool:
+    def _extend_step(self, roi: Box, darker: bool = True) -> bool:
         """One step of :meth:`extend`; whether it added a pixel. The texture tests of the
         edge's pixels in windows weighted by the light beside them (not by the colour kept):
         the light's own detail, and its correlation with the plate's where that is
-        verifiable; and the pixel's ratio within the same bar of the light's weighted mean."""
+        verifiable; and the pixel's ratio within the same bar of the light's weighted mean.
+        Without ``darker``, only brighter light extends."""
         lit, coloured = self.lit[roi], self.coloured[roi]
         edge = cv2.subtract(coloured, lit, dst=self._edge[roi])  # kept the colour, failed
         if self._measurable is not None:  # never onto clipped areas (see ExpectedBackground)
             cv2.bitwise_and(edge, self._measurable[roi], dst=edge)
+        if not darker:  # (before the texture tests: they only narrow the edge)
+            brighter = cv2.compare(self.ratio[roi], 1.0, cv2.CMP_GT, dst=self._positive[roi])
+            cv2.bitwise_and(edge, brighter, dst=edge)
         if not cv2.countNonZero(edge):
             return False
         weight9 = cv2.blur(lit, DETAIL_MEAN, dst=self._passed[roi])  # (uint8: rounded)
@@ -280,9 +288,10 @@ class LightTests:
         cv2.bitwise_and(edge, fits, dst=edge)
         # where the plate's texture cannot tell, only brighter light extends: anything dark
         # keeps the colour of a deep shadow (a backlit hand before a bright window)
-        brighter = cv2.compare(self.ratio[roi], 1.0, cv2.CMP_GT, dst=self._positive[roi])
-        cv2.bitwise_or(brighter, textured, dst=brighter)
-        cv2.bitwise_and(edge, brighter, dst=edge)
+        if darker:
+            brighter = cv2.compare(self.ratio[roi], 1.0, cv2.CMP_GT, dst=self._positive[roi])
+            cv2.bitwise_or(brighter, textured, dst=brighter)
+            cv2.bitwise_and(edge, brighter, dst=edge)
         cv2.bitwise_or(lit, edge, dst=lit)
         return cv2.countNonZero(edge) > 0
 
