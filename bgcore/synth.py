@@ -102,6 +102,8 @@ CASE_SPECS: dict[str, Spec] = {
     "shadow": Spec(shadow=True),
     "local_light": Spec(light=True),
     "similar_clothing": Spec(similar=True),
+    # the same shirt through a USB webcam's MJPEG (a mid-noise sensor, as in combo)
+    "similar_jpeg": Spec(similar=True, jpeg=80, noise="mid"),
     "jpeg": Spec(jpeg=70),
     "shake": Spec(shake=(1.0, 2.0)),
     "still": Spec(still=True),

@@ -545,6 +545,46 @@ def test_light_touching_only_the_person_rejoins_it() -> None:
     assert not mask[20:40, 50:70].any()  # stays background
 
 
+def test_changed_pixels_enclosed_by_light_are_no_outline_on_the_room() -> None:
+    """A shirt of the wall's colour taken for light, speckled with pixels that changed but
+    failed the light tests (its fabric), at the picture's right edge beside the rest of the
+    person: counted as clear background, the speckles would outnumber its outline on the
+    person; with ``changed``, only background connected to unchanged pixels is clear, and it
+    rejoins. A shadow beside the person whose outline on the room is a band of changed
+    pixels (noise, JPEG) that reaches the unchanged wall stays light either way."""
+    h, w = 60, 80
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:60, 30:80] = 255  # the person, coming in across the right edge
+    lit = np.zeros((h, w), np.uint8)
+    lit[20:50, 50:80] = 255  # the shirt, taken for light
+    changed = np.full((h, w), 0, np.uint8)
+    changed[10:60, 30:80] = 255  # everything on the person changed
+    for y in range(22, 48, 4):  # ... and a few of the shirt's pixels passed nothing
+        for x in range(52, 78, 4):
+            lit[y, x] = 0
+    mask[20:50, 50:80] = 0  # light left the speckles alone: not in the mask either
+    holes = (mask == 0) & (lit == 0) & (changed > 0)
+    assert holes.sum() == 49
+    plain = mask.copy()
+    LightContact(h, w)(plain, lit, FULL)
+    assert not plain[20:50, 50:80].any()  # the speckles count as room: it stays light
+    out = mask.copy()
+    LightContact(h, w)(out, lit, FULL, changed=changed)
+    assert out[20:50, 50:80][lit[20:50, 50:80] > 0].all()  # rejoined (the lit pixels)
+    assert not out[holes].any()  # (the speckles were never taken by light: not given back)
+    # a shadow to the person's left, its outline on the room a 2-pixel band of changed pixels
+    shadow = np.zeros((h, w), np.uint8)
+    shadow[20:40, 10:30] = 255
+    person = np.zeros((h, w), np.uint8)
+    person[10:60, 30:80] = 255
+    band = np.zeros((h, w), np.uint8)
+    band[18:42, 8:30] = 255
+    changed = cv2.bitwise_or(person, band)
+    out = person.copy()
+    LightContact(h, w)(out, shadow, FULL, changed=changed)
+    assert not out[20:40, 10:30].any()  # light: the band reaches the unchanged wall
+
+
 def test_the_contact_rule_gives_back_only_what_light_took() -> None:
     """A region of light enclosed by the person rejoins it, but only the pixels that were in
     the mask before light explained them (``within``): light on pixels that were background

@@ -94,7 +94,7 @@ EDGE_LIT_SHARE = 0.35
 # Each step extends light by a pixel or two (the window must be that much light), darker
 # light only in the first DARK_EDGE_STEPS (and only where the wall's texture can tell): a
 # second step for darker light also took the edges of shirts of the wall's colour seen
-# through a JPEG camera (similar_clothing at q80, tuning seeds: 0.958 -> 0.950), while a
+# through a JPEG camera (similar_jpeg, tuning seeds: 0.958 -> 0.950), while a
 # second step for brighter light covers more of a sun patch's or lamp's sharp outline
 # (see docs/quality.md). Three steps cost similar_clothing 0.001, and they once joined
 # the lit patches between a backlit hand's fingers (tree.avi).

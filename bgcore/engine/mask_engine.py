@@ -128,7 +128,7 @@ class MaskEngine:
             # that was background anyway never becomes the person
             self.contact(
                 self.mask, light.lit, roi, light.coloured, light.smooth, light.verified, light.ramp,
-                light.open_edge, within=self._lit_person, last=last,
+                light.open_edge, within=self._lit_person, last=last, changed=self.scorer.weak,
             )
             penumbra = self.contact.penumbra
         self.anchor(self.mask, light.coloured, light.ratio, roi, min_area, penumbra)

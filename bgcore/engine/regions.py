@@ -35,6 +35,10 @@ SUSPICIOUS_SHARE = 0.5
 LIGHT_CONTACT_MIN = 0.6
 LIGHT_CONTACT_MIN_NEW = 0.5
 LAST_SHARE = 0.5
+# Clear background is what lies outside the mask and the light and is connected to pixels
+# that did not change at all (a score below the low bar): pixels that changed but neither
+# joined the person nor passed as light, enclosed by them (a shirt's fabric failing the colour
+# test here and there inside a region explained as light), are no outline on the room.
 # The contact rule is for when the texture cannot tell: a region of which at least this share
 # was verified by the wall's own texture (see :mod:`.light`) stays light whatever it touches.
 VERIFIED_SHARE = 0.5
@@ -154,12 +158,14 @@ class LightContact:
         self._ramps: U8 = np.empty((h, w), np.uint8)  # ramp candidates, eroded by a pixel
         self._from_light: U8 = np.empty((h, w), np.uint8)
         self._open_clear: U8 = np.empty((h, w), np.uint8)
+        self.clear_components = Labels(h, w)
+        self._unchanged: U8 = np.empty((h, w), np.uint8)
         self.penumbra: U8 = np.zeros((h, w), np.uint8)
 
     def __call__(
         self, mask: U8, lit: U8, roi: Box, coloured: U8 | None = None, smooth: U8 | None = None,
         verified: U8 | None = None, ramp: U8 | None = None, open_edge: U8 | None = None,
-        within: U8 | None = None, last: U8 | None = None,
+        within: U8 | None = None, last: U8 | None = None, changed: U8 | None = None,
     ) -> None:
         """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
         clear background and of which less than VERIFIED_SHARE is ``verified``, within
@@ -170,7 +176,9 @@ class LightContact:
         component's pixels there rejoin (the lit pixels that were in the mask). With
         ``last`` (the last frame's mask, frame-sized), a component that was not the
         person's there is held to LIGHT_CONTACT_MIN_NEW; without it, every component to
-        LIGHT_CONTACT_MIN."""
+        LIGHT_CONTACT_MIN. With ``changed`` (frame-sized: the pixels that changed, e.g. the
+        score's weak mask), clear background is only what is connected to unchanged pixels
+        (see above); without it, everything outside the mask and the light."""
         cc = self.components
         penumbra = self.penumbra[roi]
         penumbra.fill(0)
@@ -181,6 +189,8 @@ class LightContact:
         # pixels carry its label: the counts need no intersection with lit)
         near_clear = cv2.bitwise_or(mask, lit, dst=self._near_clear[roi])
         cv2.compare(near_clear, 0, cv2.CMP_EQ, dst=near_clear)  # clear background ...
+        if changed is not None:
+            self._connected_to_unchanged(near_clear, changed, roi)
         person = mask
         if coloured is not None and smooth is not None:
             ramps = None if ramp is None else ramp[roi]
@@ -206,6 +216,31 @@ class LightContact:
             if within is not None:
                 cv2.bitwise_and(rejoining, within[roi], dst=rejoining)
             cv2.bitwise_or(mask, rejoining, dst=mask)
+
+    def _connected_to_unchanged(self, clear: U8, changed: U8, roi: Box) -> None:
+        """``clear`` (within ``roi``) keeps its components (8-connected) that hold an
+        unchanged pixel, or reach a side of ``roi`` inside the frame (the background goes on
+        beyond it)."""
+        unchanged = cv2.subtract(clear, changed[roi], dst=self._unchanged[roi])
+        frame_h, frame_w = changed.shape[:2]
+        rows, cols = roi
+        top, left = rows.start or 0, cols.start or 0
+        bottom = frame_h if rows.stop is None else rows.stop
+        right = frame_w if cols.stop is None else cols.stop
+        for inner, side in (
+            (top > 0, (slice(0, 1), slice(None))), (bottom < frame_h, (slice(-1, None), slice(None))),
+            (left > 0, (slice(None), slice(0, 1))), (right < frame_w, (slice(None), slice(-1, None))),
+        ):
+            if inner:
+                np.copyto(unchanged[side], clear[side])
+        if cv2.countNonZero(unchanged) == cv2.countNonZero(clear):
+            return  # (every clear pixel is unchanged)
+        cc = self.clear_components
+        if cc.find(clear, 8) <= 1:
+            return
+        keep = cc.count(unchanged) > 0
+        keep[0] = False
+        cc.paint(keep, clear)
 
     def _without_penumbra(
         self, mask: U8, clear: U8, coloured: U8, smooth: U8, roi: Box, lit: U8, ramp: U8 | None
