@@ -35,10 +35,6 @@ SUSPICIOUS_SHARE = 0.5
 LIGHT_CONTACT_MIN = 0.6
 LIGHT_CONTACT_MIN_NEW = 0.5
 LAST_SHARE = 0.5
-# Clear background is what lies outside the mask and the light and is connected to pixels
-# that did not change at all (a score below the low bar): pixels that changed but neither
-# joined the person nor passed as light, enclosed by them (a shirt's fabric failing the colour
-# test here and there inside a region explained as light), are no outline on the room.
 # The contact rule is for when the texture cannot tell: a region of which at least this share
 # was verified by the wall's own texture (see :mod:`.light`) stays light whatever it touches.
 VERIFIED_SHARE = 0.5
@@ -143,7 +139,13 @@ class LightContact:
     rejoin the person (see LIGHT_CONTACT_MIN); a penumbra (see PENUMBRA_REACH) between them
     and the clear background counts as neither, or as clear background where it is an open
     edge of light. ``penumbra`` (0/255) holds the last call's penumbra within its region of
-    interest (0 elsewhere there)."""
+    interest (0 elsewhere there).
+
+    Clear background is what lies outside the mask and the light and is connected to pixels
+    that did not change at all (a score below the low bar): pixels that changed but neither
+    joined the person nor passed as light, enclosed by them (a shirt's fabric failing the
+    colour test here and there inside a region explained as light), are no outline on the
+    room."""
 
     def __init__(self, h: int, w: int) -> None:
         self.components = Labels(h, w)
@@ -178,7 +180,7 @@ class LightContact:
         person's there is held to LIGHT_CONTACT_MIN_NEW; without it, every component to
         LIGHT_CONTACT_MIN. With ``changed`` (frame-sized: the pixels that changed, e.g. the
         score's weak mask), clear background is only what is connected to unchanged pixels
-        (see above); without it, everything outside the mask and the light."""
+        (see the class); without it, everything outside the mask and the light."""
         cc = self.components
         penumbra = self.penumbra[roi]
         penumbra.fill(0)
