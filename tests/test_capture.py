@@ -270,12 +270,16 @@ def test_reader_drops_frames_for_a_slow_consumer_and_hands_over_the_newest(tmp_p
 
 class StepClock:
     """A clock that only moves when the reader pauses (and by a little per read: decoding
-    takes time), so pacing is checked exactly, whatever the machine's load."""
+    takes time), so pacing is checked exactly, whatever the machine's load. A pause returns
+    once the consumer (iterating :meth:`frames`) has taken the frame just read: in the real
+    pause of a frame interval a fast consumer does, and without the handshake a busy machine
+    could leave the consumer's thread unscheduled while the reader's pauses return at once."""
 
     def __init__(self, per_read: float = 0.004) -> None:
         self.now = 100.0
         self.per_read = per_read
         self.pauses: list[float] = []
+        self.taken = 0
 
     def __call__(self) -> float:
         self.now += self.per_read / 2  # two readings per frame
@@ -284,13 +288,22 @@ class StepClock:
     def pause(self, seconds: float) -> None:
         self.pauses.append(seconds)
         self.now += seconds
+        deadline = time.monotonic() + 10.0  # (a consumer that never comes fails the test)
+        while self.taken < len(self.pauses) and time.monotonic() < deadline:
+            time.sleep(0.0005)
+
+    def frames(self, reader: LatestFrameReader) -> Iterator[tuple[np.ndarray, float, int]]:
+        """The reader's frames, counted as taken for :meth:`pause`."""
+        for item in reader:
+            self.taken += 1
+            yield item
 
 
 def test_reader_paces_a_file_like_a_camera_at_its_fps(tmp_path: Path) -> None:
     path = write_flat_video(tmp_path / "clip.avi", n=10, fps=25.0)
     clock = StepClock()
     with LatestFrameReader(str(path), clock=clock, pause=clock.pause) as reader:
-        got = list(reader)  # a fast consumer gets every frame, at the file's rate
+        got = list(clock.frames(reader))  # a fast consumer gets every frame, at the file's rate
     seqs = [s for _, _, s in got]
     times = np.array([t for _, t, _ in got])
     assert seqs == list(range(1, 11)) and reader.frames_dropped == 0
@@ -315,7 +328,7 @@ def test_reader_does_not_burst_to_catch_up_after_a_stall(tmp_path: Path) -> None
             clock.now += 1.0
 
     with LatestFrameReader(str(path), clock=clock, pause=pause) as reader:
-        times = np.array([t for _, t, _ in reader])
+        times = np.array([t for _, t, _ in clock.frames(reader)])
     gaps = np.diff(times)
     assert gaps[0] > 1.0 and np.allclose(gaps[1:], 1 / 25, atol=clock.per_read), gaps
 
