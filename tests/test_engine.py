@@ -557,7 +557,7 @@ def test_changed_pixels_enclosed_by_light_are_no_outline_on_the_room() -> None:
     mask[10:60, 30:80] = 255  # the person, coming in across the right edge
     lit = np.zeros((h, w), np.uint8)
     lit[20:50, 50:80] = 255  # the shirt, taken for light
-    changed = np.full((h, w), 0, np.uint8)
+    changed = np.zeros((h, w), np.uint8)
     changed[10:60, 30:80] = 255  # everything on the person changed
     for y in range(22, 48, 4):  # ... and a few of the shirt's pixels passed nothing
         for x in range(52, 78, 4):

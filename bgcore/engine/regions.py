@@ -163,7 +163,6 @@ class LightContact:
         self._ramps: U8 = np.empty((h, w), np.uint8)  # ramp candidates, eroded by a pixel
         self._from_light: U8 = np.empty((h, w), np.uint8)
         self._open_clear: U8 = np.empty((h, w), np.uint8)
-        self.clear_components = Labels(h, w)
         self._unchanged: U8 = np.empty((h, w), np.uint8)
         self.penumbra: U8 = np.zeros((h, w), np.uint8)
 
@@ -188,14 +187,15 @@ class LightContact:
         penumbra = self.penumbra[roi]
         penumbra.fill(0)
         lit, mask = lit[roi], mask[roi]
-        if not cv2.countNonZero(lit) or cc.find(lit, 8) <= 1:
+        if not cv2.countNonZero(lit):
             return
-        # each component's pixels near clear background and near the person (only its own
-        # pixels carry its label: the counts need no intersection with lit)
         near_clear = cv2.bitwise_or(mask, lit, dst=self._near_clear[roi])
         cv2.compare(near_clear, 0, cv2.CMP_EQ, dst=near_clear)  # clear background ...
-        if changed is not None:
+        if changed is not None:  # (labels clear background with cc: before lit's labels)
             self._connected_to_unchanged(near_clear, changed, roi)
+        cc.find(lit, 8)  # (at least one component: lit has a pixel)
+        # each component's pixels near clear background and near the person (only its own
+        # pixels carry its label: the counts need no intersection with lit)
         person = mask
         if coloured is not None and smooth is not None:
             ramps = None if ramp is None else ramp[roi]
@@ -240,7 +240,7 @@ class LightContact:
                 np.copyto(unchanged[side], clear[side])
         if cv2.countNonZero(unchanged) == cv2.countNonZero(clear):
             return  # (every clear pixel is unchanged)
-        cc = self.clear_components
+        cc = self.components  # (free: the caller labels lit after this)
         if cc.find(clear, 8) <= 1:
             return
         keep = cc.count(unchanged) > 0
