@@ -24,7 +24,13 @@ from bgcore.engine.light import (
     TEXTURE_VERIFY,
     TONE_TOLERANCE,
 )
-from bgcore.engine.regions import LAST_SHARE, LIGHT_CONTACT_MIN, LIGHT_CONTACT_MIN_NEW, SUSPICIOUS_SHARE
+from bgcore.engine.regions import (
+    LAST_SHARE,
+    LIGHT_CONTACT_MIN,
+    LIGHT_CONTACT_MIN_HELD,
+    LIGHT_CONTACT_MIN_NEW,
+    SUSPICIOUS_SHARE,
+)
 from bgcore.engine.score import EDGE_ERROR, NOISE_RANGE
 
 F64 = npt.NDArray[np.float64]
@@ -139,11 +145,12 @@ def fill_holes(mask: U8, suspicious: Bool, small: int) -> U8:
     return out
 
 
-def light_contact(mask: U8, lit: U8, last: U8 | None = None) -> U8:
+def light_contact(mask: U8, lit: U8, last: U8 | None = None, held: U8 | None = None) -> U8:
     """``mask`` with the 8-connected components of ``lit`` added that touch the person (within
     a pixel of ``mask``) more than clear background (within a pixel of neither): a share of
     their touching pixels below LIGHT_CONTACT_MIN on clear background, or below
-    LIGHT_CONTACT_MIN_NEW for one of which less than LAST_SHARE was in ``last``."""
+    LIGHT_CONTACT_MIN_NEW for one of which less than LAST_SHARE was in ``last``, or below
+    LIGHT_CONTACT_MIN_HELD for such a one of which at least LAST_SHARE was in ``held``."""
     near_person = cv2.dilate(mask, _RECT3) > 0
     near_clear = cv2.dilate(((mask == 0) & (lit == 0)).astype(np.uint8), _RECT3) > 0
     n, labels = cv2.connectedComponents(lit, connectivity=8)
@@ -154,6 +161,8 @@ def light_contact(mask: U8, lit: U8, last: U8 | None = None) -> U8:
         bar = LIGHT_CONTACT_MIN
         if last is not None and (component & (last > 0)).sum() < LAST_SHARE * component.sum():
             bar = LIGHT_CONTACT_MIN_NEW
+            if held is not None and (component & (held > 0)).sum() >= LAST_SHARE * component.sum():
+                bar = LIGHT_CONTACT_MIN_HELD
         if person > 0 and clear < bar * (clear + person):
             out[component] = 255
     return out

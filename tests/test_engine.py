@@ -15,7 +15,15 @@ from bgcore.engine.hysteresis import Hysteresis
 from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
 from bgcore.engine.light_levels import FIELD_STEP_MAX, LightLevels
 from bgcore.engine.mask_engine import MaskEngine
-from bgcore.engine.regions import ANCHOR_REACH, SUSPICIOUS_SCORE, Anchor, Cleanup, LightContact
+from bgcore.engine.regions import (
+    ANCHOR_REACH,
+    LIGHT_CONTACT_MIN_HELD,
+    LIGHT_CONTACT_MIN_NEW,
+    SUSPICIOUS_SCORE,
+    Anchor,
+    Cleanup,
+    LightContact,
+)
 from bgcore.engine.score import Scorer, auto_bars
 from bgcore.engine.shake import SHAKE_FLOOR, ShakeMeter
 from bgcore.plate import Plate
@@ -655,6 +663,40 @@ def test_the_contact_rule_holds_its_decision_from_frame_to_frame() -> None:
     out = mask.copy()
     rule(out, lit, FULL, last=half)
     assert out[strip].all()
+
+
+def test_light_that_stayed_light_holds_when_an_arm_hides_its_outline() -> None:
+    """A shadow on the wall between an arm and the body, its outline mostly on them (the arm
+    swung down beside it): new to the rule it joins the person; when it was light that
+    stayed light in the last frame (``held``), it stays light, unless the person all but
+    encloses it; when it was the person's, it stays the person's."""
+    h, w = 60, 60
+    mask = np.zeros((h, w), np.uint8)
+    mask[5:55, 10:20] = 255  # the arm
+    mask[5:55, 28:40] = 255  # the body
+    lit = np.zeros((h, w), np.uint8)
+    lit[20:32, 20:28] = 255  # the shadow between them, 8 wide and 12 high
+    shadow = lit > 0
+    labels = cv2.connectedComponents(lit, connectivity=8)[1] == 1
+    near_clear = cv2.dilate(((mask == 0) & (lit == 0)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    near_person = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
+    clear, person = (labels & near_clear).sum(), (labels & near_person).sum()
+    assert LIGHT_CONTACT_MIN_HELD < clear / (clear + person) < LIGHT_CONTACT_MIN_NEW  # (between the bars)
+    nobody = np.zeros((h, w), np.uint8)
+    rule = LightContact(h, w)
+    for last, held, joins in (
+        (nobody, None, True), (nobody, nobody, True), (nobody, lit, False), (lit, lit, True),
+    ):
+        out = mask.copy()
+        rule(out, lit, FULL, last=last, held=held)
+        assert out[shadow].all() if joins else not out[shadow].any()
+        assert np.array_equal(out > 0, reference.light_contact(mask, lit, last, held) > 0)
+    enclosed = mask.copy()
+    enclosed[5:20, 20:28] = 255  # the person closes over it but for a gap at its bottom
+    enclosed[32:55, 20:25] = 255
+    out = enclosed.copy()
+    rule(out, lit, FULL, last=nobody, held=lit)
+    assert out[shadow].all()
 
 
 @pytest.mark.parametrize("blobs", [40, 400])  # up to 256 components, and more

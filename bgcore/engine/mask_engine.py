@@ -50,6 +50,7 @@ class MaskEngine:
         self.cleanup = Cleanup(h, w)
         self.mask: U8 = np.zeros((h, w), np.uint8)
         self.last_mask: U8 = np.zeros((h, w), np.uint8)
+        self.last_light: U8 = np.zeros((h, w), np.uint8)  # its light that stayed light
         self.confident: U8 = np.full((h, w), 255, np.uint8)  # background far from the last mask
         self._lit_person: U8 = np.empty((h, w), np.uint8)  # the mask's pixels light explains
         self._unlit: U8 = np.empty((h, w), np.uint8)
@@ -95,7 +96,7 @@ class MaskEngine:
     def _explain_light(self, frame: U8, s: Settings, roi: Box, min_area: int, last: U8 | None) -> None:
         """Within ``roi``: the light tests (``light.lit``), hysteresis again without what
         light explains, and the contact rule (which holds its decisions from ``last``, the
-        last frame's mask, when there is one)."""
+        last frame's mask, and the last frame's light that stayed light, when there is one)."""
         auto = s.threshold is None
         # Darker by up to LIGHT_RATIO_MIN (a cast shadow; with `shadows`) or brighter by up to
         # LIGHT_RATIO_MAX (a lamp, a sun patch, or light the field has not caught up with;
@@ -129,6 +130,7 @@ class MaskEngine:
             self.contact(
                 self.mask, light.lit, roi, light.coloured, light.smooth, light.verified, light.ramp,
                 light.open_edge, within=self._lit_person, last=last, changed=self.scorer.weak,
+                held=self.last_light if last is not None else None,
             )
             penumbra = self.contact.penumbra
         self.anchor(self.mask, light.coloured, light.ratio, roi, min_area, penumbra)
@@ -140,6 +142,7 @@ class MaskEngine:
         """The previous mask, the confident background, and, every few frames, the slow
         adaptation of the plate and the light field."""
         np.copyto(self.last_mask, self.mask)
+        cv2.subtract(self.light.lit, self.mask, dst=self.last_light)  # (lit is 0 outside its roi)
         cv2.dilate(self.mask, _CONFIDENT_RECT, dst=self.confident)
         cv2.bitwise_not(self.confident, dst=self.confident)  # (the mask is 0/255)
         if s.adapt and s.adapt_rate > 0 and self.frame_index % ADAPT_EVERY == 0:

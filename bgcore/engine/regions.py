@@ -34,9 +34,14 @@ SUSPICIOUS_SHARE = 0.5
 # stays so while its outline shows more wall as it moves. (0.45 rather than half since clear
 # background is only what is connected to unchanged pixels, see LightContact: a shirt's own
 # speckles no longer count as wall, and shadows beside the person, whose outline on the wall
-# is partly changed pixels too, need the lower bar; 0.4 thinned tree.avi's hand.)
+# is partly changed pixels too, need the lower bar; 0.4 thinned tree.avi's hand.) Light holds
+# too: a region of which at least LAST_SHARE was light that stayed light in the last frame
+# joins only when almost all its outline is on the person (below LIGHT_CONTACT_MIN_HELD on
+# clear background): a shadow on the wall does not become the person because an arm swings
+# down beside it and hides its outline on the room.
 LIGHT_CONTACT_MIN = 0.6
 LIGHT_CONTACT_MIN_NEW = 0.45
+LIGHT_CONTACT_MIN_HELD = 0.2
 LAST_SHARE = 0.5
 # The contact rule is for when the texture cannot tell: a region of which at least this share
 # was verified by the wall's own texture (see :mod:`.light`) stays light whatever it touches.
@@ -170,6 +175,7 @@ class LightContact:
         self, mask: U8, lit: U8, roi: Box, coloured: U8 | None = None, smooth: U8 | None = None,
         verified: U8 | None = None, ramp: U8 | None = None, open_edge: U8 | None = None,
         within: U8 | None = None, last: U8 | None = None, changed: U8 | None = None,
+        held: U8 | None = None,
     ) -> None:
         """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
         clear background and of which less than VERIFIED_SHARE is ``verified``, within
@@ -179,10 +185,12 @@ class LightContact:
         no penumbra counts as clear background). With ``within`` (frame-sized), only a
         component's pixels there rejoin (the lit pixels that were in the mask). With
         ``last`` (the last frame's mask, frame-sized), a component that was not the
-        person's there is held to LIGHT_CONTACT_MIN_NEW; without it, every component to
-        LIGHT_CONTACT_MIN. With ``changed`` (frame-sized: the pixels that changed, e.g. the
-        score's weak mask), clear background is only what is connected to unchanged pixels
-        (see the class); without it, everything outside the mask and the light."""
+        person's there is held to LIGHT_CONTACT_MIN_NEW, and with ``held`` (frame-sized: the
+        last frame's light that stayed light) one that was light there to
+        LIGHT_CONTACT_MIN_HELD; without last, every component to LIGHT_CONTACT_MIN. With
+        ``changed`` (frame-sized: the pixels that changed, e.g. the score's weak mask), clear
+        background is only what is connected to unchanged pixels (see the class); without
+        it, everything outside the mask and the light."""
         cc = self.components
         penumbra = self.penumbra[roi]
         penumbra.fill(0)
@@ -212,6 +220,9 @@ class LightContact:
         if last is not None:
             was_person = cc.count(last[roi]) >= LAST_SHARE * sizes
             bar = np.where(was_person, LIGHT_CONTACT_MIN, LIGHT_CONTACT_MIN_NEW).astype(np.float32)
+            if held is not None:
+                was_light = ~was_person & (cc.count(held[roi]) >= LAST_SHARE * sizes)
+                bar[was_light] = LIGHT_CONTACT_MIN_HELD
         rejoin = (touch_person > 0) & (touch_clear < bar * (touch_clear + touch_person))
         if verified is not None and rejoin.any():
             rejoin &= cc.count(verified[roi]) < VERIFIED_SHARE * sizes
