@@ -699,6 +699,27 @@ def test_light_that_stayed_light_holds_when_an_arm_hides_its_outline() -> None:
     assert out[shadow].all()
 
 
+def test_a_region_that_was_the_persons_goes_to_light_once_most_of_its_outline_is_on_the_room() -> None:
+    """A patch of light that was the person's in the last frame, now beside the arm with 58%
+    of its outline on the room: it is light (clear background is only what is connected to
+    unchanged pixels, so a shadow's outline on the room is rarely much more than that)."""
+    h, w = 60, 60
+    mask = np.zeros((h, w), np.uint8)
+    mask[5:55, 10:20] = 255  # the arm
+    lit = np.zeros((h, w), np.uint8)
+    lit[20:36, 20:24] = 255  # 16 high, 4 wide, beside the arm
+    component = lit > 0
+    near_clear = cv2.dilate(((mask == 0) & (lit == 0)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    near_person = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
+    clear, person = (component & near_clear).sum(), (component & near_person).sum()
+    assert 0.57 < clear / (clear + person) < 0.59
+    was_person = cv2.bitwise_or(mask, lit)
+    out = mask.copy()
+    LightContact(h, w)(out, lit, FULL, within=lit, last=was_person)
+    assert not out[component].any()
+    assert np.array_equal(out > 0, reference.light_contact(mask, lit, was_person) > 0)
+
+
 @pytest.mark.parametrize("blobs", [40, 400])  # up to 256 components, and more
 def test_light_contact_equals_labelling_each_region(blobs: int) -> None:
     rng = np.random.default_rng(blobs)
