@@ -36,11 +36,11 @@ SUSPICIOUS_SHARE = 0.5
 # LightContact: a shirt's own speckles no longer count as wall, and shadows beside the
 # person, whose outline on the wall is partly changed pixels too, need the lower bars; 0.5
 # for the person's regions lost a shirt of the wall's colour through a JPEG camera, 0.4 for
-# new ones thinned tree.avi's hand.) Light holds
-# too: a region of which at least LAST_SHARE was light that stayed light in the last frame
-# joins only when almost all its outline is on the person (below LIGHT_CONTACT_MIN_HELD on
-# clear background): a shadow on the wall does not become the person because an arm swings
-# down beside it and hides its outline on the room.
+# new ones thinned tree.avi's hand.) Light holds too: a region of which at least LAST_SHARE
+# was light that stayed light in the last frame joins only when almost all its outline is on
+# the person (below LIGHT_CONTACT_MIN_HELD on clear background): a shadow on the wall does
+# not become the person because an arm swings down beside it and hides its outline on the
+# room.
 LIGHT_CONTACT_MIN = 0.55
 LIGHT_CONTACT_MIN_NEW = 0.45
 LIGHT_CONTACT_MIN_HELD = 0.2
