@@ -145,14 +145,28 @@ def fill_holes(mask: U8, suspicious: Bool, small: int) -> U8:
     return out
 
 
+def _near_clear_and_person(mask: U8, lit: U8) -> tuple[Bool, Bool]:
+    """Within a pixel of clear background (neither ``mask`` nor ``lit``), and of ``mask``."""
+    near_clear = cv2.dilate(((mask == 0) & (lit == 0)).astype(np.uint8), _RECT3) > 0
+    return near_clear, cv2.dilate(mask, _RECT3) > 0
+
+
+def clear_share(mask: U8, lit: U8) -> float:
+    """The share of the touching pixels of ``lit`` (one component) that touch clear
+    background, as :func:`light_contact` weighs it against its bars."""
+    near_clear, near_person = _near_clear_and_person(mask, lit)
+    component = lit > 0
+    clear, person = (component & near_clear).sum(), (component & near_person).sum()
+    return float(clear / (clear + person))
+
+
 def light_contact(mask: U8, lit: U8, last: U8 | None = None, held: U8 | None = None) -> U8:
     """``mask`` with the 8-connected components of ``lit`` added that touch the person (within
     a pixel of ``mask``) more than clear background (within a pixel of neither): a share of
     their touching pixels below LIGHT_CONTACT_MIN on clear background, or below
     LIGHT_CONTACT_MIN_NEW for one of which less than LAST_SHARE was in ``last``, or below
     LIGHT_CONTACT_MIN_HELD for such a one of which at least LAST_SHARE was in ``held``."""
-    near_person = cv2.dilate(mask, _RECT3) > 0
-    near_clear = cv2.dilate(((mask == 0) & (lit == 0)).astype(np.uint8), _RECT3) > 0
+    near_clear, near_person = _near_clear_and_person(mask, lit)
     n, labels = cv2.connectedComponents(lit, connectivity=8)
     out = mask.copy()
     for i in range(1, n):

@@ -677,11 +677,7 @@ def test_light_that_stayed_light_holds_when_an_arm_hides_its_outline() -> None:
     lit = np.zeros((h, w), np.uint8)
     lit[20:32, 20:28] = 255  # the shadow between them, 8 wide and 12 high
     shadow = lit > 0
-    labels = cv2.connectedComponents(lit, connectivity=8)[1] == 1
-    near_clear = cv2.dilate(((mask == 0) & (lit == 0)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    near_person = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
-    clear, person = (labels & near_clear).sum(), (labels & near_person).sum()
-    assert LIGHT_CONTACT_MIN_HELD < clear / (clear + person) < LIGHT_CONTACT_MIN_NEW  # (between the bars)
+    assert LIGHT_CONTACT_MIN_HELD < reference.clear_share(mask, lit) < LIGHT_CONTACT_MIN_NEW
     nobody = np.zeros((h, w), np.uint8)
     rule = LightContact(h, w)
     for last, held, joins in (
@@ -709,10 +705,7 @@ def test_a_region_that_was_the_persons_goes_to_light_once_most_of_its_outline_is
     lit = np.zeros((h, w), np.uint8)
     lit[20:36, 20:24] = 255  # 16 high, 4 wide, beside the arm
     component = lit > 0
-    near_clear = cv2.dilate(((mask == 0) & (lit == 0)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    near_person = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
-    clear, person = (component & near_clear).sum(), (component & near_person).sum()
-    assert 0.57 < clear / (clear + person) < 0.59
+    assert 0.57 < reference.clear_share(mask, lit) < 0.59
     was_person = cv2.bitwise_or(mask, lit)
     out = mask.copy()
     LightContact(h, w)(out, lit, FULL, within=lit, last=was_person)
