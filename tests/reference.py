@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from bgcore.engine.band import BAND_SEED_MIN, BAND_SEED_SHARE, BAND_STEPS
 from bgcore.engine.light import (
     DETAIL_ENERGY,
     DETAIL_MEAN,
@@ -179,4 +180,46 @@ def light_contact(mask: U8, lit: U8, last: U8 | None = None, held: U8 | None = N
                 bar = LIGHT_CONTACT_MIN_HELD
         if person > 0 and clear < bar * (clear + person):
             out[component] = 255
+    return out
+
+
+def light_band(mask: U8, lit: U8, coloured: U8, ratio: F64, tolerance: F64) -> U8:
+    """``mask`` without its band beside the room's light, pixel by pixel: seeds are the
+    8-connected components of light outside the mask that touch the background outside the
+    person (4-connected to the image's edge after closing the mask's cracks) with at least
+    BAND_SEED_SHARE of their touching pixels there and BAND_SEED_MIN of the image; each step
+    gives a mask pixel that kept its colour and was not lit, beside the light, whose ratio
+    is within ``tolerance`` of the mean ratio of the light among its 8 neighbours."""
+    h, w = mask.shape
+    closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    free = ((closed == 0) & (lit == 0)).astype(np.uint8)
+    n, labels = cv2.connectedComponents(free, connectivity=4)
+    edge = set(labels[0]) | set(labels[-1]) | set(labels[:, 0]) | set(labels[:, -1])
+    outside = np.isin(labels, [i for i in edge if i != 0])
+    near_room = cv2.dilate(outside.astype(np.uint8), _RECT3) > 0
+    near_person = cv2.dilate(mask, _RECT3) > 0
+    light = (lit > 0) & (mask == 0)
+    n, labels = cv2.connectedComponents(light.astype(np.uint8), connectivity=8)
+    seeds = np.zeros((h, w), bool)
+    for i in range(1, n):
+        component = labels == i
+        room, person = (component & near_room).sum(), (component & near_person).sum()
+        big = component.sum() >= BAND_SEED_MIN * h * w
+        if big and room > 0 and room >= BAND_SEED_SHARE * (room + person):
+            seeds |= component
+    band = (mask > 0) & (coloured > 0) & (lit == 0)
+    out = mask.copy()
+    for _ in range(BAND_STEPS):
+        given = []
+        for y, x in zip(*np.nonzero(band), strict=True):
+            around = [
+                ratio[y + dy, x + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                if 0 <= y + dy < h and 0 <= x + dx < w and seeds[y + dy, x + dx]
+            ]
+            if around and abs(ratio[y, x] - np.mean(around)) < tolerance[y, x]:
+                given.append((y, x))
+        for y, x in given:
+            seeds[y, x], band[y, x], out[y, x] = True, False, 0
+        if not given:
+            break
     return out

@@ -10,6 +10,7 @@ import pytest
 import reference
 from helpers import noisy, textured_room
 
+from bgcore.engine.band import BAND_FLOOR, BAND_SEED_MIN, BAND_SEED_SHARE, BAND_SIGMAS, BAND_STEPS, LightBand
 from bgcore.engine.expected import ExpectedBackground, clipped_channels
 from bgcore.engine.hysteresis import Hysteresis
 from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
@@ -820,3 +821,108 @@ def test_closing_joins_cracks_never_shrinks_and_keeps_a_thin_finger() -> None:
     out = m.copy()
     Cleanup(40, 40)(out, FULL, score=np.zeros((40, 40), np.float32), low=6.25, lit=None)
     assert (out >= m).all() and out[15, 12:28].all() and out[5:10, 20].all()
+
+
+# -- the band of light beside the person --------------------------------------------------------
+
+
+def _band_scene(band_width: int = 6, band_ratio: float = 0.76) -> dict[str, np.ndarray]:
+    """A person at the left edge (its last 5 columns a shirt of the wall's hue that kept the
+    colour of light at ratio 0.48), a band of ``band_width`` columns beside it in the mask
+    that kept the colour at ``band_ratio``, and a cast shadow at 0.76 beyond (lit, on the
+    room), with ratio noise of 0.01; the luma noise makes the band's tolerance 0.039."""
+    h, w = 60, 90
+    rng = np.random.default_rng(7)
+    ratio = np.ones((h, w)) + rng.normal(0, 0.01, (h, w))
+    mask = np.zeros((h, w), np.uint8)
+    coloured = np.zeros((h, w), np.uint8)
+    lit = np.zeros((h, w), np.uint8)
+    edge = 30 + band_width
+    mask[:, :edge] = 255
+    coloured[:, 25:30] = 255
+    ratio[:, 25:30] += 0.48 - 1
+    band = (slice(10, 50), slice(30, edge))
+    coloured[band] = 255
+    ratio[band] += band_ratio - 1
+    mask[:10, 30:edge] = mask[50:, 30:edge] = 0  # the room above and below the band
+    shadow = (slice(10, 50), slice(edge, edge + 24))
+    lit[shadow] = coloured[shadow] = 255
+    ratio[shadow] += 0.76 - 1
+    ratio = ratio.astype(np.float32)
+    planes = {
+        "ratio_floor": np.maximum(ratio, 0.25).astype(np.float32),
+        "sigma_luma": np.ones((h, w), np.float32),
+        "luma": np.full((h, w), 100.0, np.float32),
+    }
+    return {"mask": mask, "lit": lit, "coloured": coloured, "ratio": ratio, **planes}
+
+
+def _band(scene: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's mask after LightBand, and the reference's."""
+    h, w = scene["mask"].shape
+    out = scene["mask"].copy()
+    LightBand(h, w)(
+        out, scene["lit"], scene["coloured"], scene["ratio"], scene["ratio_floor"],
+        scene["sigma_luma"], scene["luma"], FULL,
+    )
+    tolerance = BAND_SIGMAS * scene["ratio_floor"] * scene["sigma_luma"] / scene["luma"] + BAND_FLOOR
+    expected = reference.light_band(scene["mask"], scene["lit"], scene["coloured"], scene["ratio"], tolerance)
+    return out, expected
+
+
+def test_the_band_beside_a_shadow_goes_to_the_light_and_the_person_stays() -> None:
+    """A shadow's strip beside the person that kept its colour but failed the texture test
+    (its windows held the shirt's step) goes to the light, all of it; the shirt beside it,
+    which kept the colour of light too but at another ratio, stays the person's."""
+    scene = _band_scene()
+    out, expected = _band(scene)
+    assert np.array_equal(out, expected)
+    assert not out[10:50, 30:36].any()  # the band
+    assert out[:, :30].all()  # the person, its shirt of the wall's hue included
+    assert np.array_equal(out[:, 36:] > 0, scene["mask"][:, 36:] > 0)
+
+
+def test_the_band_goes_only_where_its_ratio_continues_the_lights() -> None:
+    """A band at the ratio of the person's shirt (0.60: a step from the shadow's 0.76, well
+    beyond its noise) is the person's edge, not light: nothing goes."""
+    scene = _band_scene(band_ratio=0.60)
+    out, expected = _band(scene)
+    assert np.array_equal(out, expected)
+    assert np.array_equal(out, scene["mask"])
+
+
+def test_the_band_goes_at_most_its_steps() -> None:
+    """A band wider than BAND_STEPS loses only the BAND_STEPS columns nearest the light."""
+    scene = _band_scene(band_width=BAND_STEPS + 3)
+    out, expected = _band(scene)
+    assert np.array_equal(out, expected)
+    edge = 30 + BAND_STEPS + 3
+    assert not out[10:50, edge - BAND_STEPS : edge].any()
+    assert out[10:50, 30 : edge - BAND_STEPS].all()
+
+
+def test_only_the_rooms_light_takes_a_band() -> None:
+    """No band goes beside light that is not the room's: light enclosed by the person (the
+    inside of a shirt of the wall's colour), light with most of its outline on the person,
+    light smaller than BAND_SEED_MIN of the picture; and a band pixel that the light tests
+    passed (the contact rule gave it to the person) stays."""
+    scene = _band_scene()
+    enclosed = dict(scene, mask=scene["mask"].copy())
+    enclosed["mask"][5:10, 30:65] = enclosed["mask"][50:55, 30:65] = 255  # around the shadow
+    enclosed["mask"][5:55, 60:65] = 255
+    hugged = dict(scene, mask=scene["mask"].copy())
+    hugged["mask"][8:10, 30:62] = hugged["mask"][50:52, 30:62] = 255  # arms along it
+    hugged["mask"][8:52, 60:62] = 255
+    assert reference.clear_share(hugged["mask"], hugged["lit"]) < BAND_SEED_SHARE
+    small = dict(scene, lit=np.zeros_like(scene["lit"]))
+    small["lit"][10:12, 36:38] = 255  # 4 pixels: below BAND_SEED_MIN of 60x90
+    assert BAND_SEED_MIN * small["lit"].size > 4
+    for case in (enclosed, hugged, small):
+        out, expected = _band(case)
+        assert np.array_equal(out, expected)
+        assert np.array_equal(out, case["mask"])
+    rejoined = dict(scene, lit=scene["lit"].copy())
+    rejoined["lit"][10:50, 30:36] = 255  # the band was light that the contact rule gave back
+    out, expected = _band(rejoined)
+    assert np.array_equal(out, expected)
+    assert np.array_equal(out, scene["mask"])

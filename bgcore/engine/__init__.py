@@ -22,7 +22,11 @@ The stages of a frame, in the order :meth:`MaskEngine.step` runs them (a module 
 
 Then the state for the next frame: the last mask, the confident background, and every few
 frames the plate's slow adaptation and the light field (:mod:`.expected`,
-:mod:`.light_levels`).
+:mod:`.light_levels`). Last, on the frame's mask only:
+
+6. :mod:`.band`: the band beside a shadow that kept the light's colour but failed the
+   texture test (its windows held the person's pixels) goes to the light beside it, where
+   its ratio continues the light's.
 
 Why it is built this way: the budget is a few floors of a BGRA copy per frame (see
 ``python -m bgcore bench``). Every buffer is allocated once per working size (the OpenCV

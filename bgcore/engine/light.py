@@ -205,6 +205,11 @@ class LightTests:
     def _z_mean(self) -> F32:
         return self._f32()
 
+    @property
+    def explained(self) -> bool:
+        """Whether :meth:`explain` or :meth:`consistency` wrote their maps in this frame."""
+        return self._written is not None
+
     def reset(self) -> None:
         """A new frame: nothing explained, everything consistent until tested."""
         self.lit.fill(0)

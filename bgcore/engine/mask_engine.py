@@ -8,6 +8,7 @@ import numpy.typing as npt
 
 from ..plate import Plate
 from ..settings import Settings
+from .band import LightBand
 from .expected import ADAPT_EVERY, ExpectedBackground
 from .hysteresis import Hysteresis
 from .light import FILTER_REACH, LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
@@ -48,6 +49,7 @@ class MaskEngine:
         self.contact = LightContact(h, w)
         self.anchor = Anchor(h, w)
         self.cleanup = Cleanup(h, w)
+        self.band = LightBand(h, w)
         self.mask: U8 = np.zeros((h, w), np.uint8)
         self.last_mask: U8 = np.zeros((h, w), np.uint8)
         self.last_light: U8 = np.zeros((h, w), np.uint8)  # its light that stayed light
@@ -84,13 +86,20 @@ class MaskEngine:
         # what light explains only removes pixels from the mask
         self.light.reset()
         rect = cv2.boundingRect(self.mask)
-        if rect[2] > 0:
-            roi = widened(rect, FILTER_REACH, self.mask.shape)
+        roi = widened(rect, FILTER_REACH, self.mask.shape) if rect[2] > 0 else None
+        if roi is not None:
             self._explain_light(frame, s, roi, min_area, last)
             if s.cleanup:
                 self.cleanup(self.mask, roi, score=self.scorer.score, low=low, lit=self.light.lit)
-        # the state for the next frame
+        # the state for the next frame (from the mask with its band, see .band)
         self._remember(frame, s, low)
+        # 6. the band of light beside the person
+        light = self.light
+        if roi is not None and light.explained:
+            self.band(
+                self.mask, light.lit, light.coloured, light.ratio, light.ratio_floor,
+                light.sigma_luma, light.expected_luma, roi,
+            )
         return self.mask
 
     def _explain_light(self, frame: U8, s: Settings, roi: Box, min_area: int, last: U8 | None) -> None:
