@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .regions import _DISC3, RECT3, Box, Labels
+from .regions import _DISC3, RECT3, Box, Labels, _reach, inside, widened
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -77,8 +77,8 @@ class LightBand:
         ``ratio``, max(r, RATIO_FLOOR), the luma noise and the expected background's luma,
         the last three read only where coloured); ``given`` holds the band. Returns the
         number of pixels given."""
-        given = self.given[roi]
-        given.fill(0)
+        self.given[roi].fill(0)
+        mask_full = mask
         mask, lit = mask[roi], lit[roi]
         band = cv2.bitwise_and(mask, coloured[roi], dst=self._band[roi])
         cv2.subtract(band, lit, dst=band)  # (lit and the mask overlap where light rejoined)
@@ -87,20 +87,31 @@ class LightBand:
         light = self._seeds(mask, lit, roi)
         if light is None:
             return 0
-        r = ratio[roi]
+        # the band the light can reach in BAND_STEPS steps, and the box around it (and its
+        # light) where the steps run: a few rows of pixels along the person, not the region
+        reached = self._near[roi]
+        np.copyto(reached, light)
+        _reach(reached, cv2.bitwise_or(band, light, dst=self._front[roi]), BAND_STEPS)
+        cv2.bitwise_and(reached, band, dst=reached)
+        rect = cv2.boundingRect(reached)
+        if rect[2] == 0:
+            return 0
+        box = inside(roi, widened(rect, 1, reached.shape))
+        mask, light, band, given = mask_full[box], self._light[box], self._band[box], self.given[box]
+        r = ratio[box]
         # the ratio's noise: max(r, RATIO_FLOOR) x luma sigma / luma
-        tolerance = cv2.multiply(ratio_floor[roi], sigma_luma[roi], dst=self._tolerance[roi])
-        cv2.divide(tolerance, luma[roi], dst=tolerance, scale=BAND_SIGMAS)
+        tolerance = cv2.multiply(ratio_floor[box], sigma_luma[box], dst=self._tolerance[box])
+        cv2.divide(tolerance, luma[box], dst=tolerance, scale=BAND_SIGMAS)
         cv2.add(tolerance, BAND_FLOOR, dst=tolerance)
-        weight, count, total = self._weight[roi], self._count[roi], self._sum[roi]
-        front = self._front[roi]
+        weight, count, total = self._weight[box], self._count[box], self._sum[box]
+        front, fits = self._front[box], self._near[box]
         for _ in range(BAND_STEPS):
             cv2.dilate(light, RECT3, dst=front)
             cv2.bitwise_and(front, band, dst=front)
             if not cv2.countNonZero(front):
                 break
             # the mean ratio of the light among each pixel's 8 neighbours
-            # (weights 0/255: the scale cancels; nothing beyond the region's edge counts)
+            # (weights 0/255: the scale cancels; nothing beyond the box counts)
             np.copyto(weight, light, casting="unsafe")
             cv2.boxFilter(weight, -1, (3, 3), dst=count, normalize=False, borderType=cv2.BORDER_CONSTANT)
             cv2.multiply(weight, r, dst=weight)
@@ -108,7 +119,7 @@ class LightBand:
             cv2.max(count, 1.0, dst=count)
             cv2.divide(total, count, dst=total)
             cv2.absdiff(total, r, dst=total)
-            fits = cv2.compare(total, tolerance, cv2.CMP_LT, dst=self._near[roi])
+            cv2.compare(total, tolerance, cv2.CMP_LT, dst=fits)
             cv2.bitwise_and(front, fits, dst=front)
             if not cv2.countNonZero(front):
                 break
