@@ -89,7 +89,7 @@ FLOORS = {
     "noise_high": 0.80,  # 0.862
     "exposure": 0.95,  # 0.987
     "white_balance": 0.95,  # 0.987
-    "shadow": 0.95,  # 0.975
+    "shadow": 0.97,  # 0.975 (0.961 without the band)
     "local_light": 0.93,  # 0.974
     "similar_clothing": 0.90,  # 0.983
     "similar_jpeg": 0.94,  # 0.971
