@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from .regions import _DISC3, RECT3, Box, Labels, _reach, inside, widened
+from .regions import DISC3, RECT3, Box, Labels, grow_through, inside, widened
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -91,7 +91,7 @@ class LightBand:
         # light) where the steps run: a few rows of pixels along the person, not the region
         reached = self._near[roi]
         np.copyto(reached, light)
-        _reach(reached, cv2.bitwise_or(band, light, dst=self._front[roi]), BAND_STEPS)
+        grow_through(reached, cv2.bitwise_or(band, light, dst=self._front[roi]), BAND_STEPS)
         cv2.bitwise_and(reached, band, dst=reached)
         rect = cv2.boundingRect(reached)
         if rect[2] == 0:
@@ -138,7 +138,7 @@ class LightBand:
             return None
         # the background outside the person: what is neither the mask (cracks closed, as
         # cleanup does) nor light, 4-connected to the region's edge (not a hole)
-        outside = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _DISC3, dst=self._closed[roi])
+        outside = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, DISC3, dst=self._closed[roi])
         cv2.bitwise_or(outside, lit, dst=outside)
         cv2.bitwise_not(outside, dst=outside)
         cc = self.components

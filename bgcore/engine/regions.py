@@ -66,7 +66,7 @@ ANCHOR_REACH = 3
 # background (``open_edge``) count as clear background.
 PENUMBRA_REACH = 4
 RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-_DISC3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+DISC3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 
 
 def widened(rect: tuple[int, int, int, int], margin: int, shape: tuple[int, ...]) -> Box:
@@ -275,7 +275,7 @@ class LightContact:
             return mask
         reached = cv2.bitwise_and(clear, smooth, dst=self._reached[roi])
         penumbra = self.penumbra[roi]
-        _reach(reached, cv2.bitwise_or(candidates, reached, dst=self._open[roi]), PENUMBRA_REACH)
+        grow_through(reached, cv2.bitwise_or(candidates, reached, dst=self._open[roi]), PENUMBRA_REACH)
         cv2.bitwise_and(candidates, reached, dst=penumbra)
         if ramp is not None and cv2.countNonZero(penumbra):
             ramps = cv2.erode(ramp, RECT3, dst=self._ramps[roi])
@@ -284,14 +284,14 @@ class LightContact:
             if cv2.countNonZero(ramps):
                 from_light = self._from_light[roi]
                 np.copyto(from_light, lit)
-                _reach(from_light, cv2.bitwise_or(ramps, lit, dst=self._open[roi]), PENUMBRA_REACH)
+                grow_through(from_light, cv2.bitwise_or(ramps, lit, dst=self._open[roi]), PENUMBRA_REACH)
                 cv2.bitwise_and(from_light, ramps, dst=from_light)
                 joined = cv2.bitwise_or(from_light, penumbra, dst=self._open[roi])
-                _reach(penumbra, joined, 2 * PENUMBRA_REACH)
+                grow_through(penumbra, joined, 2 * PENUMBRA_REACH)
         return cv2.subtract(mask, penumbra, dst=self._person[roi])
 
 
-def _reach(reached: U8, where: U8, steps: int) -> U8:
+def grow_through(reached: U8, where: U8, steps: int) -> U8:
     """``reached`` grown through ``where`` by up to ``steps`` pixels (8-connected), in place."""
     for _ in range(steps):
         cv2.dilate(reached, RECT3, dst=reached)
@@ -388,7 +388,7 @@ class Cleanup:
         filled: a hole is filled when it is smaller than ``small_hole_area``, or when more
         than SUSPICIOUS_SHARE of it has ``score`` above SUSPICIOUS_SCORE x ``low`` or is
         ``lit`` (explained away as light)."""
-        cv2.morphologyEx(mask[roi], cv2.MORPH_CLOSE, _DISC3, dst=mask[roi])
+        cv2.morphologyEx(mask[roi], cv2.MORPH_CLOSE, DISC3, dst=mask[roi])
         self.fill_holes(mask, roi, score=score, low=low, lit=lit)
 
     def fill_holes(self, mask: U8, roi: Box, *, score: F32, low: float, lit: U8 | None) -> None:
