@@ -91,7 +91,7 @@ class MaskEngine:
             self._explain_light(frame, s, roi, min_area, last)
             if s.cleanup:
                 self.cleanup(self.mask, roi, score=self.scorer.score, low=low, lit=self.light.lit)
-        # the state for the next frame (from the mask with its band, see .band)
+        # the state for the next frame, from the mask before its band goes (see .band)
         self._remember(frame, s, low)
         # 6. the band of light beside the person
         light = self.light
