@@ -12,6 +12,11 @@ import numpy.typing as npt
 
 from bgcore.engine.band import BAND_SEED_MIN, BAND_SEED_SHARE, BAND_STEPS
 from bgcore.engine.light import (
+    COARSE_DETAIL,
+    COARSE_FLAT,
+    COARSE_LOST,
+    COARSE_VERIFY,
+    COARSE_WINDOW,
     DETAIL_ENERGY,
     DETAIL_MEAN,
     LEVEL_TOLERANCE,
@@ -120,6 +125,28 @@ def light_consistency(
     verifiable = ee > (TEXTURE_VERIFY * sigma_luma(s)) ** 2
     consistent = colour_kept & smooth & (~verifiable | (ncc >= TEXTURE_NCC_MIN))
     return r, consistent, verifiable & consistent
+
+
+def coarse_texture_hidden(frame: Image, plate: Image, sigma: Image, lit: Bool) -> Bool:
+    """Where ``lit`` (what the fine light tests passed) hides the wall's coarse texture: the
+    plate's coarse detail (its luma's mean over COARSE_DETAIL minus its mean over
+    COARSE_WINDOW, relative to the latter, in the light's weights) has an energy over
+    COARSE_WINDOW above (COARSE_VERIFY x the noise of a COARSE_DETAIL mean)^2, and the
+    frame's is below (COARSE_FLAT x that noise)^2 and below COARSE_LOST x the plate's."""
+    weight = lit.astype(np.float64)
+    side = COARSE_DETAIL[0]
+
+    def energy(y: F64) -> tuple[F64, F64]:
+        wide = np.maximum(_weighted_mean(y, weight, COARSE_WINDOW), 1.0)
+        detail = (_weighted_mean(y, weight, COARSE_DETAIL) - wide) / wide
+        return _weighted_mean(detail * detail, weight, COARSE_WINDOW), wide
+
+    frame_energy, frame_wide = energy(luma(frame))
+    plate_energy, plate_wide = energy(luma(plate))
+    s = sigma_luma(sigma)
+    verifiable = plate_energy > (COARSE_VERIFY * s / plate_wide / side) ** 2
+    flat = frame_energy < (COARSE_FLAT * s / frame_wide / side) ** 2
+    return lit & verifiable & flat & (frame_energy < COARSE_LOST * plate_energy)
 
 
 def light_candidates(frame: Image, expected: Image, sigma: Image, ratios: tuple[float, float]) -> Bool:

@@ -319,6 +319,66 @@ def test_light_explains_areas_with_the_full_tests_and_never_lone_pixels(
     assert (candidates & full).sum() > lit.sum()  # some lone candidates (noise) were dropped
 
 
+def _striped_wall(h: int = 180, w: int = 320) -> np.ndarray:
+    """A wall with soft vertical stripes (period 24 px, +-3%, ~4.5 levels): too faint for the
+    fine texture test to verify at noise 2.5, plain over a 31-pixel window."""
+    stripes = 1.0 + 0.03 * np.sin(2 * np.pi * np.arange(w) / 24.0)
+    wall = np.array([150.0, 140.0, 160.0], np.float32) * stripes[:, None].astype(np.float32)
+    return np.repeat(wall[None], h, axis=0)
+
+
+def test_a_cloth_of_the_walls_shade_that_hides_its_faint_stripes_is_not_light(
+    rng: np.random.Generator, kernel_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flat cloth of the wall's hue at 0.8 keeps the colour and the fine texture of light
+    (the stripes are too faint for the 9x9 windows), but it hides the wall's stripes, which a
+    cast shadow at 0.6 on the same wall keeps: the coarse texture test refuses the cloth, and
+    exactly where its reference does."""
+    room = _striped_wall()
+    mean, sigma = _plate(room, rng)
+    frame = room.copy()
+    frame[30:150, 30:130] *= 0.6  # the shadow
+    frame[30:150, 190:290] = room[30:150, 190:290].mean(axis=(0, 1)) * 0.8  # the cloth
+    frame = noisy(frame, rng)
+    background = ExpectedBackground(mean, sigma)
+    light = LightTests(mean, sigma)
+    ratios = (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)
+    light.reset()
+    lit = light.explain(frame, background, FULL, ratios) > 0
+    shadow, cloth = (slice(45, 135), slice(45, 115)), (slice(45, 135), slice(205, 275))
+    assert lit[shadow].mean() > 0.9
+    assert lit[cloth].mean() < 0.05
+    # the fine tests alone pass the cloth: the coarse test is what refuses it
+    monkeypatch.setattr(LightTests, "_coarse_texture", lambda self, roi: None)
+    light.reset()
+    fine = light.explain(frame, background, FULL, ratios) > 0
+    assert fine[cloth].mean() > 0.5
+    hidden = reference.coarse_texture_hidden(frame, mean, sigma, fine)
+    assert hidden[cloth].mean() > 0.5 and not hidden[shadow].any()
+    assert (lit == (fine & ~hidden)).mean() > 0.999  # float rounding may differ
+
+
+def test_light_stays_light_where_the_plate_held_an_edge_of_light_that_moved(
+    rng: np.random.Generator, kernel_path: str
+) -> None:
+    """The plate was taken with a soft sun patch on the striped wall; it has moved on, and
+    its old place is darker than the plate, with the wall's stripes still showing. The patch's
+    soft edges were most of the plate's coarse detail there, and they are gone, but the
+    frame is not flat: light, not a cloth."""
+    room = _striped_wall()
+    patch = np.zeros(room.shape[:2], np.float32)
+    patch[20:160, 120:160] = 1.0
+    patch = cv2.GaussianBlur(patch, (0, 0), 6.0)
+    mean, sigma = _plate(room * (1.0 + 0.3 * patch)[..., None], rng)
+    frame = noisy(room, rng)
+    background = ExpectedBackground(mean, sigma)
+    light = LightTests(mean, sigma)
+    light.reset()
+    lit = light.explain(frame, background, FULL, (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)) > 0
+    old_place = (slice(30, 150), slice(125, 155))
+    assert lit[old_place].mean() > 0.9
+
+
 def test_a_shadow_is_light_right_up_to_the_person_beside_it(
     rng: np.random.Generator, kernel_path: str
 ) -> None:

@@ -100,6 +100,20 @@ EDGE_LIT_SHARE = 0.35
 # the lit patches between a backlit hand's fingers (tree.avi).
 EDGE_STEPS = 2
 DARK_EDGE_STEPS = 1
+# The coarse texture test: a wall's texture too faint for the fine test (a soft pattern of
+# wallpaper, the mottling of paint) is measured between two scales where noise averages out:
+# the luma's mean over COARSE_DETAIL minus its mean over COARSE_WINDOW, relative to the latter,
+# and its energy over COARSE_WINDOW, all weighted by the light. Where the plate's coarse
+# detail has COARSE_VERIFY x the noise of a COARSE_DETAIL mean (std), light keeps it (it only
+# scales the wall); an opaque cloth of the wall's shade hides it. Light is refused where the
+# frame's coarse detail is flat (within COARSE_FLAT x that noise) and has lost more than
+# COARSE_LOST of the plate's energy. The flatness keeps a wall whose own texture still shows
+# from being refused where the plate held an edge of light that has moved (a sun patch's).
+COARSE_DETAIL = (5, 5)
+COARSE_WINDOW = (31, 31)
+COARSE_VERIFY = 3.0
+COARSE_FLAT = 4.0
+COARSE_LOST = 0.5
 # The filters reach 4 + 3 pixels (and the contact test and closing 1 more): regions of
 # interest are widened by this much.
 FILTER_REACH = 8
@@ -171,6 +185,8 @@ class LightTests:
         self._measurable: U8 | None = None  # where light may extend (explain sets it)
         self._finest_mean: F32 = np.empty((h, w), np.float32)  # the ratio's 3x3 mean
         self._finest_energy: F32 = np.empty((h, w), np.float32)
+        self._coarse: list[F32] = [np.empty((h, w), np.float32) for _ in range(7)]
+        self._hidden: U8 = np.empty((h, w), np.uint8)  # the coarse test's failures
 
     # The OpenCV path's buffers, allocated on first use (the compiled path never needs them).
     def _f32(self, channels: int = 1) -> F32:
@@ -247,6 +263,7 @@ class LightTests:
             else:
                 self._finest(roi)
                 self._ramps(roi)
+                self._coarse_texture(roi)
         return self.lit
 
     def extend(self, roi: Box) -> U8:
@@ -404,6 +421,60 @@ class LightTests:
         cv2.bitwise_and(open_edge, ramp, dst=open_edge)
         if self._measurable is not None:
             cv2.bitwise_and(open_edge, self._measurable[roi], dst=open_edge)
+
+    def _coarse_texture(self, roi: Box) -> None:
+        """lit (and coloured, consistent) = 0 within ``roi`` where the wall's coarse texture
+        was hidden (see COARSE_VERIFY): such a pixel kept the colour and the fine texture of
+        light, but it is an opaque cloth of the wall's shade. After the fine tests (lit holds
+        what they passed)."""
+        lit = self.lit[roi]
+        if not cv2.countNonZero(lit):
+            return
+        weight, sum_detail, sum_window, frame_mean, plate_mean, frame_d, plate_d = (
+            plane[roi] for plane in self._coarse
+        )
+        hidden = self._hidden[roi]
+        if self._measurable is not None:  # clipped areas show no texture under any light
+            lit = cv2.bitwise_and(lit, self._measurable[roi], dst=hidden)
+        cv2.multiply(lit, 1.0 / 255.0, dst=weight, dtype=cv2.CV_32F)
+        cv2.blur(weight, COARSE_DETAIL, dst=sum_detail)
+        cv2.max(sum_detail, _WEIGHT_MIN, dst=sum_detail)
+        cv2.blur(weight, COARSE_WINDOW, dst=sum_window)
+        cv2.max(sum_window, _WEIGHT_MIN, dst=sum_window)
+        # each luma's coarse detail (the mean over the detail's window minus the mean over the
+        # wide one, in the light's weights) relative to the wide mean
+        for luma, mean, detail in (
+            (self.frame_luma[roi], frame_mean, frame_d), (self.plate_luma[roi], plate_mean, plate_d)
+        ):
+            cv2.multiply(luma, weight, dst=detail)
+            cv2.blur(detail, COARSE_WINDOW, dst=mean)
+            cv2.divide(mean, sum_window, dst=mean)
+            cv2.max(mean, 1.0, dst=mean)
+            cv2.blur(detail, COARSE_DETAIL, dst=detail)
+            cv2.divide(detail, sum_detail, dst=detail)
+            cv2.subtract(detail, mean, dst=detail)
+            cv2.divide(detail, mean, dst=detail)
+            # its energy over the wide window, in the same weights
+            cv2.multiply(detail, detail, dst=detail)
+            cv2.multiply(detail, weight, dst=detail)
+            cv2.blur(detail, COARSE_WINDOW, dst=detail)
+            cv2.divide(detail, sum_window, dst=detail)
+        # the noise of a detail window's mean, relative to each mean: sigma / mean / side
+        noise = cv2.divide(self.sigma_luma[roi], plate_mean, dst=sum_detail, scale=1.0 / COARSE_DETAIL[0])
+        cv2.multiply(noise, noise, dst=noise)
+        cv2.multiply(noise, COARSE_VERIFY**2, dst=noise)
+        verifiable = cv2.compare(plate_d, noise, cv2.CMP_GT, dst=hidden)
+        noise = cv2.divide(self.sigma_luma[roi], frame_mean, dst=sum_detail, scale=1.0 / COARSE_DETAIL[0])
+        cv2.multiply(noise, noise, dst=noise, scale=COARSE_FLAT**2)
+        flat = cv2.compare(frame_d, noise, cv2.CMP_LT, dst=self._passed[roi])
+        cv2.bitwise_and(verifiable, flat, dst=hidden)
+        cv2.multiply(plate_d, COARSE_LOST, dst=plate_d)
+        lost = cv2.compare(frame_d, plate_d, cv2.CMP_LT, dst=self._passed[roi])
+        cv2.bitwise_and(hidden, lost, dst=hidden)
+        cv2.bitwise_and(hidden, self.lit[roi], dst=hidden)
+        if cv2.countNonZero(hidden):
+            for plane in (self.lit, self.coloured, self.consistent, self.verified, self.textured):
+                cv2.subtract(plane[roi], hidden, dst=plane[roi])
 
     def _texture_bar(self, roi: Box) -> F32:
         """The fine detail's bar within ``roi``: (TEXTURE_NOISE x max(r, RATIO_FLOOR) x luma
