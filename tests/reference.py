@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bgcore.engine.band import BAND_SEED_MIN, BAND_SEED_SHARE, BAND_STEPS
+from bgcore.engine.expected import CLIP_TOLERANCE
 from bgcore.engine.light import (
     COARSE_DETAIL,
     COARSE_FLAT,
@@ -127,13 +128,17 @@ def light_consistency(
     return r, consistent, verifiable & consistent
 
 
-def coarse_texture_hidden(frame: Image, plate: Image, sigma: Image, lit: Bool) -> Bool:
+def coarse_texture_hidden(
+    frame: Image, plate: Image, sigma: Image, lit: Bool, ceiling: float = 255.0
+) -> Bool:
     """Where ``lit`` (what the fine light tests passed) hides the wall's coarse texture: the
     plate's coarse detail (its luma's mean over COARSE_DETAIL minus its mean over
     COARSE_WINDOW, relative to the latter, in the light's weights) has an energy over
     COARSE_WINDOW above (COARSE_VERIFY x the noise of a COARSE_DETAIL mean)^2, and the
-    frame's is below (COARSE_FLAT x that noise)^2 and below COARSE_LOST x the plate's."""
-    weight = lit.astype(np.float64)
+    frame's is below (COARSE_FLAT x that noise)^2 and below COARSE_LOST x the plate's. Frame
+    pixels within CLIP_TOLERANCE of ``ceiling`` in any channel are not tested."""
+    tested = lit & (np.asarray(frame).max(axis=2) <= ceiling - CLIP_TOLERANCE)
+    weight = tested.astype(np.float64)
     side = COARSE_DETAIL[0]
 
     def energy(y: F64) -> tuple[F64, F64]:
@@ -146,7 +151,7 @@ def coarse_texture_hidden(frame: Image, plate: Image, sigma: Image, lit: Bool) -
     s = sigma_luma(sigma)
     verifiable = plate_energy > (COARSE_VERIFY * s / plate_wide / side) ** 2
     flat = frame_energy < (COARSE_FLAT * s / frame_wide / side) ** 2
-    return lit & verifiable & flat & (frame_energy < COARSE_LOST * plate_energy)
+    return tested & verifiable & flat & (frame_energy < COARSE_LOST * plate_energy)
 
 
 def light_candidates(frame: Image, expected: Image, sigma: Image, ratios: tuple[float, float]) -> Bool:

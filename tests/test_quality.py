@@ -150,3 +150,14 @@ def test_still_person_does_not_flicker() -> None:
     scene = synth.make_scene("still", n_frames=N_FRAMES, plate_frames=20, seed=STILL_SEED)
     m = evaluate.evaluate_scene(scene)
     assert m.flicker < 0.004 and m.f1 > 0.95
+
+
+@pytest.mark.slow
+def test_a_shirt_of_the_walls_shade_before_faint_wallpaper_is_the_person() -> None:
+    """Tuning seed 3 of similar_clothing: a shirt close to the wall's colour, before
+    wallpaper whose stripes are too faint for the fine texture test. Without the coarse
+    texture test a fifth of the shirt was taken for a shadow (F1 0.885, recall 0.80 here;
+    0.989 and 0.988 with it)."""
+    scene = synth.make_scene("similar_clothing", n_frames=N_FRAMES, plate_frames=20, seed=3)
+    m = evaluate.evaluate_scene(scene)
+    assert m.f1 > 0.96 and m.recall > 0.95, f"F1 {m.f1:.3f}, recall {m.recall:.3f}"

@@ -13,7 +13,8 @@ The stages of a frame, in the order :meth:`MaskEngine.step` runs them (a module 
 3. :mod:`.hysteresis`: the weak regions that hold a strong pixel (in space, and in time
    through the last mask).
 4. :mod:`.light`: inside the mask's box, what a change of light explains (a cast shadow, a
-   lamp: the colour and the fine texture kept); hysteresis again without it, the contact
+   lamp: the colour and the fine texture kept, and the wall's coarse texture not hidden by
+   something flat); hysteresis again without it, the contact
    rule of :mod:`.regions` (light falls around the person, not inside, unless the wall's
    texture proves it light), and the anchor rule (a part of the mask that is all light's
    colour, away from the person, is light's edge: dropped). Fewer explained pixels than the

@@ -11,6 +11,9 @@ The texture windows weigh only the pixels that kept their colour: the person's p
 a shadow tell nothing of the light on the wall, and counted they would fail the shadow's
 edge. Where the wall's own texture was verifiable and correlated, the pixel is ``verified``:
 the contact rule (:class:`.regions.LightContact`) never takes such light for the person.
+Last, the coarse texture test (see COARSE_VERIFY): texture too faint for the 9x9 windows is
+measured between 5x5 and 31x31 means, where noise averages out; where the frame is flat
+while the plate has such texture, an opaque cloth of the wall's shade hides the wall.
 
 Light falls on areas, never on lone pixels, so each test runs only around the areas the
 cheaper ones leave (what survives a 3x3 erosion, widened by the filters' reach): the colour
@@ -41,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import kernels
-from .expected import ExpectedBackground
+from .expected import CLIP_TOLERANCE, ExpectedBackground
 from .regions import RECT3, Box, inside, widened
 from .score import AUTO_SIGMA_LOW
 
@@ -109,6 +112,8 @@ DARK_EDGE_STEPS = 1
 # frame's coarse detail is flat (within COARSE_FLAT x that noise) and has lost more than
 # COARSE_LOST of the plate's energy. The flatness keeps a wall whose own texture still shows
 # from being refused where the plate held an edge of light that has moved (a sun patch's).
+# Pixels of the frame within CLIP_TOLERANCE of the sensor's ceiling in any channel take no
+# part: brighter light that clips a textured surface flattens it (sky between leaves).
 COARSE_DETAIL = (5, 5)
 COARSE_WINDOW = (31, 31)
 COARSE_VERIFY = 3.0
@@ -187,6 +192,7 @@ class LightTests:
         self._finest_energy: F32 = np.empty((h, w), np.float32)
         self._coarse: list[F32] = [np.empty((h, w), np.float32) for _ in range(7)]
         self._hidden: U8 = np.empty((h, w), np.uint8)  # the coarse test's failures
+        self._tested: U8 = np.empty((h, w), np.uint8)  # lit, measurable, below the ceiling
 
     # The OpenCV path's buffers, allocated on first use (the compiled path never needs them).
     def _f32(self, channels: int = 1) -> F32:
@@ -263,7 +269,7 @@ class LightTests:
             else:
                 self._finest(roi)
                 self._ramps(roi)
-                self._coarse_texture(roi)
+                self._coarse_texture(frame, background, roi)
         return self.lit
 
     def extend(self, roi: Box) -> U8:
@@ -422,11 +428,11 @@ class LightTests:
         if self._measurable is not None:
             cv2.bitwise_and(open_edge, self._measurable[roi], dst=open_edge)
 
-    def _coarse_texture(self, roi: Box) -> None:
+    def _coarse_texture(self, frame: U8, background: ExpectedBackground, roi: Box) -> None:
         """lit (and coloured, consistent) = 0 within ``roi`` where the wall's coarse texture
         was hidden (see COARSE_VERIFY): such a pixel kept the colour and the fine texture of
         light, but it is an opaque cloth of the wall's shade. After the fine tests (lit holds
-        what they passed)."""
+        what they passed; ``frame`` is the frame, HxWx3 uint8)."""
         lit = self.lit[roi]
         if not cv2.countNonZero(lit):
             return
@@ -434,9 +440,13 @@ class LightTests:
             plane[roi] for plane in self._coarse
         )
         hidden = self._hidden[roi]
-        if self._measurable is not None:  # clipped areas show no texture under any light
-            lit = cv2.bitwise_and(lit, self._measurable[roi], dst=hidden)
-        cv2.multiply(lit, 1.0 / 255.0, dst=weight, dtype=cv2.CV_32F)
+        # clipped pixels show no texture under any light: the plate's, and the frame's
+        highest = tuple(max(0.0, c - CLIP_TOLERANCE) for c in background.ceiling[:3])
+        tested = cv2.inRange(frame[roi], (0.0, 0.0, 0.0), highest, dst=self._tested[roi])
+        cv2.bitwise_and(tested, lit, dst=tested)
+        if self._measurable is not None:
+            cv2.bitwise_and(tested, self._measurable[roi], dst=tested)
+        cv2.multiply(tested, 1.0 / 255.0, dst=weight, dtype=cv2.CV_32F)
         cv2.blur(weight, COARSE_DETAIL, dst=sum_detail)
         cv2.max(sum_detail, _WEIGHT_MIN, dst=sum_detail)
         cv2.blur(weight, COARSE_WINDOW, dst=sum_window)
@@ -471,7 +481,7 @@ class LightTests:
         cv2.multiply(plate_d, COARSE_LOST, dst=plate_d)
         lost = cv2.compare(frame_d, plate_d, cv2.CMP_LT, dst=self._passed[roi])
         cv2.bitwise_and(hidden, lost, dst=hidden)
-        cv2.bitwise_and(hidden, self.lit[roi], dst=hidden)
+        cv2.bitwise_and(hidden, tested, dst=hidden)
         if cv2.countNonZero(hidden):
             for plane in (self.lit, self.coloured, self.consistent, self.verified, self.textured):
                 cv2.subtract(plane[roi], hidden, dst=plane[roi])
