@@ -247,11 +247,14 @@ class LightTests:
             self._written = None
 
     def explain(
-        self, frame: U8, background: ExpectedBackground, roi: Box, ratios: tuple[float, float]
+        self, frame: U8, background: ExpectedBackground, roi: Box, ratios: tuple[float, float],
+        coarse_min: int = 0,
     ) -> U8:
         """``lit`` = 255 where light explains the pixel within ``roi``, its luma ratio within
         ``ratios`` (lowest, highest), else 0; ``consistent`` is written around the areas the
-        tests ran on. ``frame`` is the frame (HxWx3 uint8)."""
+        tests ran on. ``frame`` is the frame (HxWx3 uint8). The coarse texture test runs only
+        where the fine tests passed at least ``coarse_min`` pixels (the caller's smallest
+        amount of light worth acting on)."""
         expected = background.expected()
         self._clear_maps()
         self._candidates(frame, expected, roi, ratios)
@@ -269,7 +272,8 @@ class LightTests:
             else:
                 self._finest(roi)
                 self._ramps(roi)
-                self._coarse_texture(frame, background, roi)
+                if cv2.countNonZero(self.lit[roi]) >= coarse_min:
+                    self._coarse_texture(frame, background, roi)
         return self.lit
 
     def extend(self, roi: Box) -> U8:

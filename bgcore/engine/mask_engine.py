@@ -117,7 +117,8 @@ class MaskEngine:
                 self.light.consistency(frame, self.background, roi)
             return
         ratios = (LIGHT_RATIO_MIN if s.shadows else 1.0, LIGHT_RATIO_MAX if s.adapt and auto else 1.0)
-        lit = self.light.explain(frame, self.background, roi, ratios)[roi]
+        # (the coarse texture test only where light is worth acting on: see `few`)
+        lit = self.light.explain(frame, self.background, roi, ratios, coarse_min=min_area)[roi]
         score, mask = self.scorer.score[roi], self.mask[roi]
         # a few pixels: less than the smallest part the mask keeps (not worth labelling)
         few = cv2.countNonZero(lit) < min_area
