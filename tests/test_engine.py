@@ -13,7 +13,7 @@ from helpers import noisy, textured_room
 from bgcore.engine.band import BAND_FLOOR, BAND_SEED_MIN, BAND_SEED_SHARE, BAND_SIGMAS, BAND_STEPS, LightBand
 from bgcore.engine.expected import ExpectedBackground, clipped_channels
 from bgcore.engine.hysteresis import Hysteresis
-from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
+from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LUMA_BGR, LightTests, plate_edges_of_light
 from bgcore.engine.light_levels import FIELD_STEP_MAX, LightLevels
 from bgcore.engine.mask_engine import MaskEngine
 from bgcore.engine.regions import (
@@ -539,6 +539,83 @@ def test_a_sun_patch_beside_the_person_leaves_no_edge_in_the_mask(
     near = cv2.dilate(person.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     assert (mask & ~near).sum() < 50
 
+
+@pytest.mark.parametrize("shift", [1, 2, 4, 6])
+def test_a_sun_patch_that_moved_leaves_no_outline_when_light_explains_little_else(
+    rng: np.random.Generator, shift: int
+) -> None:
+    """The plate was taken with a sun patch (x1.35, its edge blurred over 4 pixels) on a flat
+    wall; it has moved by ``shift`` pixels, and the person stands away from it in clothes
+    light cannot explain. The patch's moved outline (brighter where it went, darker where
+    the plate's edge of light was) leaves the mask though light explains too few pixels to
+    run the contact rule (from 2 pixels on, 189-1623 pixels of outline stayed before)."""
+    room = np.full((180, 320, 3), (150, 140, 120), np.float32)
+    patch = _patch_of_light(180, 320, 1.35, 4)
+    plate = Plate.from_frames([noisy(room * patch[..., None], rng) for _ in range(12)])
+    engine = MaskEngine(plate, (320, 180))
+    moved = np.roll(patch, shift, axis=1)
+    frame = room * moved[..., None]
+    person = np.zeros((180, 320), bool)
+    person[30:180, 240:290] = True
+    frame[person] = (40, 160, 90)
+    for _ in range(4):
+        mask = engine.step(noisy(frame, rng), Settings()) > 0
+    assert mask[person].all()
+    near = cv2.dilate(person.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert (mask & ~near).sum() < 50, (mask & ~near).sum()
+
+
+def test_the_plates_edges_of_light_are_its_blurred_outlines_of_light_only() -> None:
+    """plate_edges_of_light: a sun patch's outline blurred over 8 pixels on a flat wall is an
+    edge of light along its middle; a sharp outline (a frame), the flat wall beside it, and
+    a blurred outline where the colour changes (a leaf's, a picture's) are not."""
+    h, w = 120, 200
+    wall = np.full((h, w, 3), (150.0, 140.0, 120.0), np.float32)
+    x = np.arange(w, dtype=np.float32)
+    light = 1.0 + 0.35 * np.clip((x - 40.0) / 8.0 + 0.5, 0.0, 1.0)  # ramp over x 36..44
+    plate = wall * light[None, :, None]
+    plate[20:50, 120:160] = (60.0, 60.0, 60.0)  # a dark frame: a sharp step
+    leaf = np.clip((x - 180.0) / 8.0 + 0.5, 0.0, 1.0)[None, :, None]  # blurred, to green
+    plate[70:110] = plate[70:110] * (1 - leaf) + np.array([60.0, 160.0, 60.0], np.float32) * leaf
+    luma = cv2.transform(plate, LUMA_BGR.reshape(1, 3))
+    detail = luma - cv2.blur(luma, (9, 9))
+    energy = cv2.blur(detail * detail, (7, 7))
+    edges = plate_edges_of_light(plate, luma, energy, np.full((h, w), 1.0, np.float32)) > 0
+    assert edges[10:110, 38:43].mean() > 0.9  # the middle of the sun patch's ramp
+    assert not edges[:, :30].any() and not edges[:, 50:115].any()  # the flat wall
+    assert not edges[14:56, 114:166].any()  # the frame and the 6 pixels beside it
+    assert not edges[70:110, 170:].any()  # the blurred change of colour
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_an_edge_of_light_the_plate_held_is_open_where_the_light_left_it(
+    rng: np.random.Generator, left: bool
+) -> None:
+    """The plate holds a sun patch (x1.35, its edge blurred over 8 pixels) on a flat wall.
+    Where the light left (the wall alone), its old edge is a dark ramp the wall's texture
+    cannot tell, and an open edge of light. Where something much darker with a blurred
+    outline stands on that edge instead (a backlit hand, at 40% of the plate), the pixels it
+    covers by half or more are not."""
+    room = np.full((180, 320, 3), (150, 140, 120), np.float32)
+    patch = _patch_of_light(180, 320, 1.35, 8)
+    mean, sigma = _plate(room * patch[..., None], rng)
+    light = LightTests(mean, sigma)
+    edges = light.plate_edges > 0
+    assert edges[60:120, 56:64].mean() > 0.8  # the patch's left edge, x 56..63
+    if left:
+        frame, judged = room, edges
+    else:  # the hand: over the patch's left part, its outline blurred like the patch's edge
+        cover = (_patch_of_light(180, 320, 2.0, 8) - 1.0)[..., None]
+        cover[:, 100:] = 0.0
+        frame = room * patch[..., None] * (1.0 - 0.6 * cover)
+        judged = edges & (cover[..., 0] >= 0.5)
+    light.reset()
+    ratios = (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)
+    light.explain(noisy(frame, rng), ExpectedBackground(mean, sigma), FULL, ratios)
+    band = judged & (light.ramp > 0) & (light.lit == 0) & (light.coloured > 0)
+    assert band.sum() > 30
+    opened = (light.open_edge > 0)[band].mean()
+    assert opened > 0.8 if left else opened < 0.02, opened
 
 def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -> None:
     """The contact rule rejoins light enclosed by the person (a shirt of a flat wall's

@@ -18,7 +18,8 @@ The stages of a frame, in the order :meth:`MaskEngine.step` runs them (a module 
    rule of :mod:`.regions` (light falls around the person, not inside, unless the wall's
    texture proves it light), and the anchor rule (a part of the mask that is all light's
    colour, away from the person, is light's edge: dropped). Fewer explained pixels than the
-   smallest part the mask keeps skip these steps.
+   smallest part the mask keeps skip these steps, unless the mask lies on the plate's edges
+   of light (a sun patch that moved): then the anchor rule and the penumbra it reads run.
 5. :mod:`.regions`: cleanup, closing cracks and filling the holes inside the person.
 
 Then the state for the next frame: the last mask, the confident background, and every few

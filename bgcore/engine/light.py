@@ -119,6 +119,29 @@ COARSE_WINDOW = (31, 31)
 COARSE_VERIFY = 3.0
 COARSE_FLAT = 4.0
 COARSE_LOST = 0.5
+# An edge of light in the plate (a sun patch's or a lamp's blurred outline on the wall, the
+# glow around a window): where the plate's luma is a ramp (its finest energy under RAMP_SHARE
+# of its 9x9 detail's, plus PLATE_RAMP_NOISE of the luma's noise variance: a plate of 8
+# frames keeps an eighth of it), its slope over 9x9 at least PLATE_RAMP_SLOPE of the level a
+# pixel (a change of 9% across the window), the pixel itself on the slope (its 3x3 slope at
+# least PLATE_RAMP_LOCAL of that: beside a blurred step, a window frame's, the 9x9 slope is
+# high and the pixel flat), and its chromaticity kept (the energy of its 9x9 detail, times
+# the level squared, within PLATE_RAMP_CHROMA^2 of the luma detail's plus PLATE_CHROMA_NOISE
+# of the noise variance: light scales a surface, while beside a leaf or a picture the colour
+# changes). Where the light moved off such an edge (the sun moved), the frame there is a
+# darker ramp on a wall whose texture cannot tell: an open edge of light, like a brighter one
+# (see LightTests._ramps), if it is no darker than the edge's dim side: the frame's ratio at
+# least the plate's luma PLATE_EDGE_REACH pixels down the slope (the foot of a ramp up to
+# twice as wide) over its own, less PLATE_EDGE_TOLERANCE. A backlit hand before a window's
+# glow is darker than that (tree.avi: the least luma of a 17x17 window as the dim side took
+# 488 pixels off the hand's outline over 13 frames, this 32).
+PLATE_RAMP_SLOPE = 0.01
+PLATE_RAMP_LOCAL = 0.3
+PLATE_RAMP_CHROMA = 0.12
+PLATE_RAMP_NOISE = 0.25
+PLATE_CHROMA_NOISE = 0.05
+PLATE_EDGE_REACH = 9.0
+PLATE_EDGE_TOLERANCE = 0.05
 # The filters reach 4 + 3 pixels (and the contact test and closing 1 more): regions of
 # interest are widened by this much.
 FILTER_REACH = 8
@@ -126,6 +149,53 @@ FILTER_REACH = 8
 _LUMA = LUMA_BGR.reshape(1, 3)
 _WEIGHT_MIN = 1e-3  # the texture windows' least weight sum (one weighted pixel: 255/81)
 _MEAN3 = np.full((1, 3), 1.0 / 3.0, np.float32)
+
+
+def plate_edges_of_light(mean: F32, plate_luma: F32, plate_energy: F32, noise_var: F32) -> U8:
+    """0/255: the plate's edges of light (see PLATE_RAMP_SLOPE), from its mean (HxWx3), its
+    luma, the energy of the luma's 9x9 detail and the luma's noise variance (the finest
+    energy of a ramp that noise may add). Once per plate: it allocates."""
+    finest = plate_luma - cv2.blur(plate_luma, FINEST_DETAIL)
+    finest_energy = cv2.blur(finest * finest, FINEST_DETAIL)
+    level = np.maximum(plate_luma, 1.0)
+    slope9 = _slope(cv2.blur(plate_luma, DETAIL_MEAN)) / level
+    slope3 = _slope(plate_luma) / level
+    chroma = mean / np.maximum(mean.sum(axis=2, keepdims=True), 1.0)
+    chroma_detail = chroma - cv2.blur(chroma, DETAIL_MEAN)
+    chroma_energy = cv2.blur((chroma_detail * chroma_detail).sum(axis=2), DETAIL_ENERGY)
+    chroma_bar = PLATE_RAMP_CHROMA**2 * plate_energy + PLATE_CHROMA_NOISE * noise_var
+    edges = (
+        (finest_energy < RAMP_SHARE * plate_energy + PLATE_RAMP_NOISE * noise_var)
+        & (slope9 > PLATE_RAMP_SLOPE)
+        & (slope3 > PLATE_RAMP_LOCAL * slope9)
+        & (chroma_energy * np.square(level) < chroma_bar)
+    )
+    return edges.astype(np.uint8) * 255
+
+
+def _dim_side(luma: F32) -> F32:
+    """Per pixel: the luma (3x3 mean) PLATE_EDGE_REACH pixels down the slope of the 9x9 mean,
+    at most its own, over its own, less PLATE_EDGE_TOLERANCE (see PLATE_RAMP_SLOPE). Once
+    per plate: it allocates."""
+    h, w = luma.shape
+    mean = cv2.blur(luma, DETAIL_MEAN)
+    dx = cv2.Sobel(mean, cv2.CV_32F, 1, 0, ksize=3)
+    dy = cv2.Sobel(mean, cv2.CV_32F, 0, 1, ksize=3)
+    norm = np.maximum(cv2.magnitude(dx, dy), 1e-6)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    map_x = xs - PLATE_EDGE_REACH * dx / norm
+    map_y = ys - PLATE_EDGE_REACH * dy / norm
+    smooth = cv2.blur(luma, FINEST_DETAIL)
+    below = cv2.remap(smooth, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    dim = np.minimum(below, luma)
+    return (dim / np.maximum(luma, 1.0) * (1.0 - PLATE_EDGE_TOLERANCE)).astype(np.float32)
+
+
+def _slope(luma: F32) -> F32:
+    """The gradient's magnitude, in levels a pixel (3x3 Sobel)."""
+    dx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+    dy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+    return cv2.magnitude(dx, dy)
 
 
 class LightTests:
@@ -163,6 +233,12 @@ class LightTests:
         plate_detail = plate_luma - cv2.blur(plate_luma, DETAIL_MEAN)
         plate_energy = cv2.blur(plate_detail * plate_detail, DETAIL_ENERGY)
         self.any_verifiable = bool((plate_energy > (TEXTURE_VERIFY * self.sigma_luma) ** 2).any())
+        # the plate's edges of light (see PLATE_RAMP_SLOPE): an open edge where they moved off
+        self.plate_edges: U8 = plate_edges_of_light(
+            mean, self.plate_luma, plate_energy, np.square(self.sigma_luma)
+        )
+        # the least ratio at which the light may have moved off them (see PLATE_RAMP_SLOPE)
+        self.plate_edge_floor: F32 = _dim_side(self.plate_luma)
         self.verified: U8 = np.zeros((h, w), np.uint8)
         self.textured: U8 = np.zeros((h, w), np.uint8)  # the wall's texture verifiable, correlated
         self._eroded: U8 = np.empty((h, w), np.uint8)  # candidates that survive a 3x3 erosion
@@ -192,6 +268,7 @@ class LightTests:
         self._finest_energy: F32 = np.empty((h, w), np.float32)
         self._coarse: list[F32] = [np.empty((h, w), np.float32) for _ in range(7)]
         self._hidden: U8 = np.empty((h, w), np.uint8)  # the coarse test's failures
+        self._gone: U8 = np.empty((h, w), np.uint8)  # the plate's edges of light, gone
         self._tested: U8 = np.empty((h, w), np.uint8)  # lit, measurable, below the ceiling
 
     # The OpenCV path's buffers, allocated on first use (the compiled path never needs them).
@@ -417,10 +494,12 @@ class LightTests:
     def _ramps(self, roi: Box) -> None:
         """ramp = 255 within ``roi`` where the ratio is smooth and a ramp (see RAMP_SHARE);
         open_edge = 255 where a ramp is also brighter light, or the wall's texture shows
-        through it (verifiable and correlated), and the plate is not clipped there: such an
-        edge of light is as good as the clear background to the contact rule. Anything dark
-        keeps the colour of a deep shadow, and a hand moving before a bright window has a
-        blurred outline. After :meth:`_finest` and the texture pass (their planes)."""
+        through it (verifiable and correlated), or the plate held an edge of light there and
+        the frame is no darker than its dim side (the light moved off it: see
+        PLATE_RAMP_SLOPE), and the plate is not clipped there: such an edge of light is as
+        good as the clear background to the contact rule. Anything else dark keeps the
+        colour of a deep shadow, and a hand moving before a bright window has a blurred
+        outline. After :meth:`_finest` and the texture pass (their planes)."""
         share = cv2.divide(
             self._ratio_energy[roi], self._weight7[roi], dst=self._energy_mean[roi], scale=RAMP_SHARE
         )
@@ -428,6 +507,11 @@ class LightTests:
         cv2.bitwise_and(ramp, self.smooth[roi], dst=ramp)
         open_edge = cv2.compare(self.ratio[roi], 1.0, cv2.CMP_GT, dst=self.open_edge[roi])
         cv2.bitwise_or(open_edge, self.textured[roi], dst=open_edge)
+        # the plate's edges of light where the frame is no darker than their dim side: the
+        # light moved off them
+        gone = cv2.compare(self.ratio[roi], self.plate_edge_floor[roi], cv2.CMP_GE, dst=self._gone[roi])
+        cv2.bitwise_and(gone, self.plate_edges[roi], dst=gone)
+        cv2.bitwise_or(open_edge, gone, dst=open_edge)
         cv2.bitwise_and(open_edge, ramp, dst=open_edge)
         if self._measurable is not None:
             cv2.bitwise_and(open_edge, self._measurable[roi], dst=open_edge)

@@ -120,17 +120,16 @@ class MaskEngine:
         # (the coarse texture test only where light is worth acting on: see `few`)
         lit = self.light.explain(frame, self.background, roi, ratios, coarse_min=min_area)[roi]
         score, mask = self.scorer.score[roi], self.mask[roi]
-        # a few pixels: less than the smallest part the mask keeps (not worth labelling)
+        # a few pixels: less than the smallest part the mask keeps (not worth labelling: no
+        # edge of light, no second hysteresis, no contact rule; only where the mask lies on
+        # the plate's edges of light, the penumbra and the anchor rule, see below)
         few = cv2.countNonZero(lit) < min_area
         if not few:
             self.light.extend(roi)  # the edge of light
         cv2.subtract(score, score, dst=score, mask=lit)  # explained: the score is 0 there
-        if few:
-            return
         weak, strong = self.scorer.weak[roi], self.scorer.strong[roi]
         light = self.light
-        penumbra = None  # the contact rule's, when it ran on this frame
-        if cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
+        if not few and cv2.countNonZero(cv2.bitwise_and(lit, mask, dst=self._lit_person[roi])):
             unlit = cv2.bitwise_not(lit, dst=self._unlit[roi])  # light explains part of the mask
             cv2.bitwise_and(weak, unlit, dst=weak)
             cv2.bitwise_and(strong, unlit, dst=strong)
@@ -143,10 +142,24 @@ class MaskEngine:
                 held=self.last_light if last is not None else None,
             )
             penumbra = self.contact.penumbra
+        elif not few or self._on_plate_edges(mask, roi) >= min_area:
+            # the contact rule did not run, but light explains enough, or the mask lies on the
+            # plate's edges of light (the outline of a sun patch that moved by a few pixels,
+            # whether or not light explains anything else): its penumbra alone, unlabelled
+            penumbra = self.contact.measure_penumbra(
+                self.mask, light.lit, roi, light.coloured, light.smooth, light.ramp
+            )
+        else:
+            return  # (few, and off the plate's edges of light: nothing for the rules below)
         self.anchor(self.mask, light.coloured, light.ratio, roi, min_area, penumbra)
-        if penumbra is not None:  # light's open edge, in its penumbra, is light's
-            open_edge = cv2.bitwise_and(penumbra[roi], light.open_edge[roi], dst=self._unlit[roi])
-            cv2.subtract(mask, open_edge, dst=mask)
+        # light's open edge, in its penumbra, is light's
+        open_edge = cv2.bitwise_and(penumbra[roi], light.open_edge[roi], dst=self._unlit[roi])
+        cv2.subtract(mask, open_edge, dst=mask)
+
+    def _on_plate_edges(self, mask: U8, roi: Box) -> int:
+        """How many pixels of ``mask`` (within ``roi``) lie on the plate's edges of light."""
+        on = cv2.bitwise_and(self.light.plate_edges[roi], mask, dst=self._unlit[roi])
+        return cv2.countNonZero(on)
 
     def _remember(self, frame: U8, s: Settings, low: float) -> None:
         """The previous mask, the confident background, and, every few frames, the slow

@@ -235,6 +235,21 @@ class LightContact:
                 cv2.bitwise_and(rejoining, within[roi], dst=rejoining)
             cv2.bitwise_or(mask, rejoining, dst=mask)
 
+    def measure_penumbra(
+        self, mask: U8, lit: U8, roi: Box, coloured: U8, smooth: U8, ramp: U8 | None = None
+    ) -> U8:
+        """Only the penumbra of ``mask`` (into ``penumbra``, returned), as the call measures
+        it but with clear background = everything outside the mask and the light (no
+        labelling: for frames where light explains too little for the rule itself)."""
+        penumbra = self.penumbra[roi]
+        penumbra.fill(0)
+        m, lt = mask[roi], lit[roi]
+        clear = cv2.bitwise_or(m, lt, dst=self._near_clear[roi])
+        cv2.compare(clear, 0, cv2.CMP_EQ, dst=clear)
+        ramps = None if ramp is None else ramp[roi]
+        self._without_penumbra(m, clear, coloured[roi], smooth[roi], roi, lt, ramps)
+        return self.penumbra
+
     def _connected_to_unchanged(self, clear: U8, changed: U8, roi: Box) -> None:
         """``clear`` (within ``roi``) keeps its components (8-connected) that hold an
         unchanged pixel, or reach a side of ``roi`` inside the frame (the background goes on
