@@ -149,28 +149,30 @@ FILTER_REACH = 8
 _LUMA = LUMA_BGR.reshape(1, 3)
 _WEIGHT_MIN = 1e-3  # the texture windows' least weight sum (one weighted pixel: 255/81)
 _MEAN3 = np.full((1, 3), 1.0 / 3.0, np.float32)
+_SUM3 = np.ones((1, 3), np.float32)
 
 
 def plate_edges_of_light(mean: F32, plate_luma: F32, plate_energy: F32, noise_var: F32) -> U8:
     """0/255: the plate's edges of light (see PLATE_RAMP_SLOPE), from its mean (HxWx3), its
     luma, the energy of the luma's 9x9 detail and the luma's noise variance (the finest
     energy of a ramp that noise may add). Once per plate: it allocates."""
-    finest = plate_luma - cv2.blur(plate_luma, FINEST_DETAIL)
-    finest_energy = cv2.blur(finest * finest, FINEST_DETAIL)
-    level = np.maximum(plate_luma, 1.0)
-    slope9 = _slope(cv2.blur(plate_luma, DETAIL_MEAN)) / level
-    slope3 = _slope(plate_luma) / level
-    chroma = mean / np.maximum(mean.sum(axis=2, keepdims=True), 1.0)
-    chroma_detail = chroma - cv2.blur(chroma, DETAIL_MEAN)
-    chroma_energy = cv2.blur((chroma_detail * chroma_detail).sum(axis=2), DETAIL_ENERGY)
-    chroma_bar = PLATE_RAMP_CHROMA**2 * plate_energy + PLATE_CHROMA_NOISE * noise_var
-    edges = (
-        (finest_energy < RAMP_SHARE * plate_energy + PLATE_RAMP_NOISE * noise_var)
-        & (slope9 > PLATE_RAMP_SLOPE)
-        & (slope3 > PLATE_RAMP_LOCAL * slope9)
-        & (chroma_energy * np.square(level) < chroma_bar)
-    )
-    return edges.astype(np.uint8) * 255
+    finest = cv2.subtract(plate_luma, cv2.blur(plate_luma, FINEST_DETAIL))
+    finest_energy = cv2.blur(cv2.multiply(finest, finest), FINEST_DETAIL)
+    level = cv2.max(plate_luma, 1.0)
+    slope9 = cv2.divide(_slope(cv2.blur(plate_luma, DETAIL_MEAN)), level)
+    slope3 = cv2.divide(_slope(plate_luma), level)
+    total = cv2.max(cv2.transform(mean, _SUM3), 1.0)
+    chroma = cv2.divide(mean, cv2.merge([total, total, total]))
+    chroma_detail = cv2.subtract(chroma, cv2.blur(chroma, DETAIL_MEAN))
+    chroma_energy = cv2.blur(cv2.transform(cv2.multiply(chroma_detail, chroma_detail), _SUM3), DETAIL_ENERGY)
+    ramp_bar = cv2.addWeighted(plate_energy, RAMP_SHARE, noise_var, PLATE_RAMP_NOISE, 0.0)
+    chroma_bar = cv2.addWeighted(plate_energy, PLATE_RAMP_CHROMA**2, noise_var, PLATE_CHROMA_NOISE, 0.0)
+    edges = cv2.compare(finest_energy, ramp_bar, cv2.CMP_LT)
+    cv2.bitwise_and(edges, cv2.compare(slope9, PLATE_RAMP_SLOPE, cv2.CMP_GT), dst=edges)
+    cv2.bitwise_and(edges, cv2.compare(slope3, cv2.multiply(slope9, PLATE_RAMP_LOCAL), cv2.CMP_GT), dst=edges)
+    relative = cv2.multiply(chroma_energy, cv2.multiply(level, level))
+    cv2.bitwise_and(edges, cv2.compare(relative, chroma_bar, cv2.CMP_LT), dst=edges)
+    return edges
 
 
 def _dim_side(luma: F32) -> F32:
@@ -181,14 +183,13 @@ def _dim_side(luma: F32) -> F32:
     mean = cv2.blur(luma, DETAIL_MEAN)
     dx = cv2.Sobel(mean, cv2.CV_32F, 1, 0, ksize=3)
     dy = cv2.Sobel(mean, cv2.CV_32F, 0, 1, ksize=3)
-    norm = np.maximum(cv2.magnitude(dx, dy), 1e-6)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    map_x = xs - PLATE_EDGE_REACH * dx / norm
-    map_y = ys - PLATE_EDGE_REACH * dy / norm
+    step = cv2.divide(PLATE_EDGE_REACH, cv2.max(cv2.magnitude(dx, dy), 1e-6))
+    map_x = cv2.subtract(np.tile(np.arange(w, dtype=np.float32), (h, 1)), cv2.multiply(dx, step))
+    map_y = cv2.subtract(np.tile(np.arange(h, dtype=np.float32)[:, None], (1, w)), cv2.multiply(dy, step))
     smooth = cv2.blur(luma, FINEST_DETAIL)
     below = cv2.remap(smooth, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    dim = np.minimum(below, luma)
-    return (dim / np.maximum(luma, 1.0) * (1.0 - PLATE_EDGE_TOLERANCE)).astype(np.float32)
+    dim = cv2.min(below, luma)
+    return cv2.divide(dim, cv2.max(luma, 1.0), scale=1.0 - PLATE_EDGE_TOLERANCE)
 
 
 def _slope(luma: F32) -> F32:
