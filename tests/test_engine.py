@@ -617,6 +617,33 @@ def test_an_edge_of_light_the_plate_held_is_open_where_the_light_left_it(
     opened = (light.open_edge > 0)[band].mean()
     assert opened > 0.8 if left else opened < 0.02, opened
 
+@pytest.mark.parametrize("depth", [0.6, 0.75])
+def test_a_shadow_enclosed_on_a_plain_floor_has_the_depth_of_the_shadow_the_wall_verified(
+    rng: np.random.Generator, depth: float
+) -> None:
+    """Light at 60% on a textured wall (the wall verifies it) and a region of the plain floor
+    enclosed by an arm, its forearm and the body, both with soft edges: at the same 60% the floor's
+    region is that shadow and not the person; at 75% (a shirt of the floor's colour, not of
+    the shadow's depth) it is the person, as the contact rule keeps what the texture cannot
+    tell (without the rule the 60% region is the person's too)."""
+    room = textured_room(180, 320)
+    room[100:] = (70.0, 100.0, 130.0)  # the plain floor
+    plate = Plate.from_frames([noisy(room, rng) for _ in range(12)])
+    engine = MaskEngine(plate, (320, 180))
+    gain = np.ones((180, 320), np.float32)
+    gain[20:80, 40:120] = 0.6  # the shadow on the wall
+    gain[125:180, 150:200] = depth  # the floor between the arm and the body
+    frame = room * cv2.GaussianBlur(gain, (0, 0), 2.0)[..., None]
+    frame[110:125, 100:200] = (40, 160, 90)  # the arm
+    frame[110:180, 135:150] = (40, 160, 90)  # the forearm
+    frame[60:180, 200:250] = (40, 160, 90)  # the body
+    for _ in range(4):
+        mask = engine.step(noisy(frame, rng), Settings()) > 0
+    assert mask[110:125, 100:200].all() and mask[60:180, 200:250].all()
+    assert mask[24:76, 44:116].mean() < 0.01
+    enclosed = mask[131:180, 156:194].mean()
+    assert enclosed < 0.05 if depth == 0.6 else enclosed > 0.99, enclosed
+
 def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -> None:
     """The contact rule rejoins light enclosed by the person (a shirt of a flat wall's
     colour) only when the texture could not tell: a region the wall's texture verified

@@ -48,6 +48,19 @@ LAST_SHARE = 0.5
 # The contact rule is for when the texture cannot tell: a region of which at least this share
 # was verified by the wall's own texture (see :mod:`.light`) stays light whatever it touches.
 VERIFIED_SHARE = 0.5
+# One light casts one depth of shadow: a darker region the texture cannot tell (a shadow on a
+# plain floor, enclosed by an arm and the body) whose colour ratio to the expected background
+# (of the means, per channel) is within SHADOW_DEPTH_TOLERANCE in every channel of the darker
+# light's that the wall's texture verified in the same frame, in regions of the room's light
+# (bordering the clear background more than the person: not a shirt's piece), at least
+# SHADOW_VERIFIED_MIN pixels of it and at most SHADOW_RATIO_MAX in luma (a cast shadow takes
+# a sixth of the light or more; a lagging light field or exposure, a few percent, is where
+# shirts of the wall's shade live), is that shadow and stays light whatever it touches. Per
+# channel, as ambient light tints shadows: the luma ratio alone, or 0.08, took a backlit
+# hand's upper half for the shadow of the sky's darkening leaves in tree.avi's last frame.
+SHADOW_DEPTH_TOLERANCE = 0.05
+SHADOW_VERIFIED_MIN = 100
+SHADOW_RATIO_MAX = 0.85
 # A part of the mask where brighter light explains the colour of all but this share of the
 # pixels, farther than ANCHOR_REACH pixels from every other part and from the picture's edge,
 # is light's edge, not a person (the sharp outline of a sun patch or a lamp's pool of light
@@ -171,13 +184,16 @@ class LightContact:
         self._from_light: U8 = np.empty((h, w), np.uint8)
         self._open_clear: U8 = np.empty((h, w), np.uint8)
         self._unchanged: U8 = np.empty((h, w), np.uint8)
+        self._picked: U8 = np.empty((h, w), np.uint8)  # components painted for their mean ratio
+        self._darker: U8 = np.empty((h, w), np.uint8)  # the verified darker light
         self.penumbra: U8 = np.zeros((h, w), np.uint8)
 
     def __call__(
         self, mask: U8, lit: U8, roi: Box, coloured: U8 | None = None, smooth: U8 | None = None,
         verified: U8 | None = None, ramp: U8 | None = None, open_edge: U8 | None = None,
         within: U8 | None = None, last: U8 | None = None, changed: U8 | None = None,
-        held: U8 | None = None,
+        held: U8 | None = None, ratio: F32 | None = None, frame: U8 | None = None,
+        expected: F32 | None = None,
     ) -> None:
         """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
         clear background and of which less than VERIFIED_SHARE is ``verified``, within
@@ -192,7 +208,10 @@ class LightContact:
         LIGHT_CONTACT_MIN_HELD; without last, every component to LIGHT_CONTACT_MIN. With
         ``changed`` (frame-sized: the pixels that changed, e.g. the score's weak mask), clear
         background is only what is connected to unchanged pixels (see the class); without
-        it, everything outside the mask and the light."""
+        it, everything outside the mask and the light. With ``ratio``, ``frame`` and
+        ``expected`` (frame-sized: the light tests' luma ratio, the frame, the expected
+        background), a region of the depth of the shadow the wall verified stays light
+        (see SHADOW_DEPTH_TOLERANCE)."""
         cc = self.components
         penumbra = self.penumbra[roi]
         penumbra.fill(0)
@@ -227,7 +246,15 @@ class LightContact:
                 bar[was_light] = LIGHT_CONTACT_MIN_HELD
         rejoin = (touch_person > 0) & (touch_clear < bar * (touch_clear + touch_person))
         if verified is not None and rejoin.any():
-            rejoin &= cc.count(verified[roi]) < VERIFIED_SHARE * sizes
+            verified_count = cc.count(verified[roi])
+            rejoin &= verified_count < VERIFIED_SHARE * sizes
+            rejoin[0] = False
+            if ratio is not None and frame is not None and expected is not None and rejoin.any():
+                # the verified light of the room: it borders the clear background more than the person
+                room_light = touch_clear >= LIGHT_CONTACT_MIN * (touch_clear + touch_person)
+                self._shadow_depth(
+                    rejoin, verified_count, sizes, room_light, ratio[roi], frame[roi], expected[roi]
+                )
         rejoin[0] = False
         if rejoin.any():
             rejoining = cc.paint(rejoin, self._rejoining[roi])
@@ -249,6 +276,37 @@ class LightContact:
         ramps = None if ramp is None else ramp[roi]
         self._without_penumbra(m, clear, coloured[roi], smooth[roi], roi, lt, ramps)
         return self.penumbra
+
+    def _shadow_depth(
+        self, rejoin: npt.NDArray[np.bool_], verified_count: npt.NDArray[np.float32],
+        sizes: npt.NDArray[np.float32], room_light: npt.NDArray[np.bool_], ratio: F32,
+        frame: U8, expected: F32,
+    ) -> None:
+        """``rejoin`` without the darker components whose colour ratio (``frame`` over
+        ``expected``, per channel, of their means) is within SHADOW_DEPTH_TOLERANCE of the
+        verified darker light's in every channel (see SHADOW_DEPTH_TOLERANCE; every plane
+        is the labelled region of interest)."""
+        cc = self.components
+        h, w = ratio.shape
+        picked = self._picked[:h, :w]
+        reference = (verified_count >= VERIFIED_SHARE * sizes) & room_light
+        reference[0] = False
+        if not reference.any():
+            return
+        darker = cv2.compare(ratio, 1.0, cv2.CMP_LT, dst=self._darker[:h, :w])
+        cv2.bitwise_and(darker, cc.paint(reference, picked), dst=darker)
+        if cv2.countNonZero(darker) < SHADOW_VERIFIED_MIN:
+            return
+        shadow = _colour_ratio(frame, expected, darker)
+        if float(np.dot(shadow, _LUMA3)) > SHADOW_RATIO_MAX:
+            return
+        chosen = np.zeros(rejoin.shape, np.bool_)
+        for label in np.flatnonzero(rejoin):
+            chosen.fill(False)
+            chosen[label] = True
+            region = _colour_ratio(frame, expected, cc.paint(chosen, picked))
+            if bool(np.all(np.abs(region - shadow) < SHADOW_DEPTH_TOLERANCE)):
+                rejoin[label] = False
 
     def _connected_to_unchanged(self, clear: U8, changed: U8, roi: Box) -> None:
         """``clear`` (within ``roi``) keeps its components (8-connected) that hold an
@@ -304,6 +362,15 @@ class LightContact:
                 joined = cv2.bitwise_or(from_light, penumbra, dst=self._open[roi])
                 grow_through(penumbra, joined, 2 * PENUMBRA_REACH)
         return cv2.subtract(mask, penumbra, dst=self._person[roi])
+
+
+_LUMA3 = np.array([0.114, 0.587, 0.299])
+
+
+def _colour_ratio(frame: U8, expected: F32, where: U8) -> npt.NDArray[np.float64]:
+    """Per channel (BGR): the mean of ``frame`` over the mean of ``expected`` within ``where``."""
+    seen = np.array(cv2.mean(frame, mask=where)[:3])
+    return seen / np.maximum(np.array(cv2.mean(expected, mask=where)[:3]), 1.0)
 
 
 def grow_through(reached: U8, where: U8, steps: int) -> U8:
