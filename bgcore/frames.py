@@ -15,6 +15,8 @@ from .errors import FrameShapeError, FrameTypeError
 
 BGR = npt.NDArray[np.uint8]
 """An HxWx3 uint8 BGR image (OpenCV's order)."""
+LUMA_BGR = np.array([0.114, 0.587, 0.299], np.float32)
+"""The luma weights (BT.601) of a BGR pixel's channels."""
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".jpe", ".webp", ".bmp", ".dib", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",

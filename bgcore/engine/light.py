@@ -44,6 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import kernels
+from ..frames import LUMA_BGR as LUMA_BGR
 from .expected import CLIP_TOLERANCE, ExpectedBackground
 from .regions import RECT3, Box, inside, widened
 from .score import AUTO_SIGMA_LOW
@@ -51,7 +52,6 @@ from .score import AUTO_SIGMA_LOW
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
-LUMA_BGR = np.array([0.114, 0.587, 0.299], np.float32)
 # Luma ratios frame/expected that a change of light may explain (shadow .. lamp).
 LIGHT_RATIO_MIN = 0.25
 LIGHT_RATIO_MAX = 1.4

@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ..frames import LUMA_BGR
+
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 Box = tuple[slice, slice]
@@ -245,17 +247,16 @@ class LightContact:
                 was_light = ~was_person & (cc.count(held[roi]) >= LAST_SHARE * sizes)
                 bar[was_light] = LIGHT_CONTACT_MIN_HELD
         rejoin = (touch_person > 0) & (touch_clear < bar * (touch_clear + touch_person))
+        rejoin[0] = False
         if verified is not None and rejoin.any():
             verified_count = cc.count(verified[roi])
             rejoin &= verified_count < VERIFIED_SHARE * sizes
-            rejoin[0] = False
             if ratio is not None and frame is not None and expected is not None and rejoin.any():
                 # the verified light of the room: it borders the clear background more than the person
                 room_light = touch_clear >= LIGHT_CONTACT_MIN * (touch_clear + touch_person)
                 self._shadow_depth(
                     rejoin, verified_count, sizes, room_light, ratio[roi], frame[roi], expected[roi]
                 )
-        rejoin[0] = False
         if rejoin.any():
             rejoining = cc.paint(rejoin, self._rejoining[roi])
             if within is not None:
@@ -298,7 +299,7 @@ class LightContact:
         if cv2.countNonZero(darker) < SHADOW_VERIFIED_MIN:
             return
         shadow = _colour_ratio(frame, expected, darker)
-        if float(np.dot(shadow, _LUMA3)) > SHADOW_RATIO_MAX:
+        if float(np.dot(shadow, LUMA_BGR)) > SHADOW_RATIO_MAX:
             return
         chosen = np.zeros(rejoin.shape, np.bool_)
         for label in np.flatnonzero(rejoin):
@@ -362,9 +363,6 @@ class LightContact:
                 joined = cv2.bitwise_or(from_light, penumbra, dst=self._open[roi])
                 grow_through(penumbra, joined, 2 * PENUMBRA_REACH)
         return cv2.subtract(mask, penumbra, dst=self._person[roi])
-
-
-_LUMA3 = np.array([0.114, 0.587, 0.299])
 
 
 def _colour_ratio(frame: U8, expected: F32, where: U8) -> npt.NDArray[np.float64]:
