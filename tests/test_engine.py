@@ -245,6 +245,85 @@ def test_last_frames_mask_lowers_the_bar_only_where_it_was(kernel_path: str) -> 
     assert np.array_equal(scorer.strong, prev)
 
 
+# -- the pooled score ----------------------------------------------------------------------------
+
+
+def _dim_room_frames(
+    rng: np.random.Generator, n: int, *, sigma: float, blur: float = 0.0, person: float = 0.0
+) -> list[np.ndarray]:
+    """Frames of a dark cabinet (50, 55, 60) filling a 180x320 picture at high gain: noise
+    ``sigma`` per pixel (spread over neighbours by a Gaussian blur of ``blur`` pixels first,
+    as a camera's denoiser or compression does, then scaled back to ``sigma``); with
+    ``person``, a shirt that many levels lighter in every channel stands at PERSON, its
+    outline blurred over a pixel or two as a lens draws it."""
+    room = np.full((180, 320, 3), (50.0, 55.0, 60.0), np.float32)
+    coverage = np.zeros(room.shape[:2], np.float32)
+    coverage[PERSON] = 1.0
+    room += person * cv2.GaussianBlur(coverage, (0, 0), 1.0)[..., None]  # a soft outline
+    frames = []
+    for _ in range(n):
+        noise = rng.normal(0.0, 1.0, room.shape).astype(np.float32)
+        if blur:
+            noise = cv2.GaussianBlur(noise, (0, 0), blur)
+            noise /= noise.std()
+        frames.append(np.clip(np.rint(room + sigma * noise), 0, 255).astype(np.uint8))
+    return frames
+
+
+PERSON = (slice(40, 180), slice(120, 200))
+
+
+def _mask_after(engine: MaskEngine, frames: list[np.ndarray]) -> np.ndarray:
+    for frame in frames:
+        mask = engine.step(frame, Settings()) > 0
+    return mask
+
+
+def test_a_dark_shirt_on_a_dark_cabinet_under_heavy_noise_is_found_by_the_window(
+    rng: np.random.Generator,
+) -> None:
+    """Noise 12 per pixel, the shirt 12 levels lighter: one sigma, which no per-pixel test
+    tells from noise (pooling off: less than half of it found), while its 5x5 windows' mean
+    does; and nothing beside it joins."""
+    engine = MaskEngine(Plate.from_frames(_dim_room_frames(rng, 20, sigma=12.0)), (320, 180))
+    assert engine.pooled.on and 0.8 < engine.pooled.rho < 1.3  # independent noise
+    mask = _mask_after(engine, _dim_room_frames(rng, 4, sigma=12.0, person=12.0))
+    inner = np.zeros(mask.shape, np.uint8)
+    inner[PERSON] = 1
+    near = cv2.dilate(inner, np.ones((7, 7), np.uint8)) > 0
+    inner = cv2.erode(inner, np.ones((7, 7), np.uint8)) > 0
+    assert mask[inner].mean() > 0.97
+    assert (mask & ~near).mean() < 0.002
+    engine.pooled.on = False
+    assert _mask_after(engine, _dim_room_frames(rng, 4, sigma=12.0, person=12.0))[inner].mean() < 0.5
+
+
+def test_noise_a_camera_spreads_over_neighbours_is_not_pooled_into_change(
+    rng: np.random.Generator,
+) -> None:
+    """Noise 8, blurred over neighbours (a denoiser, compression): the window's sum varies
+    far more than independent noise would; the plate measures by how much (rho), and the
+    empty room stays empty: a little spread is pooled with its factor, a wide one not at all
+    (pooling it with the factor taken as 1 read 99% of the room as change)."""
+    for blur, pooled in ((0.5, True), (1.5, False)):
+        frames = _dim_room_frames(rng, 24, sigma=8.0, blur=blur)
+        engine = MaskEngine(Plate.from_frames(frames[:20]), (320, 180))
+        assert engine.pooled.on == pooled and engine.pooled.rho > 1.3
+        assert _mask_after(engine, frames[20:]).mean() < 0.001
+
+
+def test_the_window_pools_no_sharp_outline_into_the_room_beside_it(rng: np.random.Generator) -> None:
+    """A shirt 80 levels lighter under noise 12: the per-pixel score finds it, and the
+    pooled score adds no halo around it (its windows leave out what the per-pixel score
+    found and the pixels beside it, where the outline's mixed pixels are)."""
+    engine = MaskEngine(Plate.from_frames(_dim_room_frames(rng, 20, sigma=12.0)), (320, 180))
+    mask = _mask_after(engine, _dim_room_frames(rng, 4, sigma=12.0, person=80.0))
+    person = np.zeros(mask.shape, np.uint8)
+    person[PERSON] = 1
+    assert mask[cv2.erode(person, np.ones((3, 3), np.uint8)) > 0].all()
+    assert int((mask & ~(cv2.dilate(person, np.ones((5, 5), np.uint8)) > 0)).sum()) < 20
+
+
 # -- hysteresis -----------------------------------------------------------------------------------
 
 

@@ -9,7 +9,9 @@ The stages of a frame, in the order :meth:`MaskEngine.step` runs them (a module 
    against the plate on the same grid, which says how much of the plate's 3x3 range the
    score may forgive (never all of it unless the camera shook by a pixel).
 2. :mod:`.score`: the difference to that range in units of the pixel's noise (or in grey
-   levels with a manual threshold), and its weak and strong masks.
+   levels with a manual threshold), and its weak and strong masks; :mod:`.pooled`: where
+   the camera's noise is high (a dim room), the same over 5x5 windows, which finds a dark
+   shirt before a dark cabinet that no single pixel tells from noise.
 3. :mod:`.hysteresis`: the weak regions that hold a strong pixel (in space, and in time
    through the last mask).
 4. :mod:`.light`: inside the mask's box, what a change of light explains (a cast shadow, a

@@ -13,6 +13,7 @@ from .expected import ADAPT_EVERY, ExpectedBackground
 from .hysteresis import Hysteresis
 from .light import FILTER_REACH, LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
 from .light_levels import FIELD_EVERY, LightLevels
+from .pooled import PooledScore
 from .regions import Anchor, Box, Cleanup, LightContact, widened
 from .score import Scorer, auto_bars, manual_bars
 from .shake import ShakeMeter
@@ -44,6 +45,7 @@ class MaskEngine:
             self.light_levels, self.background.mean, self.background.sigma, self.background.unclipped
         )
         self.scorer = Scorer(self.background.sigma)
+        self.pooled = PooledScore(plate, size, self.background.mean, self.background.sigma)
         self.hysteresis = Hysteresis(h, w)
         self.light = LightTests(self.background.mean, self.background.sigma)
         self.contact = LightContact(h, w)
@@ -76,6 +78,12 @@ class MaskEngine:
             low, high = auto_bars(s.sensitivity)
             mid, width = self.background.score_range()
             self.scorer.auto(frame, mid, width, low=low, high=high, prev=last)
+            if self.pooled.on:  # (noise hides a low contrast in one pixel: the window's mean)
+                sc = self.scorer
+                self.pooled(
+                    frame, self.background.expected(), score=sc.score, weak=sc.weak,
+                    strong=sc.strong, low=low, high=high, prev=last,
+                )
         else:
             low, high = manual_bars(s.threshold)
             self.scorer.level(frame, self.background.expected(), low=low, high=high, prev=last)
