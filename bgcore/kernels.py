@@ -572,29 +572,46 @@ def texture_tests(
 def warm() -> bool:
     """Compile (or load from the cache) every kernel now, on tiny arrays: ``./install`` calls
     it so that OBS's first frame does not wait for the compiler. Whether the kernels are on
-    afterwards (False without numba, or when one cannot compile here)."""
+    afterwards (False without numba, or when one cannot compile here).
+
+    numba compiles a kernel once per kind of array it is given, and a read-only array is
+    another kind: the kernels that read a camera frame or a background picture (a frame a
+    reader hands out read-only, a picture kept unwritable) are compiled for both, else the
+    first such frame compiles inside OBS, holding the GIL for seconds."""
     if not AVAILABLE:
         return False
-    frame = np.zeros((2, 2, 3), np.uint8)
-    blend_box(frame, np.zeros((2, 2), np.uint8), frame, np.zeros((2, 2, 4), np.uint8), (0, 0, 2, 2))
-    u16, f32 = np.zeros((2, 2, 3), np.uint16), np.ones((2, 2, 3), np.float32)
+    writable = np.zeros((2, 2, 3), np.uint8)
+    read_only = writable.copy()
+    read_only.flags.writeable = False
     plane = np.zeros((2, 2), np.uint8)
-    score(
-        frame, u16, u16, frame, frame, frame, f32, f_scale=1.0, scale=1.0, low=1.0, high=2.0, prev=plane,
-        score=np.zeros((2, 2), np.float32), weak=plane.copy(), strong=plane.copy(),
-        row=np.zeros(6, np.float32),
-    )
-    quarter(np.zeros((8, 8, 3), np.uint8), frame, np.zeros((2, 12), np.uint16))
+    out4 = np.zeros((2, 2, 4), np.uint8)
+    for frame in (writable, read_only):
+        for background in (writable, read_only):
+            blend_box(frame, plane, background, out4, (0, 0, 2, 2))
+    u16, f32 = np.zeros((2, 2, 3), np.uint16), np.ones((2, 2, 3), np.float32)
+    for frame in (writable, read_only):
+        score(
+            frame, u16, u16, writable, writable, writable, f32, f_scale=1.0, scale=1.0, low=1.0,
+            high=2.0, prev=plane, score=np.zeros((2, 2), np.float32), weak=plane.copy(),
+            strong=plane.copy(), row=np.zeros(6, np.float32),
+        )
+    big = np.zeros((8, 8, 3), np.uint8)
+    big_read_only = big.copy()
+    big_read_only.flags.writeable = False
+    for source in (big, big_read_only):  # (the downscale reads the camera's frame)
+        quarter(source, writable.copy(), np.zeros((2, 12), np.uint16))
     set_alpha(np.zeros((2, 2, 4), np.uint8), np.zeros((2, 2), np.uint8))
     f1 = np.ones((2, 2), np.float32)
     box = (slice(0, 2), slice(0, 2))
-    light_candidates(
-        frame, f32, f1, np.ones(3, np.float32), 0.5, 2.0, y_f=f1.copy(), y_e=f1.copy(), r=f1.copy(),
-        candidates=plane.copy(), box=box,
-    )
-    colour_kept(
-        frame, f32, f1, f32, 1.0, 0.25, 0.03, 0.5, consistent=plane.copy(), r_floor=f1.copy(), box=box
-    )
+    for frame in (writable, read_only):
+        light_candidates(
+            frame, f32, f1, np.ones(3, np.float32), 0.5, 2.0, y_f=f1.copy(), y_e=f1.copy(),
+            r=f1.copy(), candidates=plane.copy(), box=box,
+        )
+        colour_kept(
+            frame, f32, f1, f32, 1.0, 0.25, 0.03, 0.5, consistent=plane.copy(), r_floor=f1.copy(),
+            box=box,
+        )
     texture_weights(
         plane, f1, f1, f1, detail=True, weight=f1.copy(), ratio_w=f1.copy(), frame_w=f1.copy(),
         plate_w=f1.copy(), box=box,

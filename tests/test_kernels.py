@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -317,3 +319,33 @@ def test_the_engines_kernels_refuse_arrays_that_do_not_fit() -> None:
         kernels.texture_weights(
             u1, f1, f1, f1, detail=True, weight=f1.copy(), **planes, box=(slice(0, 4, 2), slice(0, 6))
         )
+
+
+def test_after_warm_read_only_frames_and_pictures_compile_nothing(tmp_path: Path) -> None:
+    """``./install`` warms the kernels so that OBS never compiles one (seconds with the GIL
+    held, which froze a test's OBS under load): camera frames handed out read-only and a
+    picture as the background must find their kernels compiled by ``warm()`` (a fresh numba
+    cache: every kernel is compiled here, none loaded)."""
+    picture = tmp_path / "room.png"
+    cv2.imwrite(str(picture), np.full((480, 640, 3), (30, 120, 200), np.uint8))
+    code = (
+        "import numpy as np\n"
+        "from bgcore import BackgroundReplacer, kernels, synth\n"
+        "assert kernels.warm()\n"
+        "jitted = {k: v for k, v in vars(kernels).items() if hasattr(v, 'signatures')}\n"
+        "before = {k: len(v.signatures) for k, v in jitted.items()}\n"
+        "scene = synth.make_scene('local_light', width=640, height=480, n_frames=6, plate_frames=6, seed=1)\n"
+        "for f in scene.plate + scene.frames:\n"
+        "    f.flags.writeable = False\n"
+        f"for background in ('color:#00b140', {str(picture)!r}):\n"
+        "    r = BackgroundReplacer(background)\n"
+        "    r.set_plate(scene.plate)\n"
+        "    for i, f in enumerate(scene.frames):\n"
+        "        r.process(f, t=i / 30)\n"
+        "after = {k: len(v.signatures) for k, v in jitted.items()}\n"
+        "print(len(jitted), {k: (before[k], after[k]) for k in jitted if after[k] != before[k]})\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split(" ", 1) == ["9", "{}\n"], r.stdout
