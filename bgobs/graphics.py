@@ -7,25 +7,11 @@ calls keep the GIL): OBS froze that way in a test (a script looking a scene item
 times a second). Instead the worker thread enters the graphics context itself, between two
 of OBS's frames (see :mod:`bgobs.filter`), as obs-websocket does for a screenshot.
 
-:meth:`TargetReader.read` must never wait for the GIL while it holds the graphics context:
-a Python thread of another script may hold the GIL inside an obspython call that waits for
-libobs's source list, which OBS's graphics thread holds while it ticks the sources and waits
-for the graphics context (an image source reloading its picture): OBS 29 froze for good
-that way in a test (gdb: the worker returning from ``obs_enter_graphics`` and waiting for
-the GIL, a script's thread in ``obs_get_source_by_name`` holding it, the graphics thread in
-``gs_enter_context`` from the image source's tick). So it enters the context with the GIL
-held (``obs_enter_graphics`` keeps it: a release would have to take it back on return,
-inside the context), makes only calls that keep the GIL (``HOLDING_GIL`` in
-:mod:`bgobs.libobs`) until it has left, copying the pixels with ``ctypes.string_at`` (also
-under the GIL), and keeps Python from handing the GIL to another thread in between: for
-the read, Python's switch interval (after which a waiting thread asks the holder to hand
-the GIL over, 5 ms by default) is READ_SWITCH_INTERVAL, longer than any read, and the GIL
-goes round once before entering so that threads already waiting read the new interval.
-Readers of all filters take turns (a lock waited for without the GIL). Waiting for the
-context with the GIL held is safe as nothing that holds the context waits for the GIL
-(OBS's graphics thread runs no Python of ours, and none of bgreplace's code holds the
-context without the GIL). The same rule makes the source's "filter_remove" handler (a
-ctypes callback, which takes the GIL) wait for a read in progress (see :mod:`bgobs.filter`).
+:meth:`TargetReader.read` enters the graphics context with the GIL released (a call that
+waits), then makes only calls that keep the GIL (``HOLDING_GIL`` in :mod:`bgobs.libobs`)
+until it leaves, copying the pixels with ``ctypes.string_at`` (also under the GIL): between
+entering and leaving it never waits for the GIL, so no thread that holds the GIL can be kept
+waiting for the graphics context by it for long, and it never waits for one.
 
 What is drawn: ``obs_source_skip_video_filter`` on the filter closest to the source, which
 draws the source as OBS does when that filter is off (an async frame as it is, a
@@ -41,13 +27,9 @@ context (idempotent); the filter calls it from ``destroy`` after its worker has 
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import dataclasses
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -59,27 +41,6 @@ from .libobs import Lib
 BGR = npt.NDArray[np.uint8]
 MAX_CHAIN = 64
 """Filters walked from this one to the source at most (a chain is a handful)."""
-READ_SWITCH_INTERVAL = 1.0
-"""Python's switch interval (s) while a reader holds the graphics context (see the module)."""
-
-_readers = threading.Lock()  # one reader in the graphics context at a time, of all filters
-
-
-@contextlib.contextmanager
-def graphics_context(gs: Lib) -> Iterator[None]:
-    """The graphics context, held with the GIL from entering to leaving (see the module)."""
-    with _readers:
-        previous = sys.getswitchinterval()
-        sys.setswitchinterval(READ_SWITCH_INTERVAL)
-        try:
-            time.sleep(0)  # the GIL goes round: threads already waiting read the new interval
-            gs.obs_enter_graphics()  # (keeps the GIL while it waits for OBS's frame)
-            try:
-                yield
-            finally:
-                gs.obs_leave_graphics()
-        finally:
-            sys.setswitchinterval(previous)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,10 +72,14 @@ class TargetReader:
         there is nothing to read (no parent, zero size, libobs could not render or map) or
         ``wanted()`` turned False while waiting for the graphics context (the filter is going:
         ``filter_source`` must not be touched then)."""
-        with graphics_context(self.gs):
+        gs = self.gs
+        gs.obs_enter_graphics()  # releases the GIL while OBS's graphics thread finishes a frame
+        try:
             if not wanted():
                 return None
             raw = self._draw_and_copy(filter_source)
+        finally:
+            gs.obs_leave_graphics()
         if raw is None:
             return None
         data, width, height, linesize, skipped = raw
@@ -187,11 +152,12 @@ class TargetReader:
         if self.texrender is None and self.stage is None:
             return
         gs = self.gs
-        with graphics_context(gs):
-            try:
-                if self.texrender is not None:
-                    gs.gs_texrender_destroy(self.texrender)
-                if self.stage is not None:
-                    gs.gs_stagesurface_destroy(self.stage)
-            finally:
-                self.texrender = self.stage = None
+        gs.obs_enter_graphics()
+        try:
+            if self.texrender is not None:
+                gs.gs_texrender_destroy(self.texrender)
+            if self.stage is not None:
+                gs.gs_stagesurface_destroy(self.stage)
+        finally:
+            self.texrender = self.stage = None
+            gs.obs_leave_graphics()

@@ -10,12 +10,10 @@ libobs or a symbol is missing.
 The GIL: ctypes releases it around every call and takes it back on return. A thread that
 holds the GIL must not wait for a libobs lock that a thread waiting for the GIL may hold
 (OBS calls callbacks while holding some; obspython calls keep the GIL), so every call that
-can wait (creating a source, registering a hotkey) releases it. The other way round, the
-filter's worker must never wait for the GIL while it holds the graphics context: it enters
-the context with the GIL held and makes only the calls bound in :data:`HOLDING_GIL` until it
-leaves (entering and leaving graphics, the ``gs_*`` calls, drawing the filter's source,
-plain reads), which keep it (see :mod:`bgobs.graphics`, which also keeps Python from handing
-the GIL to another thread meanwhile).
+can wait (entering graphics, creating a source, registering a hotkey) releases it. The
+other way round, the filter's worker must not wait for the GIL while it holds the graphics
+context: inside it, it makes only the calls bound in :data:`HOLDING_GIL` (the ``gs_*`` calls,
+drawing the filter's source, plain reads), which keep it (see :mod:`bgobs.graphics`).
 """
 
 from __future__ import annotations
@@ -159,10 +157,6 @@ FILTER_FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
 HOLDING_GIL: frozenset[str] = frozenset(
     name for name in FILTER_FUNCTIONS if name.startswith("gs_")
 ) | {
-    # entered and left with the GIL held: returning from a call that released it would wait
-    # for the GIL inside the context (see bgobs.graphics)
-    "obs_enter_graphics",
-    "obs_leave_graphics",
     # called inside the graphics context the calling thread holds (see bgobs.graphics)
     "obs_source_skip_video_filter",
     "obs_source_get_base_width",
