@@ -569,6 +569,12 @@ def texture_tests(
     )
 
 
+def _read_only(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    copy = array.copy()
+    copy.flags.writeable = False
+    return copy
+
+
 def warm() -> bool:
     """Compile (or load from the cache) every kernel now, on tiny arrays: ``./install`` calls
     it so that OBS's first frame does not wait for the compiler. Whether the kernels are on
@@ -581,8 +587,7 @@ def warm() -> bool:
     if not AVAILABLE:
         return False
     writable = np.zeros((2, 2, 3), np.uint8)
-    read_only = writable.copy()
-    read_only.flags.writeable = False
+    read_only = _read_only(writable)
     plane = np.zeros((2, 2), np.uint8)
     out4 = np.zeros((2, 2, 4), np.uint8)
     for frame in (writable, read_only):
@@ -596,9 +601,7 @@ def warm() -> bool:
             strong=plane.copy(), row=np.zeros(6, np.float32),
         )
     big = np.zeros((8, 8, 3), np.uint8)
-    big_read_only = big.copy()
-    big_read_only.flags.writeable = False
-    for source in (big, big_read_only):  # (the downscale reads the camera's frame)
+    for source in (big, _read_only(big)):  # (the downscale reads the camera's frame)
         quarter(source, writable.copy(), np.zeros((2, 12), np.uint16))
     set_alpha(np.zeros((2, 2, 4), np.uint8), np.zeros((2, 2), np.uint8))
     f1 = np.ones((2, 2), np.float32)

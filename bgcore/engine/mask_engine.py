@@ -80,10 +80,8 @@ class MaskEngine:
             self.scorer.auto(frame, mid, width, low=low, high=high, prev=last)
             if self.pooled.on:  # (noise hides a low contrast in one pixel: the window's mean)
                 sc = self.scorer
-                self.pooled(
-                    frame, self.background.expected(), score=sc.score, weak=sc.weak,
-                    strong=sc.strong, low=low, high=high, prev=last,
-                )
+                self.pooled(frame, self.background.expected(), score=sc.score, weak=sc.weak, strong=sc.strong)
+                sc.masks(low, high, last)
         else:
             low, high = manual_bars(s.threshold)
             self.scorer.level(frame, self.background.expected(), low=low, high=high, prev=last)

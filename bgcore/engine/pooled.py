@@ -11,7 +11,8 @@ Per pixel and channel: the sum, over the window's pixels that the per-pixel scor
 already find changed, of the frame's difference to the expected background, squared and
 divided by its variance (the sum of the plate's sigma^2 over those pixels, times the
 camera's correlation factor ``rho``); the channels' mean is a score in the units of the
-per-pixel one, and joins the weak and strong masks at the same bars. Leaving out what the
+per-pixel one: it raises the per-pixel score (the larger of the two), whose masks the
+scorer then makes again, at the same bars. Leaving out what the
 per-pixel score found keeps a sharp person's outline from spreading into the pixels around
 it: only low contrast pools.
 
@@ -54,7 +55,7 @@ POOL_CALM = 6.0
 # What the expected background may be off by over a window beyond the noise (a light
 # field a step behind a drifting light, a camera's slow gain), in grey levels per pixel.
 POOL_BIAS = 2.0
-# Pooled only where at least half the window is not already changed.
+# Pooled only where at least this share of the window is not already changed.
 POOL_MIN_FREE = 0.2
 # Off below this share of the picture.
 POOL_MIN_SHARE = 0.005
@@ -66,13 +67,16 @@ RHO_UNMEASURED = 2.0
 # a branch that swayed further as change) or heavy compression, not a sensor's grain.
 POOL_RHO_MAX = 3.0
 _RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_WINDOW = np.ones((POOL_SIZE, POOL_SIZE), np.uint8)
 _VARIANCE_MIN = (1e-6, 1e-6, 1e-6, 0.0)  # (per channel: a bare number is the first channel's)
 _MEAN3 = np.full((1, 3), 1.0 / 3.0, np.float32)
 
 
-def _sum_box(src: npt.NDArray[np.float32], dst: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def _sum_box(src: npt.NDArray[np.generic], dst: F32, depth: int = -1) -> F32:
+    """The sums of ``src`` over each pixel's window (float32 ``dst``; ``depth`` CV_32F for
+    an 8-bit ``src``)."""
     return cv2.boxFilter(
-        src, -1, (POOL_SIZE, POOL_SIZE), dst=dst, normalize=False, borderType=cv2.BORDER_REFLECT
+        src, depth, (POOL_SIZE, POOL_SIZE), dst=dst, normalize=False, borderType=cv2.BORDER_REFLECT
     )
 
 
@@ -81,20 +85,19 @@ class PooledScore:
 
     def __init__(self, plate: Plate, size: tuple[int, int], mean: F32, sigma: F32) -> None:
         w, h = size
-        window = np.ones((POOL_SIZE, POOL_SIZE), np.uint8)
         # the sensor's noise: the least over the window, as the plate's sigma is also
         # larger along edges its frames trembled over (a shake is no noise to pool)
-        sensor = cv2.erode(sigma, window)
-        span = cv2.subtract(cv2.dilate(mean, window), cv2.erode(mean, window))
+        sensor = cv2.erode(sigma, _WINDOW)
+        span = cv2.subtract(cv2.dilate(mean, _WINDOW), cv2.erode(mean, _WINDOW))
         calm = np.all(span <= POOL_CALM * sensor, axis=2) & (plate.dynamic_at(size) == 0)
         noisy = sensor.mean(axis=2) >= POOL_SIGMA
         self.where: U8 = np.where(noisy & calm, np.uint8(255), np.uint8(0))
         self.on = cv2.countNonZero(self.where) >= POOL_MIN_SHARE * w * h
         self.rho = self._correlation(plate, size, mean, calm) if self.on else 1.0
         self.on = self.on and self.rho <= POOL_RHO_MAX
-        self._variance: F32 = (sigma * sigma * np.float32(self.rho)).astype(np.float32)
         if not self.on:
             return
+        self._variance: F32 = (sigma * sigma * np.float32(self.rho)).astype(np.float32)
         self._changed: U8 = np.empty((h, w), np.uint8)  # left out of the windows
         self._zeros: F32 = np.zeros((h, w), np.float32)
         self._bias: F32 = np.empty((h, w), np.float32)
@@ -116,21 +119,16 @@ class PooledScore:
         residual = first - mean
         sums = _sum_box(residual, np.empty_like(residual))
         squares = _sum_box(residual * residual, np.empty_like(residual))
-        window = np.ones((POOL_SIZE, POOL_SIZE), np.uint8)
-        inner = cv2.erode(calm.astype(np.uint8), window) > 0  # whole windows of calm pixels
+        inner = cv2.erode(calm.astype(np.uint8), _WINDOW) > 0  # whole windows of calm pixels
         if int(inner.sum()) < RHO_MIN_PIXELS:
             return RHO_UNMEASURED
         rho = float(np.sum(sums[inner] ** 2) / max(float(np.sum(squares[inner])), 1e-6))
         return max(rho, 1.0)
 
-    def __call__(
-        self, frame: U8, expected: F32, *, score: F32, weak: U8, strong: U8, low: float, high: float,
-        prev: U8 | None,
-    ) -> None:
-        """Adds the pooled score to ``score`` (the larger of the two) and to the ``weak`` and
-        ``strong`` masks (0/255, the per-pixel score's, updated in place; with ``prev``, the
-        last mask, a weak pooled pixel there is strong, as in the per-pixel score), where it
-        runs. All arrays are working-size."""
+    def __call__(self, frame: U8, expected: F32, *, score: F32, weak: U8, strong: U8) -> None:
+        """Raises the per-pixel ``score`` to the pooled one where that is larger and it runs,
+        leaving out of the windows what the per-pixel ``weak`` and ``strong`` masks (0/255)
+        found; the caller makes the masks again from the score. All arrays are working-size."""
         if not self.on:
             return
         # (left out: what changed, and the pixels beside it, whose neighbours mix the two)
@@ -143,10 +141,7 @@ class PooledScore:
         cv2.copyTo(self._variance, free, self._free_variance)
         _sum_box(self._difference, self._sum)
         _sum_box(self._free_variance, self._sum_variance)
-        cv2.boxFilter(  # (255 per free pixel)
-            free, cv2.CV_32F, (POOL_SIZE, POOL_SIZE), dst=self._free_count, normalize=False,
-            borderType=cv2.BORDER_REFLECT,
-        )
+        _sum_box(free, self._free_count, cv2.CV_32F)  # (255 per free pixel)
         # the model's own error, which pooling does not average away: + (POOL_BIAS x n)^2
         cv2.multiply(self._free_count, self._free_count, dst=self._bias, scale=(POOL_BIAS / 255.0) ** 2)
         cv2.merge((self._bias, self._bias, self._bias), dst=self._bias3)
@@ -163,10 +158,3 @@ class PooledScore:
         invalid = cv2.bitwise_not(valid, dst=self._over)
         cv2.copyTo(self._zeros, invalid, self._pooled)
         cv2.max(score, self._pooled, dst=score)
-        over = cv2.compare(self._pooled, low, cv2.CMP_GT, dst=self._over)
-        cv2.bitwise_or(weak, over, dst=weak)
-        if prev is not None:
-            cv2.bitwise_and(over, prev, dst=over)
-            cv2.bitwise_or(strong, over, dst=strong)
-        over = cv2.compare(self._pooled, high, cv2.CMP_GT, dst=self._over)
-        cv2.bitwise_or(strong, over, dst=strong)

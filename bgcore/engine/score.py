@@ -147,7 +147,7 @@ class Scorer:
         cv2.accumulateSquare(contrast, self._variance)
         cv2.divide(self._distance_sq, self._variance, dst=self._distance_sq, scale=scale)
         cv2.transform(self._distance_sq, _ONES3, dst=self.score[..., None])
-        self._masks(low, high, prev)
+        self.masks(low, high, prev)
 
     def level(self, frame: U8, expected: F32, *, low: float, high: float, prev: U8 | None) -> None:
         """The level score (manual threshold): the largest per-channel difference between
@@ -159,9 +159,11 @@ class Scorer:
         for c in (1, 2):
             cv2.transform(self._difference, _CHANNEL[c], dst=self._channel[..., None])
             cv2.max(self.score, self._channel, dst=self.score)
-        self._masks(low, high, prev)
+        self.masks(low, high, prev)
 
-    def _masks(self, low: float, high: float, prev: U8 | None) -> None:
+    def masks(self, low: float, high: float, prev: U8 | None) -> None:
+        """``weak`` and ``strong`` from ``score`` (again after another stage raised it: see
+        :mod:`.pooled`)."""
         cv2.compare(self.score, low, cv2.CMP_GT, dst=self.weak)
         cv2.compare(self.score, high, cv2.CMP_GT, dst=self.strong)
         if prev is not None:
