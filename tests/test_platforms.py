@@ -156,6 +156,23 @@ def test_linux_finds_the_python_the_real_scripting_module_links(tmp_path: Path) 
     assert ran.stdout.decode().strip() == m.group(1)
 
 
+def test_linux_finds_the_python_without_ldd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ldd on PATH (or one that does not answer): the module's own list of the libraries it
+    needs names the same libpython, found where the loader looks."""
+    if not OBS_SCRIPTING.exists():
+        pytest.fail(f"needs OBS's Python scripting module {OBS_SCRIPTING} (obs-studio; ./test installs it)")
+    copy = tmp_path / OBS_SCRIPTING.relative_to("/")
+    copy.parent.mkdir(parents=True)
+    shutil.copy(OBS_SCRIPTING, copy)
+    with_ldd = install.linux_obs_python(root=tmp_path, home=tmp_path)
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert shutil.which("ldd") is None
+    without = install.linux_obs_python(root=tmp_path, home=tmp_path)
+    assert with_ldd[0] is not None and without[0] == with_ldd[0], (with_ldd, without)
+    assert Path(without[1].split(" links ")[1]).resolve() == Path(with_ldd[1].split(" links ")[1]).resolve()
+
+
 def _shared_object(path: Path, *link: str) -> None:
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
