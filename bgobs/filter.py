@@ -37,11 +37,13 @@ Registered once per process beside the source, in this module that outlives scri
 Effect filters between this one and the source are not drawn into what it keeps (see
 :mod:`bgobs.graphics`); the log says so once per filter: put Background Replacer first.
 Threads: ``create``/``get_properties`` on the UI (or obs-websocket's) thread;
-``filter_remove`` on the thread that removes the filter from its source: no more reads from
-then on; the source's "filter_remove" signal (any filter of it removed) on that thread too,
-doing nothing but taking the GIL (see ``_watch``); ``destroy`` on whichever thread drops the
-last reference: it stops the worker, then destroys the graphics objects and releases the
-output source. Nothing escapes a callback.
+``filter_remove`` on the thread that removes the filter from its source (OBS's graphics
+thread too, holding the graphics context, when a scene drops the last reference to the
+source): no more reads from then on; the source's "filter_remove" signal (any filter of it
+removed) on that thread too, waiting for a read under way (see ``_watch``); both wait with
+the GIL released. ``destroy`` on whichever thread drops the last reference: it stops the
+worker, then destroys the graphics objects and releases the output source. Nothing escapes
+a callback.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ import traceback
 import uuid
 from typing import Any
 
-from . import config, handles
+from . import config, handles, nogil
 from . import structs as S
 from .config import SourceConfig
 from .graphics import BGR, TargetReader
@@ -105,7 +107,7 @@ class FilterFrames:
 
     def __init__(self, handle: FilterHandle) -> None:
         self.handle = handle
-        self.reader = TargetReader(gs())
+        self.reader = TargetReader(gs(), log)
         self.state = "running"
         self.error: str | None = None
         self.reconnects = 0
@@ -159,6 +161,7 @@ class FilterFrames:
 
     def close(self) -> None:
         self.state = "closed"
+        self.reader.stop()
 
 
 class FilterHandle(Handle):
@@ -248,9 +251,9 @@ def _watch(handle: FilterHandle, parent: int) -> None:
     removed, libobs relinks the chain, emits the source's "filter_remove", then clears that
     filter's parent and releases it, without a lock the reader holds; a read that walked the
     chain before the relink would draw through a NULL parent or a freed filter. The handler
-    does nothing, but it is a ctypes callback: it takes the GIL, which a read holds from its
-    walk to its last draw call, so libobs goes on only after such a read has finished, and
-    the next read walks the relinked chain."""
+    waits for a read under way (:meth:`~bgobs.graphics.TargetReader.wait_for_reads`: a read
+    holds the graphics context from its walk to its last draw call), so libobs goes on only
+    after such a read has finished, and the next read walks the relinked chain."""
     L, G = lib(), gs()
     parent_ref = G.obs_source_get_ref(parent)
     if not parent_ref:
@@ -268,8 +271,10 @@ def _watch(handle: FilterHandle, parent: int) -> None:
 
 @guard(None)
 def _a_filter_removed(data: int | None, params: int | None) -> None:
-    """The filtered source's "filter_remove" signal: nothing to do (see :func:`_watch`)."""
-    return None
+    """The filtered source's "filter_remove" signal: wait for a read under way (see :func:`_watch`)."""
+    handle = _handle(data)
+    if handle is not None:
+        handle.frames.reader.wait_for_reads()
 
 
 def _unregister_hotkey(handle: FilterHandle) -> None:
@@ -337,16 +342,17 @@ def _destroy(data: int | None) -> None:
 @guard(None)
 def _filter_remove(data: int | None, source: int | None) -> None:
     """The filter leaves its source: the worker reads nothing more. OBS calls this before it
-    clears the filter's parent, and under the GIL (a ctypes callback), so never in the middle
-    of a read, which holds the GIL from its ``wanted()`` check to its last draw call: a read
-    that started before is finished, one that comes after stops at that check. (Without it,
-    libobs could clear the parent between the reader's check and its draw:
-    ``obs_source_skip_video_filter`` then reads through a NULL parent.) Stops listening to the
-    source's "filter_remove" (see :func:`_watch`)."""
+    clears the filter's parent; this returns only once a read under way has finished
+    (:meth:`~bgobs.graphics.TargetReader.wait_for_reads`), and a read that comes after stops
+    at its check of the closed flag, inside the graphics context. (Without it, libobs could
+    clear the parent between the reader's check and its draw: ``obs_source_skip_video_filter``
+    then reads through a NULL parent.) Stops listening to the source's "filter_remove" (see
+    :func:`_watch`)."""
     handle = _handle(data)
     if handle is None:
         return
     handle.frames.close()
+    handle.frames.reader.wait_for_reads()
     with handle.lock:  # (the source is still alive: libobs destroys it after its filters)
         if source and source == handle.watched:
             signals = gs().obs_source_get_signal_handler(source)
@@ -430,6 +436,12 @@ def register() -> bool:
         lib().obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
     _registered = True
     log("info", f"registered filter '{FILTER_NAME}' ({FILTER_ID})")
+    if not nogil.AVAILABLE:
+        log(
+            "warning",
+            f"the filter reads its source with ctypes calls, which can freeze OBS beside other "
+            f"scripts (numba: {nogil.failure or 'off'}): run ./install again",
+        )
     return True
 
 

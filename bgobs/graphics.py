@@ -7,11 +7,13 @@ calls keep the GIL): OBS froze that way in a test (a script looking a scene item
 times a second). Instead the worker thread enters the graphics context itself, between two
 of OBS's frames (see :mod:`bgobs.filter`), as obs-websocket does for a screenshot.
 
-:meth:`TargetReader.read` enters the graphics context with the GIL released (a call that
-waits), then makes only calls that keep the GIL (``HOLDING_GIL`` in :mod:`bgobs.libobs`)
-until it leaves, copying the pixels with ``ctypes.string_at`` (also under the GIL): between
-entering and leaving it never waits for the GIL, so no thread that holds the GIL can be kept
-waiting for the graphics context by it for long, and it never waits for one.
+:meth:`TargetReader.read` does the whole read (enter the context, draw, stage, map, copy,
+leave) in one compiled call that releases the GIL throughout (:mod:`bgobs.nogil`): inside the
+context it never waits for the GIL, and it never holds the GIL while it waits for the
+context. :meth:`TargetReader.wait_for_reads` is how a callback waits for a read under way.
+Without numba it reads with ctypes calls instead (:meth:`TargetReader._read_ctypes`), which
+take the GIL back after each call: a thread that holds the GIL while it waits for a libobs
+lock that OBS's graphics thread holds can then freeze OBS (see :mod:`bgobs.nogil`).
 
 What is drawn: ``obs_source_skip_video_filter`` on the filter closest to the source, which
 draws the source as OBS does when that filter is off (an async frame as it is, a
@@ -35,12 +37,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from . import nogil
 from . import structs as S
 from .libobs import Lib
 
 BGR = npt.NDArray[np.uint8]
-MAX_CHAIN = 64
-"""Filters walked from this one to the source at most (a chain is a handful)."""
+MAX_CHAIN = nogil.MAX_CHAIN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,10 +55,15 @@ class Readback:
 
 
 class TargetReader:
-    """One filter's texrender and stage surface (created on first use, on the worker thread)."""
+    """One filter's texrender and stage surface (created on first use, on the worker thread).
 
-    def __init__(self, gs: Lib) -> None:
+    Threading: :meth:`read` on the worker thread only; :meth:`stop` and
+    :meth:`wait_for_reads` from any thread (OBS's callbacks); :meth:`close` once the worker
+    has stopped."""
+
+    def __init__(self, gs: Lib, log: Callable[[str, str], None] | None = None) -> None:
         self.gs = gs
+        self.log = log
         self.texrender: int | None = None
         self.stage: int | None = None
         self.stage_size = (0, 0)
@@ -66,16 +73,82 @@ class TargetReader:
         self._clear_color = address + (-address % 16)
         self._map_data = ctypes.c_void_p()
         self._map_linesize = ctypes.c_uint32()
+        # the compiled read's arrays (bgobs.nogil); None: the ctypes read
+        self._fns: nogil.I64 | None = nogil.function_table(gs) if nogil.AVAILABLE else None
+        self._compiled_once = False
+        self._state = np.zeros(4, np.int64)
+        self._closed = np.zeros(1, np.int32)
+        self._slots = np.zeros(2, np.int64)
+        self._result = np.zeros(5, np.int64)
+        self._buffer = np.empty(0, np.uint8)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether reads are the compiled call (see the module docstring)."""
+        return self._fns is not None
+
+    def stop(self) -> None:
+        """No read touches the filter from now on: one that has not yet entered the graphics
+        context returns None (one under way finishes: :meth:`wait_for_reads`)."""
+        self._closed[0] = 1
+
+    def wait_for_reads(self) -> None:
+        """Return once no read that began before this call is under way: enter and leave the
+        graphics context without the GIL (compiled reads hold it throughout; on a thread that
+        holds it already this returns at once). With ctypes reads, a no-op: those hold the GIL
+        from their ``wanted()`` check to their last draw call, and a callback holds it too."""
+        if self._fns is not None:
+            nogil.pass_through_graphics(self._fns)
 
     def read(self, filter_source: int, wanted: Callable[[], bool]) -> Readback | None:
         """The filter's source as OBS draws it now (see the module docstring), or None when
-        there is nothing to read (no parent, zero size, libobs could not render or map) or
-        ``wanted()`` turned False while waiting for the graphics context (the filter is going:
-        ``filter_source`` must not be touched then)."""
+        there is nothing to read (no parent, zero size, libobs could not render or map),
+        ``wanted()`` turned False or :meth:`stop` was called before the read entered the
+        graphics context (the filter is going: ``filter_source`` must not be touched then)."""
+        if self._fns is not None:
+            try:
+                return self._read_compiled(filter_source)
+            except Exception as exc:
+                if self._compiled_once:
+                    raise
+                # the first call compiles (or loads numba's cache): it cannot here
+                self._fns = None
+                if self.log is not None:
+                    self.log(
+                        "warning",
+                        f"the filter reads its source with ctypes calls (numba could not compile "
+                        f"the read: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                    )
+        if self._closed[0]:
+            return None
+        return self._read_ctypes(filter_source, wanted)
+
+    def _read_compiled(self, filter_source: int) -> Readback | None:
+        assert self._fns is not None
+        result = self._result
+        for _ in range(2):  # the second time with a buffer of the size the first one asked for
+            code = nogil.read(
+                self._fns, filter_source, self._state, self._closed, self._clear_color,
+                self._buffer, self._slots, result,
+            )
+            self._compiled_once = True
+            if code != nogil.NEED_SPACE:
+                break
+            self._buffer = np.empty(int(result[nogil.R_BYTES]), np.uint8)
+        if code != nogil.OK:
+            return None
+        width, height = int(result[nogil.R_WIDTH]), int(result[nogil.R_HEIGHT])
+        linesize = int(result[nogil.R_LINESIZE])
+        rows = self._buffer[: linesize * height].reshape(height, linesize)
+        bgra = rows[:, : width * 4].reshape(height, width, 4)
+        return Readback(cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR), int(result[nogil.R_SKIPPED]))
+
+    def _read_ctypes(self, filter_source: int, wanted: Callable[[], bool]) -> Readback | None:
+        """The read without numba: ctypes calls (see the module docstring)."""
         gs = self.gs
         gs.obs_enter_graphics()  # releases the GIL while OBS's graphics thread finishes a frame
         try:
-            if not wanted():
+            if not wanted() or self._closed[0]:
                 return None
             raw = self._draw_and_copy(filter_source)
         finally:
@@ -149,6 +222,8 @@ class TargetReader:
 
     def close(self) -> None:
         """Destroy the graphics objects inside the graphics context (idempotent)."""
+        if self._fns is not None and self._state.any():
+            nogil.destroy(self._fns, self._state)
         if self.texrender is None and self.stage is None:
             return
         gs = self.gs
