@@ -75,7 +75,7 @@ class TargetReader:
         self._map_linesize = ctypes.c_uint32()
         # the compiled read's arrays (bgobs.nogil); None: the ctypes read
         self._fns: nogil.I64 | None = nogil.function_table(gs) if nogil.AVAILABLE else None
-        self._compiled_once = False
+        self._warmed = False  # (the compiled functions are loaded: see read and wait_for_reads)
         self._state = np.zeros(4, np.int64)
         self._closed = np.zeros(1, np.int32)
         self._slots = np.zeros(2, np.int64)
@@ -95,9 +95,11 @@ class TargetReader:
     def wait_for_reads(self) -> None:
         """Return once no read that began before this call is under way: enter and leave the
         graphics context without the GIL (compiled reads hold it throughout; on a thread that
-        holds it already this returns at once). With ctypes reads, a no-op: those hold the GIL
-        from their ``wanted()`` check to their last draw call, and a callback holds it too."""
-        if self._fns is not None:
+        holds it already this returns at once). A no-op before the first compiled read (none
+        can be under way: that read sees :meth:`stop`'s flag) and with ctypes reads (those hold
+        the GIL from their ``wanted()`` check to their last draw call, and a callback holds it
+        too). So it never compiles: it may run on OBS's graphics thread."""
+        if self._fns is not None and self._warmed:
             nogil.pass_through_graphics(self._fns)
 
     def read(self, filter_source: int, wanted: Callable[[], bool]) -> Readback | None:
@@ -105,20 +107,21 @@ class TargetReader:
         there is nothing to read (no parent, zero size, libobs could not render or map),
         ``wanted()`` turned False or :meth:`stop` was called before the read entered the
         graphics context (the filter is going: ``filter_source`` must not be touched then)."""
-        if self._fns is not None:
-            try:
-                return self._read_compiled(filter_source)
-            except Exception as exc:
-                if self._compiled_once:
-                    raise
-                # the first call compiles (or loads numba's cache): it cannot here
+        if self._fns is not None and not self._warmed:
+            # compile (or load from numba's cache) here, on the worker thread, and all three
+            # functions: not in a callback on OBS's graphics thread
+            if nogil.warm():
+                self._warmed = True
+            else:
                 self._fns = None
                 if self.log is not None:
                     self.log(
                         "warning",
-                        f"the filter reads its source with ctypes calls (numba could not compile "
-                        f"the read: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                        "the filter reads its source with ctypes calls, which can freeze OBS beside "
+                        f"other scripts (numba could not compile the read: {nogil.failure})",
                     )
+        if self._fns is not None:
+            return self._read_compiled(filter_source)
         if self._closed[0]:
             return None
         return self._read_ctypes(filter_source, wanted)
@@ -131,7 +134,6 @@ class TargetReader:
                 self._fns, filter_source, self._state, self._closed, self._clear_color,
                 self._buffer, self._slots, result,
             )
-            self._compiled_once = True
             if code != nogil.NEED_SPACE:
                 break
             self._buffer = np.empty(int(result[nogil.R_BYTES]), np.uint8)

@@ -301,11 +301,17 @@ def pass_through_graphics(fns: I64) -> None:
     _pass_through(fns)
 
 
+_warm = False
+
+
 def warm() -> bool:
     """Compile (or load from numba's cache) the three functions without calling libobs, as
-    ``./install`` does, so OBS's first read does not compile with the GIL held. False (and
-    :data:`failure` set, logged) when they cannot compile here."""
-    global AVAILABLE, failure
+    ``./install`` does and the filter's first read (on its worker thread): the other calls
+    then never compile. False (and :data:`failure` set, logged) when they cannot compile
+    here. Threading: numba's compile is locked; the GIL is held throughout."""
+    global AVAILABLE, failure, _warm
+    if _warm:
+        return True
     if numba is None:
         return False
     i64 = numba.types.int64
@@ -317,6 +323,9 @@ def warm() -> bool:
         )
         _destroy.compile((arr(i64, 1, "C"), arr(i64, 1, "C")))
         _pass_through.compile((arr(i64, 1, "C"),))
+        for function in (_read, _destroy, _pass_through):
+            function.disable_compile()  # arguments of other types raise, never compile in OBS
+        _warm = True
     except Exception as exc:
         AVAILABLE = False
         failure = f"{type(exc).__name__}: {exc}".splitlines()[0]
