@@ -12,8 +12,10 @@ holds the GIL must not wait for a libobs lock that a thread waiting for the GIL 
 (OBS calls callbacks while holding some; obspython calls keep the GIL), so every call that
 can wait (entering graphics, creating a source, registering a hotkey) releases it. The
 other way round, the filter's worker must not wait for the GIL while it holds the graphics
-context: inside it, it makes only the calls bound in :data:`HOLDING_GIL` (the ``gs_*`` calls,
-drawing the filter's source, plain reads), which keep it (see :mod:`bgobs.graphics`).
+context: it reads in one compiled call through these functions' addresses (:mod:`bgobs.nogil`).
+Its fallback without numba makes only the calls bound in :data:`HOLDING_GIL` inside the
+context (the ``gs_*`` calls, drawing the filter's source, plain reads), which keep the GIL
+between them but take it back after ``obs_enter_graphics`` (see :mod:`bgobs.graphics`).
 """
 
 from __future__ import annotations
