@@ -424,6 +424,76 @@ def _texture_tests_py(
 _texture_tests = _jit(_texture_tests_py)
 
 
+def _edge_unmix_py(
+    frame: Any, expected: Any, core: Any, band: Any, lit: Any, mask: Any, linear: Any, contrast2: int,
+    half: int, x0: int, y0: int, x1: int, y1: int,
+) -> None:
+    # bgcore.engine.edges: per band pixel, the core pixels' sums over the window (clipped to
+    # the box) as integers: n, S (linear), L (levels); gate sum((L - n e)^2) >= n^2 c^2;
+    # coverage 2 n sum((f - r) (S - n r)) >= sum((S - n r)^2), all int64 (exact).
+    c2 = np.int64(contrast2)
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            if band[y, x] == 0 or lit[y, x] != 0:
+                continue
+            n = np.int64(0)
+            s0 = s1 = s2 = l0 = l1 = l2 = np.int64(0)
+            ua, ub = max(x - half, x0), min(x + half + 1, x1)
+            for v in range(max(y - half, y0), min(y + half + 1, y1)):
+                for u in range(ua, ub):
+                    if core[v, u] != 0:
+                        f0, f1, f2 = frame[v, u, 0], frame[v, u, 1], frame[v, u, 2]
+                        n += 1
+                        s0 += linear[f0]
+                        s1 += linear[f1]
+                        s2 += linear[f2]
+                        l0 += f0
+                        l1 += f1
+                        l2 += f2
+            if n == 0:
+                continue
+            # the expected background in whole levels, rounded half to even (as OpenCV rounds)
+            e0 = np.int64(min(max(np.rint(expected[y, x, 0]), 0.0), 255.0))
+            e1 = np.int64(min(max(np.rint(expected[y, x, 1]), 0.0), 255.0))
+            e2 = np.int64(min(max(np.rint(expected[y, x, 2]), 0.0), 255.0))
+            g0, g1, g2 = l0 - n * e0, l1 - n * e1, l2 - n * e2
+            if g0 * g0 + g1 * g1 + g2 * g2 < n * n * c2:
+                continue
+            r0, r1, r2 = np.int64(linear[e0]), np.int64(linear[e1]), np.int64(linear[e2])
+            d0, d1, d2 = s0 - n * r0, s1 - n * r1, s2 - n * r2
+            q0 = np.int64(linear[frame[y, x, 0]]) - r0
+            q1 = np.int64(linear[frame[y, x, 1]]) - r1
+            q2 = np.int64(linear[frame[y, x, 2]]) - r2
+            covered = 2 * n * (q0 * d0 + q1 * d1 + q2 * d2) >= d0 * d0 + d1 * d1 + d2 * d2
+            if mask[y, x] != 0:
+                if not covered:
+                    mask[y, x] = 0
+            elif covered:
+                mask[y, x] = 255
+
+
+_edge_unmix = _jit(_edge_unmix_py)
+
+
+def edge_unmix(
+    frame: U8, expected: F32, core: U8, band: U8, lit: U8, mask: U8, linear: npt.NDArray[np.int32],
+    contrast2: int, half: int, *, box: tuple[slice, slice],
+) -> bool:
+    """Within ``box``: :mod:`bgcore.engine.edges`'s decision for each ``band`` pixel of
+    ``mask`` that is not ``lit`` (in place), from ``core``'s pixels within ``half`` of it (and
+    in the box), the expected background rounded to whole levels, ``linear`` the sRGB ->
+    linear table (int32[256]). False (nothing written) when the kernels are off."""
+    if not enabled:
+        return False
+    _check("edge_unmix", (frame, expected, core, band, lit, mask), "u3 f3 u1 u1 u1 u1")
+    if linear.shape != (256,) or linear.dtype != np.int32:
+        raise ValueError(f"kernels.edge_unmix: linear must be int32[256], got {_describe(linear)}")
+    return _run(
+        _edge_unmix, frame, expected, core, band, lit, mask, linear, contrast2, half,
+        *_box("edge_unmix", box, frame.shape),
+    )
+
+
 def _check(name: str, arrays: tuple[npt.NDArray[Any], ...], spec: str) -> None:
     """ValueError unless every array fits ``spec`` (see :func:`_arrays_fit`)."""
     if not _arrays_fit(arrays, spec, check_enabled=False):
@@ -627,4 +697,7 @@ def warm() -> bool:
         f1, f1, f1, f1, f1, 2.0, 0.01, detail=True, covariance=f1, frame_energy=f1, plate_energy=f1,
         verify_var=f1, ncc2=0.09, consistent=plane.copy(), textured=plane.copy(), box=box,
     )
+    linear = np.zeros(256, np.int32)
+    for frame in (writable, read_only):
+        edge_unmix(frame, f32, plane, plane, plane, plane.copy(), linear, 400, 3, box=box)
     return enabled

@@ -9,6 +9,7 @@ import numpy.typing as npt
 from ..plate import Plate
 from ..settings import Settings
 from .band import LightBand
+from .edges import EdgeUnmix
 from .expected import ADAPT_EVERY, ExpectedBackground
 from .hysteresis import Hysteresis
 from .light import FILTER_REACH, LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
@@ -52,6 +53,7 @@ class MaskEngine:
         self.anchor = Anchor(h, w)
         self.cleanup = Cleanup(h, w)
         self.band = LightBand(h, w)
+        self.edges = EdgeUnmix(h, w)
         self.mask: U8 = np.zeros((h, w), np.uint8)
         self.last_mask: U8 = np.zeros((h, w), np.uint8)
         self.last_light: U8 = np.zeros((h, w), np.uint8)  # its light that stayed light
@@ -106,6 +108,8 @@ class MaskEngine:
                 self.mask, light.lit, light.coloured, light.ratio, light.ratio_floor,
                 light.sigma_luma, light.expected_luma, roi,
             )
+        if roi is not None and s.cleanup:  # (after _remember, like the band: see edges.py)
+            self.edges(self.mask, frame, self.background.expected(), roi, lit=light.lit)
         return self.mask
 
     def _explain_light(self, frame: U8, s: Settings, roi: Box, min_area: int, last: U8 | None) -> None:
