@@ -136,7 +136,7 @@ class FilterFrames:
             frames = G.obs_get_total_frames()
             if ready and frames != self._seen_frames:
                 self._seen_frames = frames
-                readback = self.reader.read(handle.filter, self.wanted)
+                readback = self.reader.read(handle.filter)
                 if readback is not None:
                     self.note_skipped(readback.skipped_filters)
                     self.frames_read += 1
@@ -437,11 +437,7 @@ def register() -> bool:
     _registered = True
     log("info", f"registered filter '{FILTER_NAME}' ({FILTER_ID})")
     if not nogil.AVAILABLE:
-        log(
-            "warning",
-            f"the filter reads its source with ctypes calls, which can freeze OBS beside other "
-            f"scripts (numba: {nogil.failure or 'off'}): run ./install again",
-        )
+        log("warning", nogil.fallback_warning())
     return True
 
 

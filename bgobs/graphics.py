@@ -82,11 +82,6 @@ class TargetReader:
         self._result = np.zeros(5, np.int64)
         self._buffer = np.empty(0, np.uint8)
 
-    @property
-    def compiled(self) -> bool:
-        """Whether reads are the compiled call (see the module docstring)."""
-        return self._fns is not None
-
     def stop(self) -> None:
         """No read touches the filter from now on: one that has not yet entered the graphics
         context returns None (one under way finishes: :meth:`wait_for_reads`)."""
@@ -97,16 +92,16 @@ class TargetReader:
         graphics context without the GIL (compiled reads hold it throughout; on a thread that
         holds it already this returns at once). A no-op before the first compiled read (none
         can be under way: that read sees :meth:`stop`'s flag) and with ctypes reads (those hold
-        the GIL from their ``wanted()`` check to their last draw call, and a callback holds it
+        the GIL from their check of that flag to their last draw call, and a callback holds it
         too). So it never compiles: it may run on OBS's graphics thread."""
         if self._fns is not None and self._warmed:
             nogil.pass_through_graphics(self._fns)
 
-    def read(self, filter_source: int, wanted: Callable[[], bool]) -> Readback | None:
+    def read(self, filter_source: int) -> Readback | None:
         """The filter's source as OBS draws it now (see the module docstring), or None when
-        there is nothing to read (no parent, zero size, libobs could not render or map),
-        ``wanted()`` turned False or :meth:`stop` was called before the read entered the
-        graphics context (the filter is going: ``filter_source`` must not be touched then)."""
+        there is nothing to read (no parent, zero size, libobs could not render or map) or
+        :meth:`stop` was called before the read entered the graphics context (the filter is
+        going: ``filter_source`` must not be touched then)."""
         if self._fns is not None and not self._warmed:
             # compile (or load from numba's cache) here, on the worker thread, and all three
             # functions: not in a callback on OBS's graphics thread
@@ -115,16 +110,10 @@ class TargetReader:
             else:
                 self._fns = None
                 if self.log is not None:
-                    self.log(
-                        "warning",
-                        "the filter reads its source with ctypes calls, which can freeze OBS beside "
-                        f"other scripts (numba could not compile the read: {nogil.failure})",
-                    )
+                    self.log("warning", nogil.fallback_warning())
         if self._fns is not None:
             return self._read_compiled(filter_source)
-        if self._closed[0]:
-            return None
-        return self._read_ctypes(filter_source, wanted)
+        return self._read_ctypes(filter_source)
 
     def _read_compiled(self, filter_source: int) -> Readback | None:
         assert self._fns is not None
@@ -145,12 +134,12 @@ class TargetReader:
         bgra = rows[:, : width * 4].reshape(height, width, 4)
         return Readback(cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR), int(result[nogil.R_SKIPPED]))
 
-    def _read_ctypes(self, filter_source: int, wanted: Callable[[], bool]) -> Readback | None:
+    def _read_ctypes(self, filter_source: int) -> Readback | None:
         """The read without numba: ctypes calls (see the module docstring)."""
         gs = self.gs
         gs.obs_enter_graphics()  # releases the GIL while OBS's graphics thread finishes a frame
         try:
-            if not wanted() or self._closed[0]:
+            if self._closed[0]:
                 return None
             raw = self._draw_and_copy(filter_source)
         finally:

@@ -63,6 +63,15 @@ if os.environ.get("BGREPLACE_NO_JIT", "").strip() in ("", "0"):
 AVAILABLE = numba is not None
 """Whether the filter reads with the compiled call (else with ctypes, see the module docstring)."""
 
+
+def fallback_warning() -> str:
+    """The log line when the filter reads with ctypes (numba missing, off, or the read did not
+    compile: :data:`failure` says which)."""
+    return (
+        "the filter reads its source with ctypes calls, which can freeze OBS beside other scripts "
+        f"(numba: {failure or 'off'}): run ./install again"
+    )
+
 # The table's entries, in this order (function_table builds it from a bgobs.libobs.Lib).
 TABLE = (
     "obs_enter_graphics",
