@@ -67,6 +67,7 @@ class EdgeUnmix:
         self._tmp: U8 = np.empty((h, w), np.uint8)
         self._room: U8 = np.empty((h, w, 3), np.uint8)
         self._passes: dict[str, F64] | None = None  # the OpenCV passes' buffers (first use)
+        self._flags: dict[str, U8] | None = None
 
     def __call__(self, mask: U8, frame: U8, expected: F32, roi: Box, *, lit: U8) -> None:
         """``mask`` (0/255) changed in place within ``roi`` (which must reach EDGE_WINDOW // 2
@@ -89,13 +90,15 @@ class EdgeUnmix:
 
     def _passes_unmix(self, m: U8, frame: U8, room: U8, core: U8, band: U8, contrast2: int, roi: Box) -> None:
         """The kernel's decisions with OpenCV passes over the whole ``roi`` (see the module)."""
-        if self._passes is None:
-            shapes = {"lin": 3, "sum": 3, "levels": 3, "tmp3": 3, "count": 1, "a": 1, "b": 1}
+        if self._passes is None or self._flags is None:
+            shapes = {"lin": 3, "sum": 3, "levels": 3, "tmp3": 3, "room": 3, "count": 1, "a": 1, "b": 1}
             self._passes = {
                 k: np.empty((self.h, self.w, c) if c > 1 else (self.h, self.w), np.float64)
                 for k, c in shapes.items()
             }
+            self._flags = {k: np.empty((self.h, self.w), np.uint8) for k in ("some", "half", "leave", "join")}
         p = {k: v[roi] for k, v in self._passes.items()}
+        u = {k: v[roi] for k, v in self._flags.items()}
         size, border = (EDGE_WINDOW, EDGE_WINDOW), cv2.BORDER_CONSTANT
         lin = cv2.LUT(frame, _LINEAR64, dst=p["lin"])
         count = np.divide(core, 255.0, out=p["count"])
@@ -107,12 +110,12 @@ class EdgeUnmix:
         n = cv2.boxFilter(count, -1, size, dst=count, normalize=False, borderType=border)
         n3 = cv2.merge((n, n, n), dst=p["tmp3"])
         # the gate: sum((L - n e)^2) >= n^2 contrast^2, n >= 1
-        room64 = cv2.multiply(room, n3, dtype=cv2.CV_64F)  # (n e per channel)
+        room64 = cv2.multiply(room, n3, dst=p["room"], dtype=cv2.CV_64F)  # (n e per channel)
         cv2.subtract(levels, room64, dst=levels)
         gate = cv2.transform(cv2.multiply(levels, levels, dst=levels), _SUM, dst=p["a"])
         need = cv2.multiply(n, n, dst=p["b"], scale=float(contrast2))
         ok = cv2.compare(gate, need, cv2.CMP_GE, dst=self._tmp[roi])
-        cv2.bitwise_and(ok, cv2.compare(n, 1.0, cv2.CMP_GE), dst=ok)
+        cv2.bitwise_and(ok, cv2.compare(n, 1.0, cv2.CMP_GE, dst=u["some"]), dst=ok)
         cv2.bitwise_and(ok, band, dst=ok)
         # the coverage test: 2 n sum((f - r) d) >= sum(d^2), d = S - n r
         r = cv2.LUT(room, _LINEAR64, dst=room64)
@@ -121,11 +124,11 @@ class EdgeUnmix:
         num = cv2.transform(cv2.multiply(lin, d, dst=lin), _SUM, dst=p["a"])
         cv2.multiply(num, n, dst=num, scale=2.0)
         den = cv2.transform(cv2.multiply(d, d, dst=d), _SUM, dst=p["b"])
-        half = cv2.compare(num, den, cv2.CMP_GE)
+        half = cv2.compare(num, den, cv2.CMP_GE, dst=u["half"])
         # an outline pixel below a half leaves; a ring pixel at a half or more joins
-        leave = cv2.bitwise_and(ok, m)
+        leave = cv2.bitwise_and(ok, m, dst=u["leave"])
         cv2.subtract(leave, half, dst=leave)
-        join = cv2.bitwise_and(ok, half)
+        join = cv2.bitwise_and(ok, half, dst=u["join"])
         cv2.subtract(join, m, dst=join)
         cv2.subtract(m, leave, dst=m)
         cv2.bitwise_or(m, join, dst=m)
