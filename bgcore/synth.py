@@ -100,6 +100,9 @@ CASE_SPECS: dict[str, Spec] = {
     "exposure": Spec(exposure=(0.2, 0.4)),
     "white_balance": Spec(white_balance=(0.08, 0.2)),
     "shadow": Spec(shadow=True),
+    # the same shadow through a USB webcam's MJPEG with a quiet sensor (daylight): JPEG's
+    # rounding, unlike the sensor's noise, does not shrink in the shadow
+    "shadow_jpeg": Spec(shadow=True, jpeg=80),
     "local_light": Spec(light=True),
     "similar_clothing": Spec(similar=True),
     # the same shirt through a USB webcam's MJPEG (a mid-noise sensor, as in combo)

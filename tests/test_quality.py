@@ -85,13 +85,14 @@ N_FRAMES = 20
 # became what is connected to unchanged pixels. Raised again when the band beside the
 # person went to the light beside it (shadow, combo), and when the plate's edges of light
 # became open where the light left them (local_light, combo), and when noisy pixels were
-# also scored over 5x5 windows (noise_high).
+# also scored over 5x5 windows (noise_high). shadow_jpeg added with its measure.
 FLOORS = {
     "clean": 0.95,  # measured 0.988
     "noise_high": 0.96,  # 0.981 (0.862 before the pooled score)
     "exposure": 0.95,  # 0.987
     "white_balance": 0.95,  # 0.987
     "shadow": 0.97,  # 0.975 (0.961 without the band)
+    "shadow_jpeg": 0.95,  # 0.959
     "local_light": 0.975,  # 0.981 (0.973 before the plate's edges of light)
     "similar_clothing": 0.90,  # 0.983
     "similar_jpeg": 0.94,  # 0.971
