@@ -26,6 +26,8 @@ once (the OpenCV passes' on their first use); nothing allocated per frame.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -64,10 +66,6 @@ class EdgeUnmix:
         self.h, self.w = h, w
         self._core: U8 = np.empty((h, w), np.uint8)
         self._band: U8 = np.empty((h, w), np.uint8)
-        self._tmp: U8 = np.empty((h, w), np.uint8)
-        self._room: U8 = np.empty((h, w, 3), np.uint8)
-        self._passes: dict[str, F64] | None = None  # the OpenCV passes' buffers (first use)
-        self._flags: dict[str, U8] | None = None
 
     def __call__(self, mask: U8, frame: U8, expected: F32, roi: Box, *, lit: U8) -> None:
         """``mask`` (0/255) changed in place within ``roi`` (which must reach EDGE_WINDOW // 2
@@ -85,20 +83,27 @@ class EdgeUnmix:
         ):
             return
         cv2.subtract(band, lit[roi], dst=band)
-        room = cv2.convertScaleAbs(expected[roi], dst=self._room[roi])  # whole levels, rounded
+        room = cv2.convertScaleAbs(expected[roi], dst=self._levels["room"][roi])  # whole levels, rounded
         self._passes_unmix(m, frame[roi], room, core, band, contrast2, roi)
+
+    # The OpenCV passes' buffers (the path without numba), allocated on their first use.
+    @cached_property
+    def _sums(self) -> dict[str, F64]:
+        shapes = {"lin": 3, "sum": 3, "levels": 3, "tmp3": 3, "room": 3, "count": 1, "a": 1, "b": 1}
+        return {
+            k: np.empty((self.h, self.w, c) if c > 1 else (self.h, self.w), np.float64)
+            for k, c in shapes.items()
+        }
+
+    @cached_property
+    def _levels(self) -> dict[str, U8]:  # 0/255 planes, and the room in whole levels
+        planes = {k: np.empty((self.h, self.w), np.uint8) for k in ("ok", "some", "half", "leave", "join")}
+        return {**planes, "room": np.empty((self.h, self.w, 3), np.uint8)}
 
     def _passes_unmix(self, m: U8, frame: U8, room: U8, core: U8, band: U8, contrast2: int, roi: Box) -> None:
         """The kernel's decisions with OpenCV passes over the whole ``roi`` (see the module)."""
-        if self._passes is None or self._flags is None:
-            shapes = {"lin": 3, "sum": 3, "levels": 3, "tmp3": 3, "room": 3, "count": 1, "a": 1, "b": 1}
-            self._passes = {
-                k: np.empty((self.h, self.w, c) if c > 1 else (self.h, self.w), np.float64)
-                for k, c in shapes.items()
-            }
-            self._flags = {k: np.empty((self.h, self.w), np.uint8) for k in ("some", "half", "leave", "join")}
-        p = {k: v[roi] for k, v in self._passes.items()}
-        u = {k: v[roi] for k, v in self._flags.items()}
+        p = {k: v[roi] for k, v in self._sums.items()}
+        u = {k: v[roi] for k, v in self._levels.items()}
         size, border = (EDGE_WINDOW, EDGE_WINDOW), cv2.BORDER_CONSTANT
         lin = cv2.LUT(frame, _LINEAR64, dst=p["lin"])
         count = np.divide(core, 255.0, out=p["count"])
@@ -114,7 +119,7 @@ class EdgeUnmix:
         cv2.subtract(levels, room64, dst=levels)
         gate = cv2.transform(cv2.multiply(levels, levels, dst=levels), _SUM, dst=p["a"])
         need = cv2.multiply(n, n, dst=p["b"], scale=float(contrast2))
-        ok = cv2.compare(gate, need, cv2.CMP_GE, dst=self._tmp[roi])
+        ok = cv2.compare(gate, need, cv2.CMP_GE, dst=u["ok"])
         cv2.bitwise_and(ok, cv2.compare(n, 1.0, cv2.CMP_GE, dst=u["some"]), dst=ok)
         cv2.bitwise_and(ok, band, dst=ok)
         # the coverage test: 2 n sum((f - r) d) >= sum(d^2), d = S - n r
