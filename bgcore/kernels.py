@@ -106,25 +106,31 @@ def _run(kernel: Any, *args: Any) -> bool:
 
 
 def _blend_box_py(
-    frame: Any, alpha: Any, background: Any, out: Any, x0: int, y0: int, x1: int, y1: int
+    frame: Any, alpha: Any, background: Any, out32: Any, x0: int, y0: int, x1: int, y1: int
 ) -> None:
     # out = round((frame * a + background * (255 - a)) / 255), alpha 255, over the box.
     # (t + (t >> 8)) >> 8 with t = x + 128 is round(x / 255) for 0 <= x <= 255 * 255, and
     # never a tie (2x = 255 (2k + 1) has no integer solution): the exact blend, rounded.
     # Branch-free over contiguous row slices indexed from 0: LLVM vectorizes that form (and
-    # not whole rows indexed from x0: five times slower).
+    # not whole rows indexed from x0: five times slower). Each BGRA pixel is one 32-bit
+    # word of ``out32`` (little-endian: B in the low byte): one store a pixel instead of
+    # four byte stores (0.22 -> 0.14 ms for a 320x720 box with the frame in cache).
+    eight, opaque = np.uint32(8), np.uint32(0xFF000000)
     for y in range(y0, y1):
         a_row = alpha[y, x0:x1]
         f_row = frame[y, x0:x1].reshape(-1)
         b_row = background[y, x0:x1].reshape(-1)
-        o_row = out[y, x0:x1].reshape(-1)
+        o_row = out32[y, x0:x1]
         for x in range(x1 - x0):
             a = np.uint32(a_row[x])
             na = np.uint32(255) - a
-            for c in range(3):
-                t = np.uint32(f_row[3 * x + c]) * a + np.uint32(b_row[3 * x + c]) * na + np.uint32(128)
-                o_row[4 * x + c] = np.uint8((t + (t >> np.uint32(8))) >> np.uint32(8))
-            o_row[4 * x + 3] = np.uint8(255)
+            t0 = np.uint32(f_row[3 * x]) * a + np.uint32(b_row[3 * x]) * na + np.uint32(128)
+            t1 = np.uint32(f_row[3 * x + 1]) * a + np.uint32(b_row[3 * x + 1]) * na + np.uint32(128)
+            t2 = np.uint32(f_row[3 * x + 2]) * a + np.uint32(b_row[3 * x + 2]) * na + np.uint32(128)
+            b = (t0 + (t0 >> eight)) >> eight
+            g = (t1 + (t1 >> eight)) >> eight
+            r = (t2 + (t2 >> eight)) >> eight
+            o_row[x] = b | (g << eight) | (r << np.uint32(16)) | opaque
 
 
 _blend_box = _jit(_blend_box_py)
@@ -200,21 +206,38 @@ def _contiguous(*arrays: npt.NDArray[Any]) -> bool:
     return all(a.flags.c_contiguous for a in arrays)
 
 
-_DTYPES = {"u": np.uint8, "w": np.uint16, "f": np.float32}
+_DTYPES = {"u": np.dtype(np.uint8), "w": np.dtype(np.uint16), "f": np.dtype(np.float32)}
+_SPECS: dict[str, tuple[tuple[np.dtype[Any], int], ...]] = {}  # a spec's tokens, parsed once
+
+
+def _parsed(spec: str) -> tuple[tuple[np.dtype[Any], int], ...]:
+    tokens = _SPECS.get(spec)
+    if tokens is None:
+        tokens = _SPECS[spec] = tuple((_DTYPES[t[0]], int(t[1:])) for t in spec.split())
+    return tokens
 
 
 def _arrays_fit(arrays: tuple[npt.NDArray[Any], ...], spec: str, *, check_enabled: bool = True) -> bool:
     """Whether the kernels are on (unless not ``check_enabled``) and every array is
     C-contiguous, of one H x W (the first array's), with the dtype and channels its ``spec``
     token says: u = uint8, w = uint16, f = float32, then 1 (HxW) or the channel count
-    (HxWxC), e.g. ``"u3 f1 u4"``."""
+    (HxWxC), e.g. ``"u3 f1 u4"``.
+
+    Called before every kernel, so written for speed (about 0.3 us an array: the plain form
+    took 13 us for 11 arrays, 10 calls a frame): the spec parsed once, the dtype compared by
+    identity first (numpy's built-in dtypes are singletons; ``==`` is the fallback)."""
     if check_enabled and not enabled:
         return False
-    h, w = arrays[0].shape[:2]
-    for a, token in zip(arrays, spec.split(), strict=True):
-        channels = int(token[1:])
-        shape = (h, w) if channels == 1 else (h, w, channels)
-        if a.shape != shape or a.dtype != _DTYPES[token[0]] or not a.flags.c_contiguous:
+    tokens = _parsed(spec)
+    if len(tokens) != len(arrays):
+        raise ValueError(f"{len(arrays)} arrays for the {len(tokens)} of {spec!r}")
+    plane = arrays[0].shape[:2]
+    shapes = {1: plane}
+    for a, (dtype, channels) in zip(arrays, tokens):
+        shape = shapes.get(channels)
+        if shape is None:
+            shape = shapes[channels] = (*plane, channels)
+        if a.shape != shape or (a.dtype is not dtype and a.dtype != dtype) or not a.flags.c_contiguous:
             return False
     return True
 
@@ -222,7 +245,7 @@ def _arrays_fit(arrays: tuple[npt.NDArray[Any], ...], spec: str, *, check_enable
 def blend_fits(frame: U8, alpha: U8, background: U8, out: U8) -> bool:
     """Whether :func:`blend_box` runs on these arrays (HxWx3, HxW, HxWx3, HxWx4 uint8, each
     C-contiguous) with the kernels available."""
-    return _arrays_fit((frame, alpha, background, out), "u3 u1 u3 u4")
+    return sys.byteorder == "little" and _arrays_fit((frame, alpha, background, out), "u3 u1 u3 u4")
 
 
 def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int, int, int]) -> bool:
@@ -235,7 +258,7 @@ def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int
     x0, y0, x1, y1 = (int(v) for v in box)
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     if x1 > x0 and y1 > y0:
-        return _run(_blend_box, frame, alpha, background, out, x0, y0, x1, y1)
+        return _run(_blend_box, frame, alpha, background, out.view(np.uint32).reshape(h, w), x0, y0, x1, y1)
     return True
 
 
