@@ -50,7 +50,9 @@ failure: str | None = None
 broken, a kernel that cannot compile here), as ``"ExceptionType: first line"``; else None."""
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
+    """``"ExceptionType: first line"``: how this module and :mod:`bgobs.nogil` say why numba
+    is off."""
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
@@ -58,7 +60,7 @@ if os.environ.get("BGREPLACE_NO_JIT", "").strip() in ("", "0"):
     try:
         import numba
     except Exception as exc:  # missing, or broken against this numpy: the OpenCV paths still work
-        failure = _reason(exc)
+        failure = reason(exc)
         _log.warning("compiled kernels off, the OpenCV paths run (slower): numba: %s", failure)
 
 AVAILABLE = numba is not None
@@ -68,14 +70,20 @@ enabled = AVAILABLE
 to run the OpenCV paths in the same process."""
 
 
-def _jit(fn: Any) -> Any:
+def njit_cached(fn: Any, **options: Any) -> Any:
+    """``numba.njit(**options)(fn)`` with numba's disk cache, or without it where no cache
+    folder is writable (then it compiles in every process); None without numba. Shared with
+    :mod:`bgobs.nogil`, whose compiled read follows the same switch."""
     if numba is None:
         return None
-    options = {"nogil": True, "boundscheck": False, "error_model": "numpy"}
     try:
         return numba.njit(cache=True, **options)(fn)
     except Exception:  # no writable cache folder anywhere: compile in every process instead
         return numba.njit(**options)(fn)
+
+
+def _jit(fn: Any) -> Any:
+    return njit_cached(fn, nogil=True, boundscheck=False, error_model="numpy")
 
 
 _compiled: dict[int, Any] = {}  # the kernels compiled (or loaded) in this process, by id
@@ -98,7 +106,7 @@ def _run(kernel: Any, *args: Any) -> bool:
             raise
         # typing, lowering, LLVM, the cache: it cannot compile here
         enabled = False
-        failure = _reason(exc)
+        failure = reason(exc)
         _log.warning("compiled kernels off, the OpenCV paths run (slower): %s", failure)
         return False
     _compiled[id(kernel)] = kernel  # (kept: its id stays its own)
@@ -206,7 +214,9 @@ def _contiguous(*arrays: npt.NDArray[Any]) -> bool:
     return all(a.flags.c_contiguous for a in arrays)
 
 
-_DTYPES = {"u": np.dtype(np.uint8), "w": np.dtype(np.uint16), "f": np.dtype(np.float32)}
+_DTYPES: dict[str, np.dtype[Any]] = {
+    "u": np.dtype(np.uint8), "w": np.dtype(np.uint16), "f": np.dtype(np.float32)
+}
 _SPECS: dict[str, tuple[tuple[np.dtype[Any], int], ...]] = {}  # a spec's tokens, parsed once
 
 
@@ -233,7 +243,7 @@ def _arrays_fit(arrays: tuple[npt.NDArray[Any], ...], spec: str, *, check_enable
         raise ValueError(f"{len(arrays)} arrays for the {len(tokens)} of {spec!r}")
     plane = arrays[0].shape[:2]
     shapes = {1: plane}
-    for a, (dtype, channels) in zip(arrays, tokens):
+    for a, (dtype, channels) in zip(arrays, tokens, strict=True):
         shape = shapes.get(channels)
         if shape is None:
             shape = shapes[channels] = (*plane, channels)

@@ -36,29 +36,31 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from bgcore import kernels
+
 from . import structs as S
 
 _log = logging.getLogger(__name__)
 
-numba: Any = None
-failure: str | None = None
+# The same switch as the engine's kernels (BGREPLACE_NO_JIT, numba missing or broken): one
+# place decides whether numba is here.
+numba: Any = kernels.numba
+failure: str | None = kernels.failure
 """Why the compiled read is off in this process (numba missing or broken, the read could not
 compile), as ``"ExceptionType: first line"``; else None."""
 
-if os.environ.get("BGREPLACE_NO_JIT", "").strip() in ("", "0"):
+if numba is not None:
     try:
-        import numba
         from llvmlite import ir
         from numba import types
         from numba.extending import intrinsic
     except Exception as exc:  # the ctypes read still works
-        numba, failure = None, f"{type(exc).__name__}: {exc}".splitlines()[0]
+        numba, failure = None, kernels.reason(exc)
 
 AVAILABLE = numba is not None
 """Whether the filter reads with the compiled call (else with ctypes, see the module docstring)."""
@@ -163,13 +165,8 @@ if numba is not None:
     call_u32 = _caller(types.uint32)
     call_bool = _caller(types.uint8)  # a C bool result: its low byte
 
-    _OPTIONS = {"nogil": True, "boundscheck": False}
-
     def _njit(fn: Any) -> Any:
-        try:
-            return numba.njit(cache=True, **_OPTIONS)(fn)
-        except Exception:  # no writable cache folder anywhere: compile in every process
-            return numba.njit(**_OPTIONS)(fn)
+        return kernels.njit_cached(fn, nogil=True, boundscheck=False)
 
     @_njit
     def _draw_and_copy(
@@ -337,7 +334,7 @@ def warm() -> bool:
         _warm = True
     except Exception as exc:
         AVAILABLE = False
-        failure = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        failure = kernels.reason(exc)
         _log.warning("the filter reads with ctypes (it can freeze OBS beside other scripts): %s", failure)
         return False
     return True
