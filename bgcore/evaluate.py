@@ -15,17 +15,9 @@ constants were chosen; the published table (:data:`DEFAULT_SEEDS`) and the tests
 floors use some of them, as regression guards. :data:`HELD_OUT_SEEDS` are measured only to
 check a change after it is made, never to choose a value (once, a change was turned down
 after it flickered more on both sets). Seeds from :data:`FRESH_SEEDS_FROM` up have never
-been run: take new ones there for a claim about scenes nobody has seen (1000-1038 are
-used: 1000-1002 checked the band of light beside the person and one of their clips was
-looked at, 1003-1008 measured how often a shirt of the wall's shade is lost and two of
-their clips were looked at while the coarse texture test was designed, 1009-1014 checked
-that test; one of their clips, clean 1012, was looked at; 1015-1020 checked the plate's
-edges of light, whose reach was chosen with a held-out clip in view; 1021-1026 checked
-the depth of shadow; 1027-1032 the pooled score; 1033-1038 the outline decided by coverage;
-1039-1044 two models of the noise under other light, neither kept, and clip 1043 of
-``shadow_jpeg`` and ``combo`` was looked at; 1045-1050 measured every case of the engine
-as it stood, and clip ``noise_high`` 1049 was looked at; 1051-1056 checked a pooled colour
-test, not kept).
+been run: take new ones there for a claim about scenes nobody has seen, then raise
+:data:`FRESH_SEEDS_FROM` past them and add a row to the table of fresh seeds used in
+``docs/quality.md`` (what they checked, and which of their clips were looked at).
 
 Usage::
 
