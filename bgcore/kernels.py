@@ -457,6 +457,114 @@ def _texture_tests_py(
 _texture_tests = _jit(_texture_tests_py)
 
 
+def _reflect_101(p: int, n: int) -> int:
+    # OpenCV's borderInterpolate for BORDER_REFLECT_101 (repeated for a box narrower than
+    # the filter's reach)
+    if n == 1:
+        return 0
+    while p < 0 or p >= n:
+        p = -p if p < 0 else 2 * n - 2 - p
+    return p
+
+
+_reflect = _jit(_reflect_101)
+
+
+def _box_mean_py(src: Any, dst: Any, k: int, x0: int, y0: int, x1: int, y1: int, rows: Any, ext: Any) -> None:
+    # dst[box] = cv2.blur(src[box], (k, k)) on float32, bit for bit: OpenCV's float box filter
+    # with BORDER_REFLECT_101 at the box's edges (cv2 sees a view's edges as its image's).
+    # Each extended row is summed in float64 (k = 3 or 5: the terms in order; else the first
+    # k, then s += (S[i + k] - S[i])), then the columns in float64: a running sum of the
+    # first k - 1 rows, and per output row s = sum + the newest row, out = float32(s x
+    # (1 / k^2)), sum = s - the oldest. rows: float64 (>= h + k - 1, >= w), ext: float64
+    # (>= w + k - 1), both scratch; src and dst must not overlap.
+    h, w = y1 - y0, x1 - x0
+    a = k // 2
+    scale = 1.0 / (k * k)
+    for t in range(h + k - 1):
+        src_row = src[y0 + _reflect(t - a, h), x0:x1]
+        for i in range(a):
+            ext[i] = np.float64(src_row[_reflect(i - a, w)])
+            ext[a + w + i] = np.float64(src_row[_reflect(w + i, w)])
+        for i in range(w):
+            ext[a + i] = np.float64(src_row[i])
+        sums = rows[t, 0:w]
+        if k == 3:
+            for i in range(w):
+                sums[i] = ext[i] + ext[i + 1] + ext[i + 2]
+        elif k == 5:
+            for i in range(w):
+                sums[i] = ext[i] + ext[i + 1] + ext[i + 2] + ext[i + 3] + ext[i + 4]
+        else:
+            total = 0.0
+            for i in range(k):
+                total += ext[i]
+            sums[0] = total
+            for i in range(w - 1):
+                total += ext[i + k] - ext[i]
+                sums[i + 1] = total
+    running = ext[0:w]  # (the row buffer is free now)
+    for i in range(w):
+        running[i] = 0.0
+    for t in range(k - 1):
+        sums = rows[t, 0:w]
+        for i in range(w):
+            running[i] += sums[i]
+    for y in range(h):
+        newest, oldest = rows[y + k - 1, 0:w], rows[y, 0:w]
+        out = dst[y0 + y, x0:x1]
+        for i in range(w):
+            total = running[i] + newest[i]
+            out[i] = np.float32(total * scale)
+            running[i] = total - oldest[i]
+
+
+_box_mean = _jit(_box_mean_py)
+
+
+def _finest_ramps_py(
+    r: Any, r_floor: Any, sigma_luma: Any, y_e: Any, energy_w: Any, weight7: Any, textured: Any,
+    edge_floor: Any, plate_edges: Any, measurable: Any, use_measurable: bool, noise: float, floor: float,
+    share: float, smooth: Any, ramp: Any, open_edge: Any, squares: Any, finest_energy: Any, rows: Any,
+    ext: Any, x0: int, y0: int, x1: int, y1: int,
+) -> None:
+    # engine.light's _finest then _ramps (the same operations in the same order): the ratio
+    # minus its 3x3 mean, squared, its 3x3 mean (finest_energy) below the fine detail's bar
+    # (smooth); a ramp where that is also below share x the 7x7 weighted energy; an open edge
+    # where a ramp is brighter, textured, or the light moved off the plate's edge of light
+    _box_mean(r, squares, 3, x0, y0, x1, y1, rows, ext)
+    for y in range(y0, y1):
+        r_row, sq_row = r[y, x0:x1], squares[y, x0:x1]
+        for x in range(x1 - x0):
+            d = r_row[x] - sq_row[x]
+            sq_row[x] = d * d
+    _box_mean(squares, finest_energy, 3, x0, y0, x1, y1, rows, ext)
+    noise32, floor32, share32, one = np.float32(noise), np.float32(floor), np.float32(share), np.float32(1.0)
+    full = np.uint8(255)
+    for y in range(y0, y1):
+        r_row, rf_row, sl_row, ye_row = r[y, x0:x1], r_floor[y, x0:x1], sigma_luma[y, x0:x1], y_e[y, x0:x1]
+        fe_row, en_row, w7_row = finest_energy[y, x0:x1], energy_w[y, x0:x1], weight7[y, x0:x1]
+        tx_row, ef_row, pe_row = textured[y, x0:x1], edge_floor[y, x0:x1], plate_edges[y, x0:x1]
+        ms_row = measurable[y, x0:x1]
+        sm_row, rp_row, oe_row = smooth[y, x0:x1], ramp[y, x0:x1], open_edge[y, x0:x1]
+        for x in range(x1 - x0):
+            t = rf_row[x] * sl_row[x] * noise32 / ye_row[x] + floor32
+            fine = fe_row[x]
+            is_smooth = fine < t * t
+            is_ramp = (fine < en_row[x] * share32 / w7_row[x]) & is_smooth
+            ratio = r_row[x]
+            gone = (ratio >= ef_row[x]) & (pe_row[x] != 0)
+            is_open = ((ratio > one) | (tx_row[x] != 0) | gone) & is_ramp
+            if use_measurable:
+                is_open = is_open & (ms_row[x] != 0)
+            sm_row[x] = full * np.uint8(is_smooth)
+            rp_row[x] = full * np.uint8(is_ramp)
+            oe_row[x] = full * np.uint8(is_open)
+
+
+_finest_ramps = _jit(_finest_ramps_py)
+
+
 def _edge_unmix_py(
     frame: Any, expected: Any, core: Any, band: Any, lit: Any, mask: Any, linear: Any, contrast2: int,
     half: int, x0: int, y0: int, x1: int, y1: int,
@@ -672,6 +780,68 @@ def texture_tests(
     )
 
 
+def _box_scratch(name: str, rows: npt.NDArray[Any], ext: npt.NDArray[Any], h: int, w: int, k: int) -> None:
+    """ValueError unless ``rows`` and ``ext`` are float64 scratch enough for a k x k box mean
+    of an h x w box."""
+    if not (
+        rows.dtype == ext.dtype == np.float64 and rows.ndim == 2 and ext.ndim == 1
+        and rows.shape[0] >= h + k - 1 and rows.shape[1] >= w and ext.shape[0] >= w + k - 1
+        and rows.flags.c_contiguous
+    ):
+        raise ValueError(
+            f"kernels.{name}: scratch must be float64 rows >= [{h + k - 1}, {w}] and ext >= "
+            f"[{w + k - 1}], got {_describe(rows)}, {_describe(ext)}"
+        )
+
+
+def box_mean(src: F32, dst: F32, k: int, *, box: tuple[slice, slice], rows: npt.NDArray[np.float64],
+             ext: npt.NDArray[np.float64]) -> bool:
+    """dst[box] = ``cv2.blur(src[box], (k, k))`` (float32 HxW planes, BORDER_REFLECT_101 at the
+    box's edges), the same bits, in one compiled pass; ``rows`` and ``ext`` are float64
+    scratch (see :func:`_box_scratch`). False (nothing written) when the kernels are off."""
+    if not enabled:
+        return False
+    _check("box_mean", (src, dst), "f1 f1")
+    if src is dst or k < 1 or k % 2 == 0:
+        raise ValueError(f"kernels.box_mean: src and dst must differ and k be odd, got k={k}")
+    x0, y0, x1, y1 = _box("box_mean", box, src.shape)
+    _box_scratch("box_mean", rows, ext, y1 - y0, x1 - x0, k)
+    if x1 > x0 and y1 > y0:
+        return _run(_box_mean, src, dst, k, x0, y0, x1, y1, rows, ext)
+    return True
+
+
+def finest_ramps(
+    r: F32, r_floor: F32, sigma_luma: F32, y_e: F32, energy_w: F32, weight7: F32, textured: U8,
+    edge_floor: F32, plate_edges: U8, measurable: U8 | None, noise: float, floor: float, share: float, *,
+    smooth: U8, ramp: U8, open_edge: U8, squares: F32, finest_energy: F32, rows: npt.NDArray[np.float64],
+    ext: npt.NDArray[np.float64], box: tuple[slice, slice],
+) -> bool:
+    """The light tests' finest scale and ramps (see engine.light: ``_finest``, ``_ramps``)
+    within ``box``, in one call: ``finest_energy`` = the 3x3 mean of (r - its 3x3 mean)^2
+    (``squares`` holds those squares), ``smooth`` = it is below (``noise`` r_floor sigma_luma
+    / y_e + ``floor``)^2, ``ramp`` = smooth and below energy_w x ``share`` / weight7,
+    ``open_edge`` = a ramp where r > 1, ``textured``, or r >= ``edge_floor`` on
+    ``plate_edges``, and (given) ``measurable``. False (nothing written) when the kernels are
+    off."""
+    if not enabled:
+        return False
+    planes = (r, r_floor, sigma_luma, y_e, energy_w, weight7, edge_floor, squares, finest_energy)
+    masks = (textured, plate_edges, smooth, ramp, open_edge)
+    _check("finest_ramps", (*planes, *masks), "f1 " * 9 + "u1 " * 4 + "u1")
+    if measurable is not None:
+        _check("finest_ramps", (r, measurable), "f1 u1")
+    x0, y0, x1, y1 = _box("finest_ramps", box, r.shape)
+    _box_scratch("finest_ramps", rows, ext, y1 - y0, x1 - x0, 3)
+    if x1 <= x0 or y1 <= y0:
+        return True
+    return _run(
+        _finest_ramps, r, r_floor, sigma_luma, y_e, energy_w, weight7, textured, edge_floor, plate_edges,
+        textured if measurable is None else measurable, measurable is not None, noise, floor, share,
+        smooth, ramp, open_edge, squares, finest_energy, rows, ext, x0, y0, x1, y1,
+    )
+
+
 def _read_only(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
     copy = array.copy()
     copy.flags.writeable = False
@@ -730,6 +900,14 @@ def warm() -> bool:
         f1, f1, f1, f1, f1, 2.0, 0.01, detail=True, covariance=f1, frame_energy=f1, plate_energy=f1,
         verify_var=f1, ncc2=0.09, consistent=plane.copy(), textured=plane.copy(), box=box,
     )
+    rows, ext = np.zeros((4, 2)), np.zeros(4)
+    box_mean(f1, f1.copy(), 3, box=box, rows=rows, ext=ext)
+    for measurable in (None, plane):
+        finest_ramps(
+            f1, f1, f1, f1, f1, f1, plane, f1, plane, measurable, 2.0, 0.01, 0.15, smooth=plane.copy(),
+            ramp=plane.copy(), open_edge=plane.copy(), squares=f1.copy(), finest_energy=f1.copy(),
+            rows=rows, ext=ext, box=box,
+        )
     linear = np.zeros(256, np.int32)
     for frame in (writable, read_only):
         edge_unmix(frame, f32, plane, plane, plane, plane.copy(), linear, 400, 3, box=box)

@@ -181,16 +181,46 @@ def test_each_stage_gives_the_same_bits_on_both_paths(monkeypatch: pytest.Monkey
         light.reset()
         light.explain(frame, background, roi, (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX))
         explained = (light.lit.copy(), light.consistent.copy(), light.ratio[roi].copy())
+        finest = (light.smooth.copy(), light.ramp.copy(), light.open_edge.copy())
         light.reset()
         light.consistency(frame, background, roi)
-        outputs.append((scorer.score, scorer.weak, scorer.strong, *explained, light.consistent[roi]))
+        outputs.append(
+            (scorer.score, scorer.weak, scorer.strong, *explained, light.consistent[roi], *finest)
+        )
     assert outputs[0][3].any() and outputs[0][2].any()  # light explained something; a person
-    names = ("score", "weak", "strong", "lit", "consistent", "ratio", "consistent (full tests)")
+    assert outputs[0][7].any() and outputs[0][8].any()  # smooth ratio; a ramp (the shadow's edge)
+    names = (
+        "score", "weak", "strong", "lit", "consistent", "ratio", "consistent (full tests)", "smooth",
+        "ramp", "open_edge",
+    )
     for name, jit, opencv in zip(names, *outputs, strict=True):
         if name == "ratio":  # (OpenCV's luma transform rounds its sum its own way: a few ulp)
             np.testing.assert_allclose(jit, opencv, rtol=1e-6)
         else:
             assert np.array_equal(jit, opencv), name
+
+
+@pytest.mark.parametrize("k", [3, 5, 7, 9, 31])
+def test_box_mean_is_opencvs_float_box_filter_bit_for_bit(rng: np.random.Generator, k: int) -> None:
+    """The compiled box mean is cv2.blur on a float32 view, the same bits: planes of ratios,
+    of 0/255 weights times levels, of squares spread over twelve decades; boxes from one
+    pixel (REFLECT_101 folds the window back more than once) to wider than the filter."""
+    planes = (
+        (rng.random((70, 80)) * 1.4).astype(np.float32),
+        ((rng.random((70, 80)) < 0.5) * 255.0 * rng.random((70, 80))).astype(np.float32),
+        (rng.normal(0, 1, (70, 80)) ** 2 * 10.0 ** rng.integers(-9, 3, (70, 80))).astype(np.float32),
+    )
+    rows, ext = np.empty((70 + k, 80)), np.empty(80 + k)
+    for _ in range(20):
+        h, w = int(rng.integers(1, 60)), int(rng.integers(1, 70))
+        y0, x0 = int(rng.integers(0, 70 - h)), int(rng.integers(0, 80 - w))
+        box = (slice(y0, y0 + h), slice(x0, x0 + w))
+        for plane in planes:
+            out = np.zeros_like(plane)
+            assert kernels.box_mean(plane, out, k, box=box, rows=rows, ext=ext)
+            assert np.array_equal(out[box], cv2.blur(plane[box], (k, k))), (k, h, w)
+            assert not out[:y0].any() and not out[y0 + h :].any()  # nothing outside the box
+            assert not out[:, :x0].any() and not out[:, x0 + w :].any()
 
 
 @pytest.mark.parametrize(
@@ -255,7 +285,7 @@ def shadow_720p() -> tuple[synth.Scene, Frames]:
     "broken",
     [
         "_score", "_light_candidates", "_colour_kept", "_texture_weights", "_texture_detail",
-        "_texture_tests",
+        "_texture_tests", "_finest_ramps",
         "_blend_box", "_quarter", "_set_alpha",
     ],
 )
@@ -348,4 +378,4 @@ def test_after_warm_read_only_frames_and_pictures_compile_nothing(tmp_path: Path
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split(" ", 1) == ["10", "{}\n"], r.stdout
+    assert r.stdout.split(" ", 1) == ["13", "{}\n"], r.stdout

@@ -348,8 +348,7 @@ class LightTests:
                 np.copyto(self.coloured[roi], self.lit[roi])
                 self._written = roi
             else:
-                self._finest(roi)
-                self._ramps(roi)
+                self._finest_and_ramps(roi)
                 if cv2.countNonZero(self.lit[roi]) >= coarse_min:
                     self._coarse_texture(frame, background, roi)
         return self.lit
@@ -480,6 +479,29 @@ class LightTests:
         cv2.multiply(z, z, dst=z)
         cv2.transform(z, _MEAN3, dst=self._z_mean[roi][..., None])
         cv2.compare(self._z_mean[roi], COLOUR_Z_LIMIT, cv2.CMP_LT, dst=self.consistent[roi])
+
+    @cached_property
+    def _box_rows(self) -> npt.NDArray[np.float64]:  # the compiled 3x3 box means' scratch
+        h, w = self.ratio.shape
+        return np.empty((h + FINEST_DETAIL[0] - 1, w), np.float64)
+
+    @cached_property
+    def _box_ext(self) -> npt.NDArray[np.float64]:
+        return np.empty(self.ratio.shape[1] + FINEST_DETAIL[1] - 1, np.float64)
+
+    def _finest_and_ramps(self, roi: Box) -> None:
+        """:meth:`_finest` then :meth:`_ramps` (one compiled pass where the kernels run: the
+        same operations, the same masks)."""
+        if kernels.finest_ramps(
+            self.ratio, self.ratio_floor, self.sigma_luma, self.expected_luma, self._ratio_energy,
+            self._weight7, self.textured, self.plate_edge_floor, self.plate_edges, self._measurable,
+            TEXTURE_NOISE, TEXTURE_FLOOR, RAMP_SHARE, smooth=self.smooth, ramp=self.ramp,
+            open_edge=self.open_edge, squares=self._finest_mean, finest_energy=self._finest_energy,
+            rows=self._box_rows, ext=self._box_ext, box=roi,
+        ):
+            return
+        self._finest(roi)
+        self._ramps(roi)
 
     def _finest(self, roi: Box) -> None:
         """smooth = 255 within ``roi`` where the ratio's detail at the finest scale (minus its
