@@ -372,81 +372,92 @@ _colour_kept = _jit(_colour_kept_py)
 
 
 def _texture_weights_py(
-    consistent: Any, r: Any, y_f: Any, y_p: Any, detail: bool, weight: Any, ratio_w: Any,
-    frame_w: Any, plate_w: Any, x0: int, y0: int, x1: int, y1: int,
+    consistent: Any, r: Any, y_f: Any, y_p: Any, detail: bool, sums9: Any, x0: int, y0: int, x1: int,
+    y1: int,
 ) -> None:
-    # weight = consistent (0 or 255) as float; ratio_w = r x weight; with ``detail`` also
-    # frame_w = y_f x weight and plate_w = y_p x weight
+    # sums9 = (weight, r x weight, y_f x weight, y_p x weight) per pixel, interleaved (one
+    # 4-channel box filter then sums all four: OpenCV filters each channel with the same
+    # float64 steps, so the bits are those of four single-plane filters, at 0.45x the cost);
+    # weight = consistent (0 or 255) as float; without ``detail`` the lumas' are 0
+    zero = np.float32(0.0)
     for y in range(y0, y1):
-        k_row, r_row, w_row, rw_row = consistent[y, x0:x1], r[y, x0:x1], weight[y, x0:x1], ratio_w[y, x0:x1]
-        yf_row, yp_row, fw_row, pw_row = y_f[y, x0:x1], y_p[y, x0:x1], frame_w[y, x0:x1], plate_w[y, x0:x1]
+        k_row, r_row, yf_row, yp_row = consistent[y, x0:x1], r[y, x0:x1], y_f[y, x0:x1], y_p[y, x0:x1]
+        out = sums9[y, x0:x1]
         for x in range(x1 - x0):
             w = np.float32(k_row[x])
-            w_row[x] = w
-            rw_row[x] = r_row[x] * w
-        if detail:
-            for x in range(x1 - x0):
-                w = w_row[x]
-                fw_row[x] = yf_row[x] * w
-                pw_row[x] = yp_row[x] * w
+            out[x, 0] = w
+            out[x, 1] = r_row[x] * w
+            out[x, 2] = yf_row[x] * w if detail else zero
+            out[x, 3] = yp_row[x] * w if detail else zero
 
 
 _texture_weights = _jit(_texture_weights_py)
 
 
 def _texture_detail_py(
-    r: Any, y_f: Any, y_p: Any, weight: Any, weight9: Any, detail: bool, ratio_w: Any, frame_w: Any,
-    plate_w: Any, energy_w: Any, covariance_w: Any, frame_energy_w: Any, plate_energy_w: Any,
-    x0: int, y0: int, x1: int, y1: int,
+    r: Any, y_f: Any, y_p: Any, sums9: Any, means9: Any, w_min: float, detail: bool, weight9: Any,
+    ratio_mean: Any, sums7: Any, plate_energy_w: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
-    # with the weighted 9x9 sums (ratio_w, frame_w, plate_w, by weight9): energy_w =
-    # (r - mean)^2 x weight; with ``detail``, fd = y_f - its mean, pd = y_p - its mean:
-    # covariance_w = fd pd weight, frame_energy_w = fd^2 weight, plate_energy_w = pd^2 weight
+    # from the 9x9 means of sums9 (means9): weight9 = max(the weights' mean, w_min),
+    # ratio_mean = the weighted ratio's mean; sums7 = (weight, (r - mean)^2 x weight, fd pd
+    # weight, fd^2 weight) and plate_energy_w = pd^2 weight, with fd = y_f - its weighted mean,
+    # pd = y_p - its (with ``detail``; else 0)
+    w_min32, zero = np.float32(w_min), np.float32(0.0)
     for y in range(y0, y1):
-        r_row, w_row, w9_row = r[y, x0:x1], weight[y, x0:x1], weight9[y, x0:x1]
-        rw_row, en_row = ratio_w[y, x0:x1], energy_w[y, x0:x1]
+        r_row, yf_row, yp_row = r[y, x0:x1], y_f[y, x0:x1], y_p[y, x0:x1]
+        s_row, m_row, out = sums9[y, x0:x1], means9[y, x0:x1], sums7[y, x0:x1]
+        w9_row, rm_row, pe_row = weight9[y, x0:x1], ratio_mean[y, x0:x1], plate_energy_w[y, x0:x1]
         for x in range(x1 - x0):
-            d = r_row[x] - rw_row[x] / w9_row[x]
-            en_row[x] = d * d * w_row[x]
-        if detail:
-            yf_row, yp_row = y_f[y, x0:x1], y_p[y, x0:x1]
-            fw_row, pw_row = frame_w[y, x0:x1], plate_w[y, x0:x1]
-            cv_row, fe_row = covariance_w[y, x0:x1], frame_energy_w[y, x0:x1]
-            ee_row = plate_energy_w[y, x0:x1]
-            for x in range(x1 - x0):
-                w, w9 = w_row[x], w9_row[x]
-                fd = yf_row[x] - fw_row[x] / w9
-                pd = yp_row[x] - pw_row[x] / w9
-                cv_row[x] = fd * pd * w
-                fe_row[x] = fd * fd * w
-                ee_row[x] = pd * pd * w
+            w = s_row[x, 0]
+            w9 = m_row[x, 0]
+            w9 = w9 if w9 > w_min32 else w_min32
+            w9_row[x] = w9
+            rm_row[x] = m_row[x, 1]
+            d = r_row[x] - m_row[x, 1] / w9
+            out[x, 0] = w
+            out[x, 1] = d * d * w
+            if detail:
+                fd = yf_row[x] - m_row[x, 2] / w9
+                pd = yp_row[x] - m_row[x, 3] / w9
+                out[x, 2] = fd * pd * w
+                out[x, 3] = fd * fd * w
+                pe_row[x] = pd * pd * w
+            else:
+                out[x, 2] = zero
+                out[x, 3] = zero
 
 
 _texture_detail = _jit(_texture_detail_py)
 
 
 def _texture_tests_py(
-    energy_w: Any, weight7: Any, r_floor: Any, sigma_luma: Any, y_e: Any, noise: float, floor: float,
-    detail: bool, covariance: Any, frame_energy: Any, plate_energy: Any, verify_var: Any, ncc2: float,
+    means7: Any, w_min: float, r_floor: Any, sigma_luma: Any, y_e: Any, noise: float, floor: float,
+    detail: bool, plate_energy: Any, verify_var: Any, ncc2: float, weight7: Any, ratio_energy: Any,
     consistent: Any, textured: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
-    # the energy test, then with ``detail`` the correlation test where verifiable (see
+    # from the 7x7 means of sums7 (means7) and of plate_energy_w (plate_energy): weight7 =
+    # max(the weights' mean, w_min), ratio_energy = the ratio's weighted energy; the energy
+    # test, then with ``detail`` the correlation test where verifiable (see
     # engine.light._texture, the same operations in the same order)
     floor32, noise32, ncc32, zero = np.float32(floor), np.float32(noise), np.float32(ncc2), np.float32(0.0)
+    w_min32 = np.float32(w_min)
     for y in range(y0, y1):
-        en_row, w7_row = energy_w[y, x0:x1], weight7[y, x0:x1]
+        m_row, w7_row, en_row = means7[y, x0:x1], weight7[y, x0:x1], ratio_energy[y, x0:x1]
         rf_row, sl_row = r_floor[y, x0:x1], sigma_luma[y, x0:x1]
         ye_row, k_row, v_row = y_e[y, x0:x1], consistent[y, x0:x1], textured[y, x0:x1]
-        cv_row, fe_row, pe_row, vv_row = (
-            covariance[y, x0:x1], frame_energy[y, x0:x1], plate_energy[y, x0:x1], verify_var[y, x0:x1]
-        )
+        pe_row, vv_row = plate_energy[y, x0:x1], verify_var[y, x0:x1]
         for x in range(x1 - x0):
+            w7 = m_row[x, 0]
+            w7 = w7 if w7 > w_min32 else w_min32
+            energy = m_row[x, 1]
+            w7_row[x] = w7
+            en_row[x] = energy
             t = rf_row[x] * sl_row[x] * noise32 / ye_row[x] + floor32
-            k = k_row[x] & (np.uint8(255) * np.uint8(en_row[x] / w7_row[x] < t * t))
+            k = k_row[x] & (np.uint8(255) * np.uint8(energy / w7 < t * t))
             if detail:
-                verifiable = pe_row[x] > vv_row[x] * w7_row[x]
-                cov = cv_row[x]
-                correlated = (cov * cov > fe_row[x] * pe_row[x] * ncc32) & (cov > zero)
+                verifiable = pe_row[x] > vv_row[x] * w7
+                cov = m_row[x, 2]
+                correlated = (cov * cov > m_row[x, 3] * pe_row[x] * ncc32) & (cov > zero)
                 k = k & (np.uint8(255) * np.uint8(correlated | (not verifiable)))
                 v_row[x] = np.uint8(255) * np.uint8(correlated & verifiable)
             else:
@@ -719,64 +730,63 @@ def colour_kept(
 
 
 def texture_weights(
-    consistent: U8, r: F32, y_f: F32, y_p: F32, *, detail: bool, weight: F32, ratio_w: F32,
-    frame_w: F32, plate_w: F32, box: tuple[slice, slice],
+    consistent: U8, r: F32, y_f: F32, y_p: F32, *, detail: bool, sums9: F32, box: tuple[slice, slice]
 ) -> bool:
-    """The texture tests' weights (see engine.light), within ``box``: ``weight`` =
-    ``consistent`` (0 or 255) as float, ``ratio_w`` = r x weight and, with ``detail``,
-    ``frame_w`` = y_f x weight, ``plate_w`` = y_p x weight. False (nothing written) when
-    the kernels are off."""
+    """The texture tests' weighted planes (see engine.light), within ``box``, interleaved in
+    ``sums9`` (HxWx4): the weight = ``consistent`` (0 or 255) as float, r x weight and, with
+    ``detail``, y_f x weight and y_p x weight (else 0). False (nothing written) when the
+    kernels are off."""
     if not enabled:
         return False
-    planes = (r, y_f, y_p, weight, ratio_w, frame_w, plate_w, consistent)
-    _check("texture_weights", planes, "f1 f1 f1 f1 f1 f1 f1 u1")
+    _check("texture_weights", (r, y_f, y_p, consistent, sums9), "f1 f1 f1 u1 f4")
     return _run(
-        _texture_weights, consistent, r, y_f, y_p, detail, weight, ratio_w, frame_w, plate_w,
-        *_box("texture_weights", box, r.shape),
+        _texture_weights, consistent, r, y_f, y_p, detail, sums9, *_box("texture_weights", box, r.shape)
     )
 
 
 def texture_detail(
-    r: F32, y_f: F32, y_p: F32, weight: F32, weight9: F32, *, detail: bool, ratio_w: F32,
-    frame_w: F32, plate_w: F32, energy_w: F32, covariance_w: F32, frame_energy_w: F32,
-    plate_energy_w: F32, box: tuple[slice, slice],
+    r: F32, y_f: F32, y_p: F32, sums9: F32, means9: F32, w_min: float, *, detail: bool, weight9: F32,
+    ratio_mean: F32, sums7: F32, plate_energy_w: F32, box: tuple[slice, slice],
 ) -> bool:
-    """The texture tests' middle (see engine.light), within ``box``: ``ratio_w``,
-    ``frame_w`` and ``plate_w`` hold their 9x9 means and ``weight9`` the weights' (at
-    least a minimum); ``energy_w`` = (r - the weighted mean)^2 x weight and, with
-    ``detail``, for the lumas' details fd and pd (each minus its weighted mean)
-    ``covariance_w`` = fd pd weight, ``frame_energy_w`` = fd^2 weight, ``plate_energy_w``
-    = pd^2 weight. False (nothing written) when the kernels are off."""
+    """The texture tests' middle (see engine.light), within ``box``, from ``means9`` (the 9x9
+    means of ``sums9``): ``weight9`` = max(the weights' mean, ``w_min``), ``ratio_mean`` =
+    the weighted ratio's mean; ``sums7`` (HxWx4) = the weight, (r - the weighted mean)^2 x
+    weight and, with ``detail``, for the lumas' details fd and pd (each minus its weighted
+    mean) fd pd weight and fd^2 weight (else 0), and ``plate_energy_w`` = pd^2 weight.
+    False (nothing written) when the kernels are off."""
     if not enabled:
         return False
-    planes = (r, y_f, y_p, weight, weight9, ratio_w, frame_w, plate_w, energy_w, covariance_w)
-    _check("texture_detail", (*planes, frame_energy_w, plate_energy_w), "f1 " * 11 + "f1")
+    _check(
+        "texture_detail", (r, y_f, y_p, weight9, ratio_mean, plate_energy_w, sums9, means9, sums7),
+        "f1 f1 f1 f1 f1 f1 f4 f4 f4",
+    )
     return _run(
-        _texture_detail, r, y_f, y_p, weight, weight9, detail, ratio_w, frame_w, plate_w, energy_w,
-        covariance_w, frame_energy_w, plate_energy_w, *_box("texture_detail", box, r.shape),
+        _texture_detail, r, y_f, y_p, sums9, means9, w_min, detail, weight9, ratio_mean, sums7,
+        plate_energy_w, *_box("texture_detail", box, r.shape),
     )
 
 
 def texture_tests(
-    energy_w: F32, weight7: F32, r_floor: F32, sigma_luma: F32, y_e: F32, noise: float, floor: float, *,
-    detail: bool, covariance: F32, frame_energy: F32, plate_energy: F32, verify_var: F32,
-    ncc2: float, consistent: U8, textured: U8, box: tuple[slice, slice],
+    means7: F32, w_min: float, r_floor: F32, sigma_luma: F32, y_e: F32, noise: float, floor: float, *,
+    detail: bool, plate_energy: F32, verify_var: F32, ncc2: float, weight7: F32, ratio_energy: F32,
+    consistent: U8, textured: U8, box: tuple[slice, slice],
 ) -> bool:
-    """The texture tests' end (see engine.light), within ``box``, on the 7x7 means of the
-    weighted planes (``weight7`` the weights', at least a minimum): ``consistent`` &=
-    energy_w / weight7 < (``noise`` ``r_floor`` ``sigma_luma`` / ``y_e`` + ``floor``)^2;
-    with ``detail``, where verifiable (``plate_energy`` > ``verify_var`` x weight7) also
-    covariance > 0 and covariance^2 > frame_energy x plate_energy x ``ncc2``; ``textured``
-    = 255 where verifiable and correlated, else 0. False (nothing written) when the kernels
-    are off."""
+    """The texture tests' end (see engine.light), within ``box``, from ``means7`` (the 7x7
+    means of :func:`texture_detail`'s ``sums7``) and ``plate_energy`` (of its
+    ``plate_energy_w``): ``weight7`` = max(the weights' mean, ``w_min``), ``ratio_energy`` =
+    the ratio's weighted energy; ``consistent`` &= ratio_energy / weight7 < (``noise``
+    ``r_floor`` ``sigma_luma`` / ``y_e`` + ``floor``)^2; with ``detail``, where verifiable
+    (``plate_energy`` > ``verify_var`` x weight7) also covariance > 0 and covariance^2 >
+    frame energy x plate energy x ``ncc2``; ``textured`` = 255 where verifiable and
+    correlated, else 0. False (nothing written) when the kernels are off."""
     if not enabled:
         return False
-    planes = (energy_w, weight7, r_floor, sigma_luma, y_e, covariance, frame_energy, plate_energy)
-    _check("texture_tests", (*planes, verify_var, consistent, textured), "f1 " * 9 + "u1 u1")
+    planes = (r_floor, sigma_luma, y_e, plate_energy, verify_var, weight7, ratio_energy)
+    _check("texture_tests", (*planes, consistent, textured, means7), "f1 " * 7 + "u1 u1 f4")
     return _run(
-        _texture_tests, energy_w, weight7, r_floor, sigma_luma, y_e, noise, floor, detail, covariance,
-        frame_energy, plate_energy, verify_var, ncc2, consistent, textured,
-        *_box("texture_tests", box, energy_w.shape),
+        _texture_tests, means7, w_min, r_floor, sigma_luma, y_e, noise, floor, detail, plate_energy,
+        verify_var, ncc2, weight7, ratio_energy, consistent, textured,
+        *_box("texture_tests", box, r_floor.shape),
     )
 
 
@@ -888,17 +898,15 @@ def warm() -> bool:
             frame, f32, f1, f32, 1.0, 0.25, 0.03, 0.5, consistent=plane.copy(), r_floor=f1.copy(),
             box=box,
         )
-    texture_weights(
-        plane, f1, f1, f1, detail=True, weight=f1.copy(), ratio_w=f1.copy(), frame_w=f1.copy(),
-        plate_w=f1.copy(), box=box,
-    )
+    f4 = np.ones((2, 2, 4), np.float32)
+    texture_weights(plane, f1, f1, f1, detail=True, sums9=f4.copy(), box=box)
     texture_detail(
-        f1, f1, f1, f1, f1, detail=True, ratio_w=f1, frame_w=f1, plate_w=f1, energy_w=f1.copy(),
-        covariance_w=f1.copy(), frame_energy_w=f1.copy(), plate_energy_w=f1.copy(), box=box,
+        f1, f1, f1, f4, f4, 1e-3, detail=True, weight9=f1.copy(), ratio_mean=f1.copy(), sums7=f4.copy(),
+        plate_energy_w=f1.copy(), box=box,
     )
     texture_tests(
-        f1, f1, f1, f1, f1, 2.0, 0.01, detail=True, covariance=f1, frame_energy=f1, plate_energy=f1,
-        verify_var=f1, ncc2=0.09, consistent=plane.copy(), textured=plane.copy(), box=box,
+        f4, 1e-3, f1, f1, f1, 2.0, 0.01, detail=True, plate_energy=f1, verify_var=f1, ncc2=0.09,
+        weight7=f1.copy(), ratio_energy=f1.copy(), consistent=plane.copy(), textured=plane.copy(), box=box,
     )
     rows, ext = np.zeros((4, 2)), np.zeros(4)
     box_mean(f1, f1.copy(), 3, box=box, rows=rows, ext=ext)

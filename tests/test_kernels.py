@@ -335,20 +335,20 @@ def test_the_engines_kernels_refuse_arrays_that_do_not_fit() -> None:
     """The engine passes its own buffers: a misfit is a bug, and raises (it would otherwise
     write outside an array, or silently run the slow path)."""
     f1 = np.zeros((4, 6), np.float32)
+    f4 = np.zeros((4, 6, 4), np.float32)
     u1 = np.zeros((4, 6), np.uint8)
     box = (slice(0, 4), slice(0, 6))
-    planes = dict(ratio_w=f1, frame_w=f1, plate_w=f1)
-    with pytest.raises(ValueError, match=r"kernels.texture_weights: arrays must be f1 f1 f1"):
-        kernels.texture_weights(u1, f1, f1[:3], f1, detail=True, weight=f1.copy(), **planes, box=box)
+    with pytest.raises(ValueError, match=r"kernels.texture_weights: arrays must be f1 f1 f1 u1 f4"):
+        kernels.texture_weights(u1, f1, f1[:3], f1, detail=True, sums9=f4, box=box)
+    with pytest.raises(ValueError, match=r"kernels.texture_weights: arrays must be"):
+        kernels.texture_weights(u1, f1, f1, f1, detail=True, sums9=f4[..., :2], box=box)
     with pytest.raises(ValueError, match=r"kernels\.texture_tests"):
         kernels.texture_tests(
-            f1, f1, f1, f1, f1, 2.0, 0.01, detail=True, covariance=f1, frame_energy=f1,
-            plate_energy=f1, verify_var=f1, ncc2=0.09, consistent=u1[:, ::2], textured=u1, box=box,
+            f4, 1e-3, f1, f1, f1, 2.0, 0.01, detail=True, plate_energy=f1, verify_var=f1, ncc2=0.09,
+            weight7=f1, ratio_energy=f1, consistent=u1[:, ::2], textured=u1, box=box,
         )
     with pytest.raises(ValueError, match="plain slices"):
-        kernels.texture_weights(
-            u1, f1, f1, f1, detail=True, weight=f1.copy(), **planes, box=(slice(0, 4, 2), slice(0, 6))
-        )
+        kernels.texture_weights(u1, f1, f1, f1, detail=True, sums9=f4, box=(slice(0, 4, 2), slice(0, 6)))
 
 
 def test_after_warm_read_only_frames_and_pictures_compile_nothing(tmp_path: Path) -> None:
