@@ -21,6 +21,11 @@ held before it (any temporary array, freed or not, shows here); ``retained_kb`` 
 memory growth over those frames (a leak shows here). tracemalloc sees numpy and OpenCV
 output arrays and Python objects, not OpenCV's internal scratch buffers.
 
+Comparing two checkouts: ``against`` (``--against FOLDER``) adds the default mode of another
+checkout's ``bgcore`` (imported beside this one), timed in the same interleaved rounds; the
+median over frames of this one's time over the other's is the measure of a change (two runs
+of the benchmark on a shared machine differ by more than a change of a few percent).
+
 Optional parts: ``latency`` (a file camera read by bgcore.capture.LatestFrameReader at the
 file's fps, processed by the engine) and ``quality`` (F1 and edge F1 at the working
 resolution vs full resolution on bgcore.synth scenes) run when those modules are present.
@@ -36,8 +41,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
+import importlib.util
 import os
 import platform
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -139,14 +147,59 @@ class Engine:
         self.r.close()
 
 
+AGAINST = "default@against"
+"""The case name of the default mode of another checkout (see :func:`load_replacer`)."""
+
+
+def load_replacer(checkout: Path) -> type:
+    """The ``BackgroundReplacer`` class of another checkout's ``bgcore`` (a folder holding
+    ``bgcore/__init__.py``), imported beside this one as the package ``bgcore_against`` (its
+    own modules and kernels): an old and a new engine timed on the same frames in one run,
+    where the machine's noise between two runs hides a change of a few percent. ValueError
+    (one line: what is wrong, what to pass) when the folder holds no bgcore. Once per process."""
+    init = checkout / "bgcore" / "__init__.py"
+    if not init.is_file():
+        raise ValueError(
+            f"no bgcore package in {checkout}: pass a checkout's top folder (the one holding bgcore/)"
+        )
+    name = "bgcore_against"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, init, submodule_search_locations=[str(init.parent)]
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception:
+            del sys.modules[name]
+            raise
+    pipeline = importlib.import_module(f"{name}.pipeline")
+    return pipeline.BackgroundReplacer  # type: ignore[no-any-return]
+
+
+class OtherEngine(Engine):
+    """:class:`Engine` with another checkout's BackgroundReplacer class."""
+
+    def __init__(self, replacer: type, plate: list[BGR], background: str) -> None:
+        self.r = replacer(background)
+        self.r.set_plate(plate)
+
+
 def case_names(backgrounds: Sequence[str]) -> list[str]:
     names = ["floor", "tutorial", "classic", "default"]
     names += [f"default:{k}" for k in backgrounds if k != "color"]
     return names
 
 
-def _build(name: str, plate: list[BGR], size: tuple[int, int], tmp: Path) -> Any:
+def _build(
+    name: str, plate: list[BGR], size: tuple[int, int], tmp: Path, against: type | None = None
+) -> Any:
     w, h = size
+    if name == AGAINST:
+        assert against is not None
+        return OtherEngine(against, plate, COLOR)
     if name == "floor":
         return Floor(w, h)
     if name == "tutorial":
@@ -350,8 +403,13 @@ def run_bench(
     memory: bool = True,
     latency: bool = True,
     quality: bool = True,
+    against: Path | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; returns a JSON-ready dict (see the module docstring and README.md).
+    With ``against`` (another checkout's top folder), that checkout's default mode is timed
+    too, interleaved with this one's on the same frames, and ``compared`` holds per size and
+    thread setting the median over frames of this one's time over the other's (below 1:
+    this checkout is faster).
 
     Keys: ``machine``, ``config``, ``timings`` (one record per size x threads x case:
     median_ms, p95_ms, ratio = median / floor median), ``memory`` (per size x case),
@@ -365,6 +423,10 @@ def run_bench(
     if frames < 1:
         raise ValueError("frames must be 1 or more")
     names = case_names(backgrounds)
+    other = None
+    if against is not None:
+        other = load_replacer(against)
+        names.append(AGAINST)
     result: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -388,7 +450,10 @@ def run_bench(
         "rss_mb": None,
         "latency": None,
         "quality": None,
+        "compared": [],
     }
+    if against is not None:
+        result["config"]["against"] = str(against)
     with tempfile.TemporaryDirectory(prefix="bgbench-") as tmpdir:
         tmp = Path(tmpdir)
         for size in sizes:
@@ -401,7 +466,7 @@ def run_bench(
                     result["memory"].append({"size": f"{w}x{h}", "case": name, **mem[name]})
             for nthreads in threads:
                 with _opencv_threads(nthreads) as actual:
-                    cases = {name: _build(name, plate, size, tmp) for name in names}
+                    cases = {name: _build(name, plate, size, tmp, other) for name in names}
                     try:
                         with _no_gc():
                             times = _time_cases(cases, clip, frames, WARMUP)
@@ -409,6 +474,11 @@ def run_bench(
                         for c in cases.values():
                             c.close()
                 floor = float(np.median(times["floor"]))
+                if other is not None:  # (the same frames, in the same order: paired)
+                    paired = np.asarray(times["default"]) / np.asarray(times[AGAINST])
+                    result["compared"].append(
+                        {"size": f"{w}x{h}", "threads": nthreads, "ratio": float(np.median(paired))}
+                    )
                 for name in names:
                     rec: dict[str, Any] = {
                         "size": f"{w}x{h}", "threads": nthreads, "opencv_threads": actual, "case": name

@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .argtypes import positive_int
@@ -59,6 +60,12 @@ def format_table(result: dict[str, Any]) -> str:
                 f"target {t['size']} default mode, 1 thread: {t['ratio']:.1f}x floor "
                 f"(limit {t['limit']:g}x, aim {t['aim']:g}x): {verdict}"
             )
+    for c in result.get("compared", []):
+        label = "1 thread" if c["threads"] == 1 else f"threads {c['threads']}"
+        lines.append(
+            f"default mode vs {result['config']['against']} at {c['size']}, {label}: {c['ratio']:.3f}x "
+            "(median over the same frames, interleaved; below 1: this checkout is faster)"
+        )
     if result.get("rss_mb") is not None:
         lines.append(f"resident memory at the end: {result['rss_mb']:.0f} MB")
     lat = result.get("latency")
@@ -121,6 +128,15 @@ def _parse_backgrounds(text: str) -> list[str]:
     return kinds
 
 
+def _checkout(text: str) -> Path:
+    path = Path(text).expanduser()
+    if not (path / "bgcore" / "__init__.py").is_file():
+        raise argparse.ArgumentTypeError(
+            f"no bgcore package in {text!r}: pass a checkout's top folder (the one holding bgcore/)"
+        )
+    return path
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench options, for ``bgreplace bench`` / ``python -m bgcore bench``."""
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
@@ -143,6 +159,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=list(DEFAULT_BACKGROUNDS),
         help=f"background kinds to time in default mode (default {','.join(DEFAULT_BACKGROUNDS)})",
     )
+    parser.add_argument(
+        "--against",
+        type=_checkout,
+        metavar="FOLDER",
+        help="also time another checkout's default mode (the folder holding its bgcore/) on the "
+        "same frames, and print this one's time over it",
+    )
     for flag, dest, what in (
         ("--no-memory", "memory", "the tracemalloc pass"),
         ("--no-latency", "latency", "the file-camera latency"),
@@ -162,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
         memory=args.memory,
         latency=args.latency,
         quality=args.quality,
+        against=args.against,
     )
     if args.json:
         json.dump(result, sys.stdout, indent=1)

@@ -8,6 +8,7 @@ import gc
 import json
 import tracemalloc
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -226,3 +227,32 @@ def test_band_composite_and_box_upscale_equal_the_whole_box_blend(rng: np.random
             alpha = composite.upscale_box(small, (w, h), out=stale)
             got = comp(frame, alpha, bg, out=np.empty((h, w, 4), np.uint8), roi=roi, small=small)
             assert np.array_equal(got, expected)
+
+
+def test_against_times_another_checkout_on_the_same_frames(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--against FOLDER`` imports another checkout's bgcore beside this one and times its
+    default mode in the same interleaved rounds: this checkout against itself makes the same
+    pictures and a paired ratio near 1; a folder without bgcore is refused in one line."""
+    root = Path(bench.__file__).resolve().parents[1]
+    result = bench.run_bench(
+        sizes=((160, 96),), threads=(1,), frames=40, backgrounds=("color",), memory=False,
+        latency=False, quality=False, against=root,
+    )
+    assert [(c["size"], c["threads"]) for c in result["compared"]] == [("160x96", 1)]
+    assert 0.67 < result["compared"][0]["ratio"] < 1.5
+    assert bench.AGAINST in result["config"]["cases"]
+    assert "default mode vs" in bench_cli.format_table(result)
+    other = bench.load_replacer(root)
+    assert other.__module__ == "bgcore_against.pipeline"  # (not this package's class)
+    plate, frames = workload.make_scene(160, 96, n_frames=4)
+    ours = bench.Engine(plate, workload.COLOR)
+    theirs = bench.OtherEngine(other, plate, workload.COLOR)
+    for frame in frames[:4]:
+        assert np.array_equal(ours(frame, 0.0), theirs(frame, 0.0))
+    with pytest.raises(ValueError, match="no bgcore package in"):
+        bench.load_replacer(tmp_path)
+    with pytest.raises(SystemExit):
+        bench_cli.main(["--against", str(tmp_path)])
+    assert "no bgcore package in" in capsys.readouterr().err
