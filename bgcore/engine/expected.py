@@ -106,6 +106,7 @@ class ExpectedBackground:
         self._clip_drop_fixed: U16 = np.rint(FIXED_POINT * clip_drop).astype(np.uint16)
         self._clip_slack_fixed: U16 = np.where(clipped, np.uint16(65535), np.uint16(0)).astype(np.uint16)
         self.gains: F32 = np.ones((h, w, 3), np.float32)
+        self.gains_version = 0  # +1 whenever set_gains writes the gains
         self._min3: F32 = np.empty((h, w, 3), np.float32)  # the mean's 3x3 minimum
         self._max3: F32 = np.empty((h, w, 3), np.float32)
         self._plate_min: F32 = np.empty((h, w, 3), np.float32)  # the range's low end (see reach)
@@ -120,7 +121,9 @@ class ExpectedBackground:
         self._refresh_range()
 
     def set_gains(self, coarse: F32 | None) -> None:
-        """The gains from a coarse grid (interpolated bilinearly), or all 1 for None."""
+        """The gains from a coarse grid (interpolated bilinearly), or all 1 for None
+        (:attr:`gains_version` counts the changes)."""
+        self.gains_version += 1
         if coarse is None:
             self.gains.fill(1.0)
         else:

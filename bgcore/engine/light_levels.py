@@ -74,6 +74,7 @@ class LightLevels:
         self._mean: F32 = np.empty((*rows_cols, 3), np.float32)  # the adapted mean (>= 1)
         self._field_at: F32 = np.ones((*rows_cols, 3), np.float32)  # the field at the samples
         self._mean_lit: F32 = np.empty((*rows_cols, 3), np.float32)  # the mean x the field
+        self._confident_samples: U8 = np.empty(rows_cols, np.uint8)  # the frame's (sample_frame)
         self._picked: U8 = np.empty(rows_cols, np.uint8)  # where the gains are measured
         self._near: U8 = np.empty(rows_cols, np.uint8)  # picked, and within GAIN_NEAR of the centre
         self._plate_ratio: F32 = np.empty((*rows_cols, 3), np.float32)  # frame / mean
@@ -100,16 +101,37 @@ class LightLevels:
         cv2.max(self._mean, (1.0, 1.0, 1.0, 0.0), dst=self._mean)
         cv2.multiply(self._mean, self._field_at, dst=self._mean_lit)
 
+    def sample_frame(self, frame: U8, confident: U8) -> None:
+        """Sample a new ``frame`` (HxWx3 uint8) and the ``confident`` background (0/255) on
+        the grid, once a frame: :meth:`measure_sampled` and the :class:`.shake.ShakeMeter` on
+        this grid read these samples (:attr:`frame_samples`, :attr:`confident_samples`)."""
+        self.sample(frame, self._frame_u8)
+        np.copyto(self._frame, self._frame_u8, casting="unsafe")
+        self.sample(confident, self._confident_samples)
+
+    @property
+    def frame_samples(self) -> F32:
+        """The last sampled frame on the grid (float32, gh x gw x 3)."""
+        return self._frame
+
+    @property
+    def confident_samples(self) -> U8:
+        """The last sampled confident background on the grid (0/255, gh x gw)."""
+        return self._confident_samples
+
     def measure(self, frame: U8, confident: U8) -> F32 | None:
-        """Measure the frame's global gains on the ``confident`` background (0/255); returns
-        the coarse gains (the field x the global gains) when they moved by more than
-        GAIN_REBUILD since they were last returned, else None.
+        """:meth:`sample_frame`, then :meth:`measure_sampled`."""
+        self.sample_frame(frame, confident)
+        return self.measure_sampled()
+
+    def measure_sampled(self) -> F32 | None:
+        """Measure the last sampled frame's global gains on its confident background (see
+        :meth:`sample_frame`); returns the coarse gains (the field x the global gains) when
+        they moved by more than GAIN_REBUILD since they were last returned, else None.
 
         (The test on the twelve coarse values in Python floats: numpy's per-call cost on
         arrays this small is most of a rebuild's.)"""
-        self.sample(frame, self._frame_u8)
-        np.copyto(self._frame, self._frame_u8, casting="unsafe")
-        g = self._global_gains(confident)
+        g = self._global_gains()
         # bilinear interpolation is linear: the global gains scale the coarse field
         built = self._built
         if built is not None:
@@ -132,7 +154,7 @@ class LightLevels:
         self._built = None
         return was_built
 
-    def _global_gains(self, confident: U8) -> list[float]:
+    def _global_gains(self) -> list[float]:
         """Global per-channel gain (exposure x white balance) of the frame against the plate.
 
         A robust estimate on the grid's samples believed to be background: the median ratio
@@ -141,8 +163,7 @@ class LightLevels:
         third of the picture reads as the exposure dropping), and a wrong global gain turns
         the whole wall into foreground.
         """
-        picked = self.sample(confident, self._picked)
-        cv2.bitwise_and(picked, self._measurable, dst=picked)
+        picked = cv2.bitwise_and(self._confident_samples, self._measurable, dst=self._picked)
         if cv2.countNonZero(picked) < GAIN_MIN_CONFIDENT * picked.size:
             np.copyto(picked, self._measurable)
         k = cv2.countNonZero(picked)
@@ -188,7 +209,7 @@ class LightLevels:
     def update_field(self, consistent: U8, confident: U8, gains: F32, ceiling: tuple[float, ...]) -> None:
         """Re-estimate the light field from samples that are ``consistent`` with a change of
         light, ``confident`` background and measurable, against the current ``gains`` (per
-        pixel) and the sensor's ``ceiling``; the frame is the last one :meth:`measure` saw.
+        pixel) and the sensor's ``ceiling``; the frame is the last one :meth:`sample_frame` saw.
 
         Normalised convolution of the per-pixel ratio frame/expected (expected = plate x
         global gains x previous field) on the FIELD_GRID; where nothing nearby could be

@@ -66,14 +66,16 @@ class MaskEngine:
         """Mask (0/255, a buffer owned by the engine) of one working-size BGR frame."""
         # 1. light levels: exposure, white balance and the light field scale the plate into
         # the expected background
+        self.light_levels.sample_frame(frame, self.confident)  # (the shake's samples too)
         if s.adapt:
-            coarse = self.light_levels.measure(frame, self.confident)
+            coarse = self.light_levels.measure_sampled()
             if coarse is not None:
                 self.background.set_gains(coarse)
         elif self.light_levels.reset():
             self.background.set_gains(None)
         # the camera's shift against the plate: how much of the plate's 3x3 range it explains
-        self.background.set_reach(self.shake.measure(frame, self.confident, self.background.gains))
+        background = self.background
+        self.background.set_reach(self.shake.measure_sampled(background.gains, background.gains_version))
         # 2. the score against the expected background, and its weak and strong masks
         last = self.last_mask if s.temporal and self.frame_index > 0 else None
         if s.threshold is None:

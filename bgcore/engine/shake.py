@@ -54,16 +54,14 @@ class ShakeMeter:
         self._levels = levels
         gw, gh = levels.grid_size
         shape3 = (gh, gw, 3)
-        self._frame_u8: U8 = np.empty(shape3, np.uint8)
-        self._frame: F32 = np.empty(shape3, np.float32)
         self._mean: F32 = np.empty(shape3, np.float32)
         self._gains: F32 = np.empty(shape3, np.float32)
+        self._gains_version: int | None = None  # the gains' version sampled into _gains
         self._residual: F32 = np.empty(shape3, np.float32)
         self._usable: U8 = np.empty(shape3, np.uint8)
         self._weight: F32 = np.empty(shape3, np.float32)
         self._absolute: F32 = np.empty(shape3, np.float32)
         self._explained: F32 = np.empty(shape3, np.float32)
-        self._confident: U8 = np.empty((gh, gw), np.uint8)
         self._wgx: F32 = np.empty(shape3, np.float32)
         self._wgy: F32 = np.empty(shape3, np.float32)
         # the plate's gradient per channel (levels per pixel) at the samples, and the noise
@@ -89,21 +87,27 @@ class ShakeMeter:
     def measure(self, frame: U8, confident: U8, gains: F32) -> float:
         """The reach for ``frame`` (HxWx3 uint8) against the plate x ``gains`` (per pixel),
         measured on the ``confident`` background (0/255): :attr:`reach`, also returned."""
+        self._levels.sample_frame(frame, confident)
+        return self.measure_sampled(gains)
+
+    def measure_sampled(self, gains: F32, gains_version: int | None = None) -> float:
+        """:meth:`measure` of the frame the light levels sampled last (see
+        :meth:`.LightLevels.sample_frame`); with ``gains_version`` (a number that changes
+        whenever ``gains`` do), the gains are sampled again only when it changed."""
         levels = self._levels
-        levels.sample(frame, self._frame_u8)
-        np.copyto(self._frame, self._frame_u8, casting="unsafe")
-        levels.sample(gains, self._gains)
+        if gains_version is None or gains_version != self._gains_version:
+            levels.sample(gains, self._gains)
+            self._gains_version = gains_version
         r = cv2.multiply(self._mean, self._gains, dst=self._residual)
-        cv2.subtract(self._frame, r, dst=r)  # frame - expected
+        cv2.subtract(levels.frame_samples, r, dst=r)  # frame - expected
         # usable: confident, and a difference some shift up to SHAKE_MAX explains (numpy's
         # mixed-type products would allocate a cast buffer each frame: masked copies instead)
         cv2.compare(cv2.absdiff(r, 0.0, dst=self._absolute), self._bound, cv2.CMP_LE, dst=self._usable)
-        levels.sample(confident, self._confident)
         self._explained.fill(0.0)
         cv2.copyTo(self._inverse_var, self._usable, self._explained)
         w = self._weight
         w.fill(0.0)
-        cv2.copyTo(self._explained, self._confident, w)
+        cv2.copyTo(self._explained, levels.confident_samples, w)
         wgx = np.multiply(w, self._gx, out=self._wgx)
         wgy = np.multiply(w, self._gy, out=self._wgy)
         # normal equations of r = -(gx dx + gy dy), in float64 sums
