@@ -106,7 +106,8 @@ class EdgeUnmix:
         u = {k: v[roi] for k, v in self._levels.items()}
         size, border = (EDGE_WINDOW, EDGE_WINDOW), cv2.BORDER_CONSTANT
         lin = cv2.LUT(frame, _LINEAR64, dst=p["lin"])
-        count = np.divide(core, 255.0, out=p["count"])
+        # (0 or 1, exact; numpy's mixed-type divide allocated a 128 KB cast buffer a frame)
+        count = cv2.divide(core, 255.0, dst=p["count"], dtype=cv2.CV_64F)
         core3 = cv2.merge((count, count, count), dst=p["tmp3"])
         s = cv2.multiply(lin, core3, dst=p["sum"])
         cv2.boxFilter(s, -1, size, dst=s, normalize=False, borderType=border)
