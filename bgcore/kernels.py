@@ -468,6 +468,65 @@ def _texture_tests_py(
 _texture_tests = _jit(_texture_tests_py)
 
 
+def _pooled_colour_sums_py(
+    frame: Any, expected: Any, r: Any, consistent: Any, sums: Any, x0: int, y0: int, x1: int, y1: int
+) -> None:
+    # sums = (the colour residual f - r e per channel, times w; w), w = 1 where consistent,
+    # else 0: the input of one 4-channel box mean (engine.light's pooled colour test); zeros
+    # written as such where w = 0 (half the time of multiplying them out)
+    one, zero = np.float32(1.0), np.float32(0.0)
+    for y in range(y0, y1):
+        f_row = frame[y, x0:x1].reshape(-1)
+        e_row = expected[y, x0:x1].reshape(-1)
+        r_row, k_row, out = r[y, x0:x1], consistent[y, x0:x1], sums[y, x0:x1].reshape(-1)
+        for x in range(x1 - x0):
+            if k_row[x] != 0:
+                ratio = r_row[x]
+                out[4 * x] = np.float32(f_row[3 * x]) - e_row[3 * x] * ratio
+                out[4 * x + 1] = np.float32(f_row[3 * x + 1]) - e_row[3 * x + 1] * ratio
+                out[4 * x + 2] = np.float32(f_row[3 * x + 2]) - e_row[3 * x + 2] * ratio
+                out[4 * x + 3] = one
+            else:
+                out[4 * x] = zero
+                out[4 * x + 1] = zero
+                out[4 * x + 2] = zero
+                out[4 * x + 3] = zero
+
+
+_pooled_colour_sums = _jit(_pooled_colour_sums_py)
+
+
+def _pooled_colour_test_py(
+    means: Any, expected: Any, sigma: Any, r_floor: Any, area: float, z_limit: float, tone: float,
+    level: float, consistent: Any, x0: int, y0: int, x1: int, y1: int,
+) -> None:
+    # consistent = 0 where the window's mean residual fails the colour test's bar for a mean
+    # of n pixels (engine.light's pooled colour test, the same operations in the same order)
+    area32, z32, third = np.float32(area), np.float32(z_limit), np.float32(1.0 / 3.0)
+    tone32, level32, one = np.float32(tone), np.float32(level), np.float32(1.0)
+    for y in range(y0, y1):
+        m_row, e_row = means[y, x0:x1], expected[y, x0:x1].reshape(-1)
+        g_row, rf_row, k_row = sigma[y, x0:x1].reshape(-1), r_floor[y, x0:x1], consistent[y, x0:x1]
+        for x in range(x1 - x0):
+            if k_row[x] == 0:
+                continue
+            n = m_row[x, 3] * area32
+            n = n if n > one else one
+            root = np.sqrt(n)
+            rf = rf_row[x]
+            acc = np.float32(0.0)
+            for c in range(3):
+                mean = m_row[x, c] * area32 / n
+                tolerance = g_row[3 * x + c] * rf / root + e_row[3 * x + c] * tone32 + level32
+                z = mean / tolerance
+                acc += z * z
+            if not acc * third < z32:
+                k_row[x] = np.uint8(0)
+
+
+_pooled_colour_test = _jit(_pooled_colour_test_py)
+
+
 def _reflect_101(p: int, n: int) -> int:
     # OpenCV's borderInterpolate for BORDER_REFLECT_101 (repeated for a box narrower than
     # the filter's reach)
@@ -790,6 +849,39 @@ def texture_tests(
     )
 
 
+def pooled_colour_sums(
+    frame: U8, expected: F32, r: F32, consistent: U8, *, sums: F32, box: tuple[slice, slice]
+) -> bool:
+    """Within ``box``: ``sums`` (HxWx4) = the colour residual ``frame`` - r x ``expected`` per
+    channel times w, and w (1 where ``consistent``, else 0). False (nothing written) when the
+    kernels are off."""
+    if not enabled:
+        return False
+    _check("pooled_colour_sums", (frame, expected, r, consistent, sums), "u3 f3 f1 u1 f4")
+    return _run(
+        _pooled_colour_sums, frame, expected, r, consistent, sums,
+        *_box("pooled_colour_sums", box, r.shape),
+    )
+
+
+def pooled_colour_test(
+    means: F32, expected: F32, sigma: F32, r_floor: F32, area: float, z_limit: float, tone: float,
+    level: float, *, consistent: U8, box: tuple[slice, slice],
+) -> bool:
+    """Within ``box``, where ``consistent``: with n = max(1, ``area`` x the weights' mean) and
+    each channel's mean residual ``area`` x its weighted mean / n (``means``: the box means
+    of :func:`pooled_colour_sums`), ``consistent`` = 0 unless the mean over channels of
+    (mean residual / (sigma x r_floor / sqrt(n) + ``tone`` x expected + ``level``))^2 is
+    below ``z_limit``. False (nothing written) when the kernels are off."""
+    if not enabled:
+        return False
+    _check("pooled_colour_test", (r_floor, consistent, means, expected, sigma), "f1 u1 f4 f3 f3")
+    return _run(
+        _pooled_colour_test, means, expected, sigma, r_floor, area, z_limit, tone, level, consistent,
+        *_box("pooled_colour_test", box, r_floor.shape),
+    )
+
+
 def _box_scratch(name: str, rows: npt.NDArray[Any], ext: npt.NDArray[Any], h: int, w: int, k: int) -> None:
     """ValueError unless ``rows`` and ``ext`` are float64 scratch enough for a k x k box mean
     of an h x w box."""
@@ -908,6 +1000,9 @@ def warm() -> bool:
         f4, 1e-3, f1, f1, f1, 2.0, 0.01, detail=True, plate_energy=f1, verify_var=f1, ncc2=0.09,
         weight7=f1.copy(), ratio_energy=f1.copy(), consistent=plane.copy(), textured=plane.copy(), box=box,
     )
+    for frame in (writable, read_only):
+        pooled_colour_sums(frame, f32, f1, plane, sums=f4.copy(), box=box)
+    pooled_colour_test(f4, f32, f32, f1, 81.0, 6.25, 0.03, 0.5, consistent=plane.copy(), box=box)
     rows, ext = np.zeros((4, 2)), np.zeros(4)
     box_mean(f1, f1.copy(), 3, box=box, rows=rows, ext=ext)
     for measurable in (None, plane):
