@@ -156,14 +156,21 @@ def load_replacer(checkout: Path) -> type:
     ``bgcore/__init__.py``), imported beside this one as the package ``bgcore_against`` (its
     own modules and kernels): an old and a new engine timed on the same frames in one run,
     where the machine's noise between two runs hides a change of a few percent. ValueError
-    (one line: what is wrong, what to pass) when the folder holds no bgcore. Once per process."""
+    (one line: what is wrong, what to pass) when the folder holds no bgcore, or when another
+    checkout was loaded in this process already (one per process)."""
     init = checkout / "bgcore" / "__init__.py"
     if not init.is_file():
         raise ValueError(
             f"no bgcore package in {checkout}: pass a checkout's top folder (the one holding bgcore/)"
         )
     name = "bgcore_against"
-    if name not in sys.modules:
+    loaded = sys.modules.get(name)
+    if loaded is not None and Path(str(loaded.__file__)).resolve() != init.resolve():
+        raise ValueError(
+            f"another checkout ({Path(str(loaded.__file__)).parents[1]}) is already loaded in this "
+            "process: compare one checkout per run"
+        )
+    if loaded is None:
         spec = importlib.util.spec_from_file_location(
             name, init, submodule_search_locations=[str(init.parent)]
         )
@@ -423,6 +430,7 @@ def run_bench(
     if frames < 1:
         raise ValueError("frames must be 1 or more")
     names = case_names(backgrounds)
+    own = list(names)  # (the memory pass measures this checkout's cases only)
     other = None
     if against is not None:
         other = load_replacer(against)
@@ -461,8 +469,8 @@ def run_bench(
             plate, clip = make_scene(w, h)
             if memory:
                 with _opencv_threads(1):
-                    mem = _memory(names, plate, clip, size, tmp)
-                for name in names:
+                    mem = _memory(own, plate, clip, size, tmp)
+                for name in own:
                     result["memory"].append({"size": f"{w}x{h}", "case": name, **mem[name]})
             for nthreads in threads:
                 with _opencv_threads(nthreads) as actual:

@@ -21,7 +21,7 @@ failure to import numba or to compile a kernel switches them off for the process
 keeps; an error while a compiled kernel runs raises. ``BGREPLACE_NO_JIT=1`` turns them off
 (the OpenCV paths everywhere).
 
-Why one module of about 500 lines: every compiled loop sits beside its checked wrapper, and
+Why one module of about 1000 lines: every compiled loop sits beside its checked wrapper, and
 the switch, the failure rule and the cache are in one place (as scikit-image keeps its hot
 loops in one compiled module behind plain functions).
 

@@ -237,10 +237,11 @@ def test_against_times_another_checkout_on_the_same_frames(
     pictures and a paired ratio near 1; a folder without bgcore is refused in one line."""
     root = Path(bench.__file__).resolve().parents[1]
     result = bench.run_bench(
-        sizes=((160, 96),), threads=(1,), frames=40, backgrounds=("color",), memory=False,
+        sizes=((160, 96),), threads=(1,), frames=40, backgrounds=("color",), memory=True,
         latency=False, quality=False, against=root,
     )
     assert [(c["size"], c["threads"]) for c in result["compared"]] == [("160x96", 1)]
+    assert bench.AGAINST not in {rec["case"] for rec in result["memory"]}  # (this checkout's own)
     assert 0.67 < result["compared"][0]["ratio"] < 1.5
     assert bench.AGAINST in result["config"]["cases"]
     assert "default mode vs" in bench_cli.format_table(result)
@@ -253,6 +254,11 @@ def test_against_times_another_checkout_on_the_same_frames(
         assert np.array_equal(ours(frame, 0.0), theirs(frame, 0.0))
     with pytest.raises(ValueError, match="no bgcore package in"):
         bench.load_replacer(tmp_path)
+    (tmp_path / "bgcore").mkdir()
+    (tmp_path / "bgcore" / "__init__.py").write_text("")
+    with pytest.raises(ValueError, match="already loaded in this process"):
+        bench.load_replacer(tmp_path)  # (one other checkout per process)
+    (tmp_path / "bgcore" / "__init__.py").unlink()
     with pytest.raises(SystemExit):
         bench_cli.main(["--against", str(tmp_path)])
     assert "no bgcore package in" in capsys.readouterr().err

@@ -4,7 +4,9 @@ Light explains a pixel when the frame is the expected background under another l
 the luma ratio frame/expected lies in a range (darker by up to 75% for a shadow, brighter by
 up to 40% for a lamp) and moved by more than LIGHT_SIGMAS of luma noise (a *candidate*), the
 colour is kept (every channel is the ratio x the expected value, within the noise and
-tolerances for the camera's tone curve), and the fine texture is kept: the ratio has no fine
+tolerances for the camera's tone curve), also on average over a window (the pooled colour
+test, see POOLED_COLOUR: noise hides a small shift of hue in one pixel, not in a window's
+mean), and the fine texture is kept: the ratio has no fine
 detail of its own (a soft shadow's edge is a ramp), and where the plate has detail well above
 the noise, the frame's detail correlates with it (a cloth of the wall's colour replaces it).
 The texture windows weigh only the pixels that kept their colour: the person's pixels beside

@@ -75,7 +75,7 @@ class MaskEngine:
             self.background.set_gains(None)
         # the camera's shift against the plate: how much of the plate's 3x3 range it explains
         background = self.background
-        self.background.set_reach(self.shake.measure_sampled(background.gains, background.gains_version))
+        background.set_reach(self.shake.measure_sampled(background.gains, background.gains_version))
         # 2. the score against the expected background, and its weak and strong masks
         last = self.last_mask if s.temporal and self.frame_index > 0 else None
         if s.threshold is None:
