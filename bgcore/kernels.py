@@ -14,8 +14,9 @@ returns False when the kernels are off; the caller then takes its OpenCV path, t
 operations, which the tests hold the kernels to.
 
 Compiled on first use and cached on disk (numba's cache: ``__pycache__`` beside this file,
-or the user's cache folder when that is read-only): compiling all of them takes about 2.5 s
-(``./install`` does it, see :func:`warm`), later processes load the cache in ~0.1 s. Only a
+or the user's cache folder when that is read-only): compiling all of them takes seconds (10 s
+on a shared two-core machine; ``./install`` does it, see :func:`warm`), later processes load
+the cache in about 0.5 s there. Only a
 failure to import numba or to compile a kernel switches them off for the process, logged
 (``logging``, this module's name) with the exception type and reason, which :data:`failure`
 keeps; an error while a compiled kernel runs raises. ``BGREPLACE_NO_JIT=1`` turns them off
