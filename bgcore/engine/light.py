@@ -253,7 +253,6 @@ class LightTests:
         self.verified: U8 = np.zeros((h, w), np.uint8)
         self.textured: U8 = np.zeros((h, w), np.uint8)  # the wall's texture verifiable, correlated
         self._eroded: U8 = np.empty((h, w), np.uint8)  # candidates that survive a 3x3 erosion
-        self._weight: F32 = np.empty((h, w), np.float32)  # the texture windows' weights
         self._weight9: F32 = np.empty((h, w), np.float32)  # their box means
         self._weight7: F32 = np.empty((h, w), np.float32)
         # (TEXTURE_VERIFY x luma sigma)^2: the least energy of detail that can be verified
@@ -262,30 +261,61 @@ class LightTests:
         self._ratio_energy: F32 = np.empty((h, w), np.float32)
         self._energy_bar: F32 = np.empty((h, w), np.float32)
         self._frame_detail: F32 = np.empty((h, w), np.float32)
-        self._plate_detail: F32 = np.empty((h, w), np.float32)
-        self._covariance: F32 = np.empty((h, w), np.float32)  # frame detail x expected detail
-        self._detail_energy: F32 = np.empty((h, w), np.float32)  # the frame's
         self._plate_energy: F32 = np.empty((h, w), np.float32)
-        self._correlation_bar: F32 = np.empty((h, w), np.float32)
-        self._covariance_sq: F32 = np.empty((h, w), np.float32)
         self._positive: U8 = np.empty((h, w), np.uint8)
         self._passed: U8 = np.empty((h, w), np.uint8)
         self._edge: U8 = np.empty((h, w), np.uint8)  # the edge of light (see extend)
         self._edge_textured: U8 = np.empty((h, w), np.uint8)
-        self._verifiable: U8 = np.empty((h, w), np.uint8)
-        self._energy_mean: F32 = np.empty((h, w), np.float32)  # the ratio's detail energy
         self._measurable: U8 | None = None  # where light may extend (explain sets it)
         self._finest_mean: F32 = np.empty((h, w), np.float32)  # the ratio's 3x3 mean
         self._finest_energy: F32 = np.empty((h, w), np.float32)
         self._coarse: list[F32] = [np.empty((h, w), np.float32) for _ in range(7)]
         self._hidden: U8 = np.empty((h, w), np.uint8)  # the coarse test's failures
-        self._gone: U8 = np.empty((h, w), np.uint8)  # the plate's edges of light, gone
         self._tested: U8 = np.empty((h, w), np.uint8)  # lit, measurable, below the ceiling
 
     # The OpenCV path's buffers, allocated on first use (the compiled path never needs them).
     def _f32(self, channels: int = 1) -> F32:
         shape = self.ratio.shape if channels == 1 else (*self.ratio.shape, channels)
         return np.empty(shape, np.float32)
+
+    def _u8(self) -> U8:
+        return np.empty(self.ratio.shape, np.uint8)
+
+    @cached_property
+    def _weight(self) -> F32:  # the texture windows' weights
+        return self._f32()
+
+    @cached_property
+    def _plate_detail(self) -> F32:
+        return self._f32()
+
+    @cached_property
+    def _covariance(self) -> F32:  # frame detail x expected detail
+        return self._f32()
+
+    @cached_property
+    def _detail_energy(self) -> F32:  # the frame's
+        return self._f32()
+
+    @cached_property
+    def _correlation_bar(self) -> F32:
+        return self._f32()
+
+    @cached_property
+    def _covariance_sq(self) -> F32:
+        return self._f32()
+
+    @cached_property
+    def _verifiable(self) -> U8:
+        return self._u8()
+
+    @cached_property
+    def _energy_mean(self) -> F32:  # the ratio's detail energy
+        return self._f32()
+
+    @cached_property
+    def _gone(self) -> U8:  # the plate's edges of light, gone
+        return self._u8()
 
     @cached_property
     def _frame_f(self) -> F32:  # the frame in float32
@@ -297,7 +327,7 @@ class LightTests:
 
     @cached_property
     def _changed(self) -> U8:
-        return np.empty(self.ratio.shape, np.uint8)
+        return self._u8()
 
     @cached_property
     def _ratio3(self) -> F32:
@@ -628,12 +658,13 @@ class LightTests:
         self._texture_pass(self.consistent, self.consistent, self.textured, roi)
         cv2.bitwise_and(self.textured[roi], self.consistent[roi], dst=self.verified[roi])
 
-    @cached_property
+    @property
     def _pooled(self) -> tuple[F32, F32]:
         """The pooled colour test's sums (residual x w per channel, and w) and their box
-        means, interleaved by four (one box filter for all four)."""
-        shape = (*self.ratio.shape, 4)
-        return np.empty(shape, np.float32), np.empty(shape, np.float32)
+        means, interleaved by four (one box filter for all four): the texture pass's 9x9
+        buffers, free until that pass (which runs after the test) writes them."""
+        sums9, means9, _, _ = self._texture_sums
+        return sums9, means9
 
     def _pooled_colour(self, frame: U8, expected: F32, roi: Box) -> None:
         """consistent = 0 within ``roi`` where a pixel that kept its colour fails the pooled
@@ -735,7 +766,8 @@ class LightTests:
     def _texture_sums(self) -> tuple[F32, F32, F32, F32]:
         """The compiled pass's weighted planes and their means, interleaved by four (HxWx4:
         OpenCV's box filter runs four channels at once in 0.45x the time of four planes, the
-        same bits): the 9x9 sums' input and means, the 7x7's."""
+        same bits): the 9x9 sums' input and means, the 7x7's. The first two are also the
+        pooled colour test's (see :attr:`_pooled`)."""
         shape = (*self.ratio.shape, 4)
         return tuple(np.empty(shape, np.float32) for _ in range(4))  # type: ignore[return-value]
 
