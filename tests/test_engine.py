@@ -142,6 +142,25 @@ def test_the_sensor_clips_every_channel_at_one_white_point() -> None:
     np.testing.assert_allclose(exposed.expected()[40, 60], 247.0)
 
 
+def test_a_flat_bright_surface_of_a_quiet_jpeg_camera_is_not_clipped() -> None:
+    """A beige door (red at 182) seen by a quiet sensor through a JPEG camera is as silent
+    as a clipped window, but the picture is brighter elsewhere (a white frame at 240): the
+    camera's output was not at its ceiling there. Clipped at its own level, the door's red
+    would stay at 185 while the exposure rose, and the whole door turn foreground."""
+    room = textured_room()
+    sigma = np.full(room.shape, 2.5, np.float32)
+    mean = room.astype(np.float32)
+    mean[20:100, 30:70] = (110.0, 160.0, 182.0)  # the door: flat, bright red, silent
+    sigma[20:100, 30:70] = 0.3
+    mean[10:20, 100:140] = 240.0  # a white picture frame, with the sensor's noise
+    clipped, ceiling = clipped_channels(mean, sigma)
+    assert not clipped.any()
+    np.testing.assert_allclose(ceiling, 255.0)
+    exposed = ExpectedBackground(mean, sigma)
+    exposed.set_gains(np.full((2, 2, 3), 1.1, np.float32))
+    np.testing.assert_allclose(exposed.expected()[60, 50], (121.0, 176.0, 200.2), rtol=1e-5)
+
+
 # -- camera shake ---------------------------------------------------------------------------------
 
 

@@ -53,11 +53,18 @@ def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], F32]
     output clips every channel at one white point, and a channel whose silent bright pixels
     lie lower is not clipped there but flattened by compression (a light-blue window's red
     through a JPEG camera reads silent at 220 and still rises when the exposure does).
+    So a channel whose silent bright pixels lie more than CLIP_TOLERANCE under the level
+    that the plate's brightest pixels reach (at least CLIP_MIN_FRACTION of the picture, in
+    any channel) is not clipped at all: the camera's output went higher. A flat, bright
+    surface seen by a quiet sensor through a JPEG camera (a beige door at 180) is silent
+    too, and clipping it at its own level would hold it there while the exposure rises.
     """
     flat, noise = mean.reshape(-1, 3), sigma.reshape(-1, 3)
     clipped = np.zeros(mean.shape, bool)
     ceiling = np.full(3, 255.0, np.float32)
     need = max(1, int(CLIP_MIN_FRACTION * flat.shape[0]))
+    brightest = flat.max(axis=1)
+    top = float(np.partition(brightest, brightest.size - need)[brightest.size - need])
     for c in range(3):
         mid = (flat[:, c] > CLIP_MID_LEVEL) & (flat[:, c] < CLIP_MIN_LEVEL)
         if int(mid.sum()) < need:
@@ -66,8 +73,11 @@ def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], F32]
         hit = (mean[..., c] >= CLIP_MIN_LEVEL) & (sigma[..., c] < quiet)
         if int(hit.sum()) < need:
             continue
+        level = min(255.0, float(np.median(mean[..., c][hit])) + CLIP_MARGIN)
+        if level < top - CLIP_TOLERANCE:
+            continue  # (the picture is brighter elsewhere: flattened, not clipped)
         clipped[..., c] = hit
-        ceiling[c] = min(255.0, float(np.median(mean[..., c][hit])) + CLIP_MARGIN)
+        ceiling[c] = level
     found = clipped.reshape(-1, 3).any(axis=0)
     if found.any():
         ceiling[:] = ceiling[found].max()  # one white point
