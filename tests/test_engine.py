@@ -142,6 +142,30 @@ def test_the_sensor_clips_every_channel_at_one_white_point() -> None:
     np.testing.assert_allclose(exposed.expected()[40, 60], 247.0)
 
 
+def test_a_white_window_reads_the_white_point_in_every_channel_when_the_exposure_falls() -> None:
+    """A white window through a JPEG camera: green and red silent at the white point, blue
+    as bright but noisier than the silence bar (compression). When the exposure falls by
+    10% the window still reads the white point in every channel (its light is far above
+    it): the score's range must not bound blue at 0.9 x 246 from above, or the window
+    turns into "you"."""
+    room = textured_room()
+    sigma = np.full(room.shape, 2.5, np.float32)
+    mean = room.astype(np.float32)
+    mean[20:60, 30:90] = 246.0
+    sigma[20:60, 30:90] = (1.5, 0.3, 0.3)
+    clipped, ceiling = clipped_channels(mean, sigma)
+    assert clipped[20:60, 30:90, 1:].all() and not clipped[..., 0].any()  # (silent ones)
+    np.testing.assert_allclose(ceiling, 249.0)
+    background = ExpectedBackground(mean, sigma)
+    background.set_gains(np.full((2, 2, 3), 0.9, np.float32))
+    mid, width = background.score_range()
+    lo = (mid.astype(int) - width) // 2
+    hi = (mid.astype(int) + width) // 2
+    assert (hi[25:55, 35:85] == 8 * 255).all()  # every channel unbounded above
+    assert (lo[25:55, 35:85, 0] < 8 * 246 * 0.9).all()
+    assert (hi[100:] < 8 * 230).all()  # the room keeps its bounds
+
+
 def test_a_flat_bright_surface_of_a_quiet_jpeg_camera_is_not_clipped() -> None:
     """A beige door (red at 182) seen by a quiet sensor through a JPEG camera is as silent
     as a clipped window, but the picture is brighter elsewhere (a white frame at 240): the

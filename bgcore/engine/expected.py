@@ -84,6 +84,19 @@ def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], F32]
     return clipped, ceiling
 
 
+def at_the_white_point(mean: F32, clipped: npt.NDArray[np.bool_], ceiling: F32) -> npt.NDArray[np.bool_]:
+    """``clipped`` (see :func:`clipped_channels`) and, where a white point was found, the
+    channels that read it (within 2 CLIP_MARGIN) in pixels with a clipped channel or white
+    in every channel, silent or not: compression may leave a white window noisier than the
+    silence bar, and when the exposure falls it still reads the white point (a window's
+    blue, its red and green clipped). For the score's bounds only: the light tests and the
+    gains keep to the silent areas."""
+    if not clipped.any():
+        return clipped
+    at_white = mean >= ceiling[0] - 2.0 * CLIP_MARGIN
+    return clipped | (at_white & (clipped.any(axis=2, keepdims=True) | at_white.all(axis=2, keepdims=True)))
+
+
 class ExpectedBackground:
     """The adapted plate mean at the working size and what derives from it and the gains.
 
@@ -111,6 +124,7 @@ class ExpectedBackground:
         clipped_areas = cv2.morphologyEx(cv2.bitwise_not(self.unclipped), cv2.MORPH_OPEN, _RECT3)
         self.light_measurable: U8 = cv2.bitwise_not(clipped_areas)
         self.any_clipped_area = bool(cv2.countNonZero(clipped_areas))
+        clipped = at_the_white_point(mean, clipped, ceiling)  # (the score's bounds, below)
         clip_drop = np.where(clipped, np.float32(CLIP_TOLERANCE), np.float32(0)).astype(np.float32)
         self._ceiling_fixed = tuple(FIXED_POINT * c for c in self.ceiling)
         self._clip_drop_fixed: U16 = np.rint(FIXED_POINT * clip_drop).astype(np.uint16)
