@@ -166,6 +166,29 @@ def test_a_white_window_reads_the_white_point_in_every_channel_when_the_exposure
     assert (hi[100:] < 8 * 230).all()  # the room keeps its bounds
 
 
+def test_a_white_window_with_no_silent_channel_is_unbounded_above_too() -> None:
+    """At lower JPEG qualities nothing in a burnt-out window is silent (the plate's JPEG
+    floor), so no white point is found; a window white in every channel, the brightest
+    thing in the picture, still reads white when the exposure falls. A light-blue window
+    (red well under the rest) keeps its bounds: it follows the exposure."""
+    room = textured_room()
+    sigma = np.full(room.shape, 2.5, np.float32)
+    mean = room.astype(np.float32)
+    mean[20:60, 30:90] = 245.0  # white, every channel as noisy as the floor makes it
+    mean[70:110, 30:90] = (245.0, 240.0, 215.0)  # light blue
+    sigma[20:110, 30:90] = 1.5
+    clipped, ceiling = clipped_channels(mean, sigma)
+    assert not clipped.any()
+    np.testing.assert_allclose(ceiling, 255.0)
+    background = ExpectedBackground(mean, sigma)
+    background.set_gains(np.full((2, 2, 3), 0.9, np.float32))
+    mid, width = background.score_range()
+    hi = (mid.astype(int) + width) // 2
+    assert (hi[25:55, 35:85] == 8 * 255).all()
+    assert (hi[75:105, 35:85, 2] < 8 * 215).all()
+    assert (hi[120:] < 8 * 230).all()
+
+
 def test_a_flat_bright_surface_of_a_quiet_jpeg_camera_is_not_clipped() -> None:
     """A beige door (red at 182) seen by a quiet sensor through a JPEG camera is as silent
     as a clipped window, but the picture is brighter elsewhere (a white frame at 240): the

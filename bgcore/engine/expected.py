@@ -89,10 +89,21 @@ def at_the_white_point(mean: F32, clipped: npt.NDArray[np.bool_], ceiling: F32) 
     channels that read it (within 2 CLIP_MARGIN) in pixels with a clipped channel or white
     in every channel, silent or not: compression may leave a white window noisier than the
     silence bar, and when the exposure falls it still reads the white point (a window's
-    blue, its red and green clipped). For the score's bounds only: the light tests and the
-    gains keep to the silent areas."""
+    blue, its red and green clipped). Where no white point was found (at lower JPEG
+    qualities no channel of a burnt-out window is silent), the pixels white in every
+    channel within 2 CLIP_MARGIN of the level the plate's brightest reach. For the score's
+    bounds only: the light tests and the gains keep to the silent areas."""
     if not clipped.any():
-        return clipped
+        # no silent white point (JPEG's floor hides it at lower qualities): pixels white in
+        # every channel within 2 CLIP_MARGIN of the level the plate's brightest reach
+        flat = mean.reshape(-1, 3)
+        need = max(1, int(CLIP_MIN_FRACTION * flat.shape[0]))
+        brightest = flat.max(axis=1)
+        top = float(np.partition(brightest, brightest.size - need)[brightest.size - need])
+        if top < CLIP_MIN_LEVEL:
+            return clipped
+        white = (mean >= top - 2.0 * CLIP_MARGIN).all(axis=2, keepdims=True)
+        return np.broadcast_to(white, mean.shape).copy()
     at_white = mean >= ceiling[0] - 2.0 * CLIP_MARGIN
     return clipped | (at_white & (clipped.any(axis=2, keepdims=True) | at_white.all(axis=2, keepdims=True)))
 
@@ -116,7 +127,6 @@ class ExpectedBackground:
         clipped, ceiling = clipped_channels(mean, sigma)
         self.ceiling = (float(ceiling[0]), float(ceiling[1]), float(ceiling[2]), 0.0)
         self.unclipped: U8 = np.where(clipped.any(axis=2), np.uint8(0), np.uint8(255)).astype(np.uint8)
-        self._any_clipped = bool(clipped.any())
         # Where the edge of light may extend (see .light): not onto clipped areas (a clipped
         # wall's colour and brightness are unknown; a dark arm before a clipped window reads
         # as a deep shadow of it). Lone clipped pixels (a plate of few frames finds some by
@@ -125,6 +135,7 @@ class ExpectedBackground:
         self.light_measurable: U8 = cv2.bitwise_not(clipped_areas)
         self.any_clipped_area = bool(cv2.countNonZero(clipped_areas))
         clipped = at_the_white_point(mean, clipped, ceiling)  # (the score's bounds, below)
+        self._any_clipped = bool(clipped.any())
         clip_drop = np.where(clipped, np.float32(CLIP_TOLERANCE), np.float32(0)).astype(np.float32)
         self._ceiling_fixed = tuple(FIXED_POINT * c for c in self.ceiling)
         self._clip_drop_fixed: U16 = np.rint(FIXED_POINT * clip_drop).astype(np.uint16)
