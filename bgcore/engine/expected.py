@@ -43,6 +43,14 @@ ADAPT_EVERY = 4
 _RECT3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
 
 
+def _brightest_level(mean: F32) -> float:
+    """The level the plate's brightest CLIP_MIN_FRACTION of pixels reach (in their
+    brightest channel)."""
+    brightest = mean.reshape(-1, 3).max(axis=1)
+    need = max(1, int(CLIP_MIN_FRACTION * brightest.size))
+    return float(np.partition(brightest, brightest.size - need)[brightest.size - need])
+
+
 def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], F32]:
     """Which plate channels are clipped, and per channel the level the sensor clips at.
 
@@ -63,8 +71,7 @@ def clipped_channels(mean: F32, sigma: F32) -> tuple[npt.NDArray[np.bool_], F32]
     clipped = np.zeros(mean.shape, bool)
     ceiling = np.full(3, 255.0, np.float32)
     need = max(1, int(CLIP_MIN_FRACTION * flat.shape[0]))
-    brightest = flat.max(axis=1)
-    top = float(np.partition(brightest, brightest.size - need)[brightest.size - need])
+    top = _brightest_level(mean)
     for c in range(3):
         mid = (flat[:, c] > CLIP_MID_LEVEL) & (flat[:, c] < CLIP_MIN_LEVEL)
         if int(mid.sum()) < need:
@@ -94,12 +101,7 @@ def at_the_white_point(mean: F32, clipped: npt.NDArray[np.bool_], ceiling: F32) 
     channel within 2 CLIP_MARGIN of the level the plate's brightest reach. For the score's
     bounds only: the light tests and the gains keep to the silent areas."""
     if not clipped.any():
-        # no silent white point (JPEG's floor hides it at lower qualities): pixels white in
-        # every channel within 2 CLIP_MARGIN of the level the plate's brightest reach
-        flat = mean.reshape(-1, 3)
-        need = max(1, int(CLIP_MIN_FRACTION * flat.shape[0]))
-        brightest = flat.max(axis=1)
-        top = float(np.partition(brightest, brightest.size - need)[brightest.size - need])
+        top = _brightest_level(mean)
         if top < CLIP_MIN_LEVEL:
             return clipped
         white = (mean >= top - 2.0 * CLIP_MARGIN).all(axis=2, keepdims=True)
