@@ -40,6 +40,7 @@ it runs, else the same float32 operations in the same order as OpenCV passes: th
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Generic, TypeVar
 
 import cv2
 import numpy as np
@@ -209,6 +210,31 @@ def _slope(luma: F32) -> F32:
     return cv2.magnitude(dx, dy)
 
 
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+class _FirstUse(Generic[_Scalar]):
+    """A :class:`LightTests` plane (HxW, or HxWx``channels``) allocated on first use, like a
+    ``cached_property``: the first read puts it in the instance's ``__dict__``, which wins
+    over this (non-data) descriptor from then on. For the OpenCV path's buffers, which the
+    compiled path never reads."""
+
+    def __init__(self, dtype: type[_Scalar], channels: int = 1) -> None:
+        self._dtype = dtype
+        self._channels = channels
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, tests: LightTests, owner: type | None = None) -> npt.NDArray[_Scalar]:
+        h, w = tests.ratio.shape
+        shape = (h, w) if self._channels == 1 else (h, w, self._channels)
+        plane: npt.NDArray[_Scalar] = np.empty(shape, self._dtype)
+        tests.__dict__[self._name] = plane
+        return plane
+
+
 class LightTests:
     """The light tests at one working size, for one plate (``mean``, ``sigma`` HxWx3).
 
@@ -278,72 +304,22 @@ class LightTests:
         shape = self.ratio.shape if channels == 1 else (*self.ratio.shape, channels)
         return np.empty(shape, np.float32)
 
-    def _u8(self) -> U8:
-        return np.empty(self.ratio.shape, np.uint8)
-
-    @cached_property
-    def _weight(self) -> F32:  # the texture windows' weights
-        return self._f32()
-
-    @cached_property
-    def _plate_detail(self) -> F32:
-        return self._f32()
-
-    @cached_property
-    def _covariance(self) -> F32:  # frame detail x expected detail
-        return self._f32()
-
-    @cached_property
-    def _detail_energy(self) -> F32:  # the frame's
-        return self._f32()
-
-    @cached_property
-    def _correlation_bar(self) -> F32:
-        return self._f32()
-
-    @cached_property
-    def _covariance_sq(self) -> F32:
-        return self._f32()
-
-    @cached_property
-    def _verifiable(self) -> U8:
-        return self._u8()
-
-    @cached_property
-    def _energy_mean(self) -> F32:  # the ratio's detail energy
-        return self._f32()
-
-    @cached_property
-    def _gone(self) -> U8:  # the plate's edges of light, gone
-        return self._u8()
-
-    @cached_property
-    def _frame_f(self) -> F32:  # the frame in float32
-        return self._f32(3)
-
-    @cached_property
-    def _luma_change(self) -> F32:
-        return self._f32()
-
-    @cached_property
-    def _changed(self) -> U8:
-        return self._u8()
-
-    @cached_property
-    def _ratio3(self) -> F32:
-        return self._f32(3)
-
-    @cached_property
-    def _residual(self) -> F32:
-        return self._f32(3)
-
-    @cached_property
-    def _tolerance(self) -> F32:
-        return self._f32(3)
-
-    @cached_property
-    def _z_mean(self) -> F32:
-        return self._f32()
+    _weight = _FirstUse(np.float32)  # the texture windows' weights
+    _plate_detail = _FirstUse(np.float32)
+    _covariance = _FirstUse(np.float32)  # frame detail x expected detail
+    _detail_energy = _FirstUse(np.float32)  # the frame's
+    _correlation_bar = _FirstUse(np.float32)
+    _covariance_sq = _FirstUse(np.float32)
+    _verifiable = _FirstUse(np.uint8)
+    _energy_mean = _FirstUse(np.float32)  # the ratio's detail energy
+    _gone = _FirstUse(np.uint8)  # the plate's edges of light, gone
+    _frame_f = _FirstUse(np.float32, 3)  # the frame in float32
+    _luma_change = _FirstUse(np.float32)
+    _changed = _FirstUse(np.uint8)
+    _ratio3 = _FirstUse(np.float32, 3)
+    _residual = _FirstUse(np.float32, 3)
+    _tolerance = _FirstUse(np.float32, 3)
+    _z_mean = _FirstUse(np.float32)
 
     @property
     def explained(self) -> bool:
