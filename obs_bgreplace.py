@@ -38,13 +38,16 @@ def deps_dir() -> str:
 def _dump_stacks_on_signal() -> None:
     """For the real-OBS tests only: with BGREPLACE_STACKS_FILE set, SIGUSR1 appends every
     Python thread's stack to that file (how a test that waited in vain shows what OBS's
-    threads were doing in Python). Without the variable nothing is registered."""
+    threads were doing in Python), and so does a fatal signal (a crash: which Python
+    thread was where when OBS died; faulthandler then re-raises it, so OBS still dies as
+    it would). Without the variable nothing is registered."""
     path = os.environ.get("BGREPLACE_STACKS_FILE")
     if not path or not hasattr(signal, "SIGUSR1"):
         return
     global _stacks_file
     _stacks_file = open(path, "a")  # noqa: SIM115 - kept open: faulthandler writes from C
     faulthandler.register(signal.SIGUSR1, file=_stacks_file, all_threads=True)
+    faulthandler.enable(file=_stacks_file, all_threads=True)
 
 
 _stacks_file: IO[str] | None = None

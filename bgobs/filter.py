@@ -127,12 +127,16 @@ class FilterFrames:
             if now >= self._next_sync:
                 self._next_sync = now + SYNC_SECONDS
                 handle.queue_sync()
-            parent = G.obs_filter_get_parent(handle.filter)
-            # (only once the source's "filter_remove" signal holds removals off, see _watch)
-            ready = (
-                bool(parent) and parent == handle.watched
-                and G.obs_source_enabled(handle.filter) and G.obs_source_showing(parent)
-            )
+            # Under the handle's lock, which _filter_remove takes before it returns to libobs
+            # (which then clears the parent and may free it): the parent read here stays
+            # alive until obs_source_showing has read it. (Only once the source's
+            # "filter_remove" signal holds removals off, see _watch.)
+            with handle.lock:
+                parent = G.obs_filter_get_parent(handle.filter)
+                ready = (
+                    bool(parent) and parent == handle.watched and self.wanted()
+                    and G.obs_source_enabled(handle.filter) and G.obs_source_showing(parent)
+                )
             frames = G.obs_get_total_frames()
             if ready and frames != self._seen_frames:
                 self._seen_frames = frames

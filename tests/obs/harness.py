@@ -189,6 +189,7 @@ class Obs:
         self.xvfb: Xvfb | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.client: Any = None
+        self.log_file: Any = None  # OBS's stdout and stderr (a file of the home)
         self.version: Any = None  # GetVersion's answer (obs_version, obs_web_socket_version, ...)
         self.config = home / ".config" / "obs-studio"
         self.deps = real_deps_dir()
@@ -405,9 +406,13 @@ class Obs:
 
     def python_stacks(self) -> str:
         """Every Python thread's stack in OBS now (obs_bgreplace.py dumps them on SIGUSR1),
-        for the message of a test that waited in vain; '' if OBS is gone."""
-        if self.proc is None or self.proc.poll() is not None:
+        for the message of a test that waited in vain. If OBS is gone: how it ended (its exit
+        code or the signal that killed it), what faulthandler wrote at a crash, and the tail of
+        its own output."""
+        if self.proc is None:
             return ""
+        if self.proc.poll() is not None:
+            return self.how_it_ended()
         before = self.stacks_file.stat().st_size if self.stacks_file.exists() else 0
         os.kill(self.proc.pid, signal.SIGUSR1)
         deadline = time.monotonic() + 3.0
@@ -419,6 +424,24 @@ class Obs:
                     return f.read()
             time.sleep(0.1)
         return "(no Python stacks: OBS did not write them within 3 s)"
+
+    def how_it_ended(self) -> str:
+        """An exited OBS: its exit code (or signal), faulthandler's dump of the Python threads
+        at a fatal signal (obs_bgreplace.py enables it in the tests), its output's last lines."""
+        assert self.proc is not None and self.proc.returncode is not None
+        code = self.proc.returncode
+        lines = [f"OBS is gone: {f'killed by signal {-code}' if code < 0 else f'exit code {code}'}"]
+        if self.stacks_file.exists():
+            dump = self.stacks_file.read_text(errors="replace")
+            at = dump.rfind("Fatal Python error")
+            if at >= 0:
+                lines += ["Python threads when it died:", dump[at:]]
+        if self.log_file is not None:
+            self.log_file.flush()
+            out = Path(self.log_file.name).read_text(errors="replace").splitlines()[-30:]
+            lines += ["OBS's own output (last lines):", *out]
+        lines += [f"crash reports: {[str(p) for p in self.crashes()]}"]
+        return "\n".join(lines)
 
     def log_tail(self, n: int = 60) -> str:
         return "\n".join(self.log_text().splitlines()[-n:])

@@ -179,6 +179,25 @@ def test_remove_the_filtered_source_while_the_filter_runs(obs: Obs, files: dict[
     assert_clean_logs(obs)
 
 
+@pytest.mark.parametrize("delay", [0.0, 0.002, 0.01, 0.03, 0.1, 0.2, 0.25, 0.3, 0.4, 0.6])
+def test_a_source_removed_at_any_moment_of_the_filters_start_never_crashes_obs(
+    obs: Obs, files: dict[str, Path], delay: float
+) -> None:
+    """A Media Source with the filter, removed ``delay`` s after the filter was added: before
+    the worker's first read, during the first reads back (about 0.25 s in), or after. OBS
+    30 once died in such a removal (its output then held no crash report): every moment of
+    the filter's start is tried, and OBS must still answer and log the filter destroyed."""
+    destroyed = obs.log_text().count(f"[bgreplace] {MEDIA_FILTER}: destroyed")
+    values = {"is_local_file": True, "local_file": str(files["person_clip"]), "looping": True}
+    obs.client.create_input(SCENE, MEDIA, "ffmpeg_source", values, True)
+    add_filter(obs, MEDIA, MEDIA_FILTER, BASE)
+    time.sleep(delay)
+    obs.client.remove_input(MEDIA)
+    wait_log(obs, f"[bgreplace] {MEDIA_FILTER}: destroyed", destroyed + 1)
+    assert MEDIA not in [i["inputName"] for i in obs.client.get_input_list().inputs]
+    assert_clean_logs(obs)
+
+
 def test_image_source_capture_then_exact_composite(obs: Obs, pictures: dict[str, Any], image: str) -> None:
     empty, person = pictures["empty"], pictures["person"]
     assert_shows(obs, image, opaque(empty))  # the picture itself before the filter
