@@ -262,3 +262,26 @@ def test_against_times_another_checkout_on_the_same_frames(
     with pytest.raises(SystemExit):
         bench_cli.main(["--against", str(tmp_path)])
     assert "no bgcore package in" in capsys.readouterr().err
+
+
+def test_measure_stages_takes_away_stages_that_exist() -> None:
+    """tests/measure_stages.py (each stage's share of a frame, by taking it away): every stage
+    it names is an attribute the pipeline has (a renamed one raises instead of "measuring"
+    a stage that still runs), and what it puts in a stage's place is what the engine calls."""
+    import measure_stages
+
+    rows = measure_stages.measure((320, 180), list(measure_stages.STAGES), rounds=1)
+    assert [row[0] for row in rows] == list(measure_stages.STAGES)
+    assert all(ms > 0 and -1.0 < share < 1.0 for _, ms, share in rows)
+    plate, frames = workload.make_scene(320, 180, n_frames=2)
+    r = BackgroundReplacer(background=workload.COLOR)
+    r.set_plate(plate)
+    r.process(frames[0])
+    engine = r._state
+    assert engine is not None
+    calls: list[str] = []
+    measure_stages._replace(engine, "edges", lambda *args, **kwargs: calls.append("edges"))
+    r.process(frames[1])
+    assert calls == ["edges"]
+    with pytest.raises(AttributeError):
+        measure_stages._replace(engine, "no_such_stage", None)
