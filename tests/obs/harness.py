@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "obs_bgreplace.py"
@@ -189,7 +189,7 @@ class Obs:
         self.xvfb: Xvfb | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.client: Any = None
-        self.log_file: Any = None  # OBS's stdout and stderr (a file of the home)
+        self.log_file: IO[bytes] | None = None  # OBS's stdout and stderr (a file of the home)
         self.version: Any = None  # GetVersion's answer (obs_version, obs_web_socket_version, ...)
         self.config = home / ".config" / "obs-studio"
         self.deps = real_deps_dir()

@@ -163,19 +163,31 @@ def test_media_source_capture_then_exact_composite(
     assert_shows(obs, MEDIA, expected_composite(red, pictures["empty"], pictures["person"]), timeout=30)
 
 
-def test_remove_the_filtered_source_while_the_filter_runs(obs: Obs, files: dict[str, Path]) -> None:
-    wait_filter_status(obs, MEDIA, MEDIA_FILTER, "Running")
-    obs.client.remove_input(MEDIA)
-    wait_log(obs, f"[bgreplace] {MEDIA_FILTER}: destroyed")
-    wait_for(
-        "the clip gone", lambda: MEDIA not in [i["inputName"] for i in obs.client.get_input_list().inputs]
-    )
-    # and once more, removed while its first frames are being read back
+def add_filtered_clip(obs: Obs, files: dict[str, Path]) -> None:
+    """The person clip as a new Media Source, with the filter (no plate yet)."""
     values = {"is_local_file": True, "local_file": str(files["person_clip"]), "looping": True}
     obs.client.create_input(SCENE, MEDIA, "ffmpeg_source", values, True)
     add_filter(obs, MEDIA, MEDIA_FILTER, BASE)
+
+
+def remove_filtered_clip(obs: Obs) -> None:
+    """Remove the Media Source; wait until its filter is destroyed and the source is gone
+    (the filter's destroy can come before libobs takes the source off its lists)."""
+    destroyed = obs.log_text().count(f"[bgreplace] {MEDIA_FILTER}: destroyed")
     obs.client.remove_input(MEDIA)
-    wait_log(obs, f"[bgreplace] {MEDIA_FILTER}: destroyed", 2)
+    wait_log(obs, f"[bgreplace] {MEDIA_FILTER}: destroyed", destroyed + 1)
+    wait_for(
+        "the clip gone", lambda: MEDIA not in [i["inputName"] for i in obs.client.get_input_list().inputs]
+    )
+
+
+def test_remove_the_filtered_source_while_the_filter_runs(obs: Obs, files: dict[str, Path]) -> None:
+    wait_filter_status(obs, MEDIA, MEDIA_FILTER, "Running")
+    remove_filtered_clip(obs)
+    # and once more, removed while its first frames are being read back
+    add_filtered_clip(obs, files)
+    remove_filtered_clip(obs)
+    assert obs.log_text().count(f"[bgreplace] {MEDIA_FILTER}: destroyed") == 2
     assert_clean_logs(obs)
 
 
@@ -187,17 +199,9 @@ def test_a_source_removed_at_any_moment_of_the_filters_start_never_crashes_obs(
     the worker's first read, during the first reads back (about 0.25 s in), or after. OBS
     30 once died in such a removal (its output then held no crash report): every moment of
     the filter's start is tried, and OBS must still answer and log the filter destroyed."""
-    destroyed = obs.log_text().count(f"[bgreplace] {MEDIA_FILTER}: destroyed")
-    values = {"is_local_file": True, "local_file": str(files["person_clip"]), "looping": True}
-    obs.client.create_input(SCENE, MEDIA, "ffmpeg_source", values, True)
-    add_filter(obs, MEDIA, MEDIA_FILTER, BASE)
+    add_filtered_clip(obs, files)
     time.sleep(delay)
-    obs.client.remove_input(MEDIA)
-    wait_log(obs, f"[bgreplace] {MEDIA_FILTER}: destroyed", destroyed + 1)
-    # (the filter's destroy can come before libobs takes the source off its lists)
-    wait_for(
-        "the clip gone", lambda: MEDIA not in [i["inputName"] for i in obs.client.get_input_list().inputs]
-    )
+    remove_filtered_clip(obs)
     assert_clean_logs(obs)
 
 
