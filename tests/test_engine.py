@@ -763,6 +763,62 @@ def test_an_edge_of_light_the_plate_held_is_open_where_the_light_left_it(
     opened = (light.open_edge > 0)[band].mean()
     assert opened > 0.8 if left else opened < 0.02, opened
 
+def _sun_patch(h: int, w: int, top: int, bottom: int, right: int) -> np.ndarray:
+    """The ratio of light over a patch [top:bottom + 1, 60:right + 1] of x1.35, its edge a
+    ramp over 8 pixels."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    inside = np.minimum.reduce([y - top, bottom - y, x - 60, right - x]) + 0.5
+    return (1.0 + 0.35 * np.clip(inside / 8 + 0.5, 0, 1)).astype(np.float32)
+
+
+@pytest.mark.parametrize("tall", [True, False])
+def test_only_long_edges_of_light_reach_beside_themselves(rng: np.random.Generator, tall: bool) -> None:
+    """A sun patch 100 pixels tall on a flat wall: its edges of light are long, and a ramp up
+    to MOVED_EDGE_REACH pixels beside them may be that edge moved. A patch of 8 x 8 pixels
+    (its edges of light a ring 18 pixels across, short, like the halos the ramp test finds
+    beside sharp things): only its edges."""
+    h, w = 180, 320
+    room = np.full((h, w, 3), (150, 140, 120), np.float32)
+    patch = _sun_patch(h, w, 40, 139, 199) if tall else _sun_patch(h, w, 86, 93, 67)
+    light = LightTests(*_plate(room * patch[..., None], rng))
+    edges, moved = light.plate_edges > 0, light.moved_edges > 0
+    assert edges[88:92, 58:62].all()  # the patch's left edge
+    assert (moved | ~edges).all()  # (its edges are in, whatever their length)
+    if tall:
+        assert moved[60:120, 56:72].all()  # the left edge and 8 pixels beside it
+        assert not moved[60:120, 76:184].any()
+    else:
+        assert not (moved & ~edges).any()
+
+
+@pytest.mark.parametrize("hand", [False, True])
+def test_a_ramp_beside_a_long_edge_of_light_is_that_edge_moved(rng: np.random.Generator, hand: bool) -> None:
+    """The plate holds a sun patch (x1.35, its edge blurred over 8 pixels, 100 pixels tall)
+    on a flat wall; the patch has moved 12 pixels to the right. Where it moved off, the ratio
+    is a dark ramp beside the plate's edge of light: an open edge. Not where something darker
+    than the edge's dim side stands there (a backlit hand at 40% of the plate)."""
+    h, w = 180, 320
+    room = np.full((h, w, 3), (150, 140, 120), np.float32)
+    patch = _sun_patch(h, w, 40, 139, 199)
+    mean, sigma = _plate(room * patch[..., None], rng)
+    light = LightTests(mean, sigma)
+    frame = room * np.roll(patch, 12, axis=1)[..., None]
+    if hand:  # over the strip the light left, its outline blurred like the edge
+        cover = np.zeros((h, w), np.float32)
+        cover[50:130, 62:84] = 1.0
+        frame *= 1.0 - 0.6 * cv2.blur(cover, (5, 5))[..., None]
+    light.reset()
+    ratios = (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)
+    light.explain(noisy(frame, rng), ExpectedBackground(mean, sigma), FULL, ratios)
+    beside = np.zeros((h, w), bool)
+    beside[60:120, 62:72] = True
+    beside &= light.plate_edges == 0  # (beside the plate's edge, not on it)
+    band = beside & (light.ramp > 0) & (light.coloured > 0)
+    assert band.sum() > 100, band.sum()
+    opened = (light.open_edge > 0)[band].mean()
+    assert opened < 0.02 if hand else opened > 0.95, opened
+
+
 @pytest.mark.parametrize("depth", [0.6, 0.75])
 def test_a_shadow_enclosed_on_a_plain_floor_has_the_depth_of_the_shadow_the_wall_verified(
     rng: np.random.Generator, depth: float

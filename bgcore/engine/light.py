@@ -153,6 +153,24 @@ PLATE_RAMP_NOISE = 0.25
 PLATE_CHROMA_NOISE = 0.05
 PLATE_EDGE_REACH = 9.0
 PLATE_EDGE_TOLERANCE = 0.05
+# Where an edge of light moved: the plate's edges of light that form a long band of one
+# direction are the outline of a sun patch, a lamp's pool or a window's glow (an occluder's
+# edge is a smooth curve): a band at least MOVED_EDGE_WIDTH pixels across (a 3x3 opening
+# keeps it), at least MOVED_EDGE_LENGTH of the picture's height long, whose gradients share
+# one direction (the 9x9 structure tensor's coherence, MOVED_EDGE_COHERENCE on average). The
+# ramp test also finds edges where nothing about light is known: thin, short halos beside
+# sharp things (a picture's frame, a leaf) and a net of soft outlines in sunlit foliage
+# (tree.avi: coherence 0.43-0.61; the synthetic rooms' sun patches and lamps 0.77-0.97).
+# Within MOVED_EDGE_REACH pixels of such an edge, a ramp of the ratio is that edge moved (the
+# sun moves a quarter of a degree a minute, a curtain sways), down to the deepest dim side of
+# the long edges within reach: where a soft edge moved off, the wall darkens by up to the
+# edge's own contrast, over a strip as wide as the move, mostly off the plate's edge itself.
+# An open edge (see LightTests._ramps). Wallpaper's soft stripes of one hue look the same in
+# one plate: a shirt of the wall's shade before them can lose a little more (docs/quality.md).
+MOVED_EDGE_WIDTH = 3
+MOVED_EDGE_LENGTH = 0.125
+MOVED_EDGE_REACH = 8
+MOVED_EDGE_COHERENCE = 0.75
 # The filters reach 4 + 3 pixels (and the contact test and closing 1 more): regions of
 # interest are widened by this much.
 FILTER_REACH = 8
@@ -201,6 +219,41 @@ def _dim_side(luma: F32) -> F32:
     below = cv2.remap(smooth, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     dim = cv2.min(below, luma)
     return cv2.divide(dim, cv2.max(luma, 1.0), scale=1.0 - PLATE_EDGE_TOLERANCE)
+
+
+def _coherence(luma: F32) -> F32:
+    """Per pixel: how much the luma's gradients over a 9x9 window share one direction (the
+    structure tensor's coherence, 0 to 1). Once per plate: it allocates."""
+    mean = cv2.blur(luma, FINEST_DETAIL)
+    dx = cv2.Sobel(mean, cv2.CV_32F, 1, 0, ksize=3)
+    dy = cv2.Sobel(mean, cv2.CV_32F, 0, 1, ksize=3)
+    xx = cv2.blur(cv2.multiply(dx, dx), DETAIL_MEAN)
+    yy = cv2.blur(cv2.multiply(dy, dy), DETAIL_MEAN)
+    xy = cv2.blur(cv2.multiply(dx, dy), DETAIL_MEAN)
+    spread = cv2.magnitude(cv2.subtract(xx, yy), cv2.multiply(xy, 2.0))
+    return cv2.divide(spread, cv2.max(cv2.add(xx, yy), 1e-6))
+
+
+def _moved_edges(edges: U8, dim_floor: F32, luma: F32) -> tuple[U8, F32]:
+    """Where a ramp of the ratio is an edge of light that moved (255), and the least ratio at
+    which it is (``dim_floor`` on ``edges``, 0 near their long edges): see MOVED_EDGE_WIDTH.
+    Once per plate: it allocates."""
+    width = cv2.getStructuringElement(cv2.MORPH_RECT, (MOVED_EDGE_WIDTH, MOVED_EDGE_WIDTH))
+    wide = cv2.morphologyEx(edges, cv2.MORPH_OPEN, width)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(wide, connectivity=8)
+    sides = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
+    coherence = np.bincount(labels.ravel(), _coherence(luma).ravel(), count) / area  # (mean per part)
+    long_ = (sides >= MOVED_EDGE_LENGTH * edges.shape[0]) & (coherence >= MOVED_EDGE_COHERENCE)
+    long_[0] = False  # (the label of everything else)
+    on_long = np.where(long_, 255, 0).astype(np.uint8)[labels]
+    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * MOVED_EDGE_REACH + 1,) * 2)
+    near = cv2.dilate(on_long, reach)
+    # near them, no darker than the deepest dim side of the long edges within reach (a
+    # backlit hand before a window's glow is darker than that)
+    deepest = cv2.erode(np.where(on_long > 0, dim_floor, np.inf).astype(np.float32), reach)
+    floor = np.where(edges > 0, np.minimum(dim_floor, deepest), deepest).astype(np.float32)
+    return cv2.bitwise_or(edges, near), floor
 
 
 def _slope(luma: F32) -> F32:
@@ -274,8 +327,11 @@ class LightTests:
         self.plate_edges: U8 = plate_edges_of_light(
             mean, self.plate_luma, plate_energy, np.square(self.sigma_luma)
         )
-        # the least ratio at which the light may have moved off them (see PLATE_RAMP_SLOPE)
-        self.plate_edge_floor: F32 = _dim_side(self.plate_luma)
+        # where a ramp may be an edge of light that moved, and the least ratio at which it is
+        # (see PLATE_RAMP_SLOPE and MOVED_EDGE_WIDTH)
+        self.moved_edges, self.moved_edge_floor = _moved_edges(
+            self.plate_edges, _dim_side(self.plate_luma), self.plate_luma
+        )
         self.verified: U8 = np.zeros((h, w), np.uint8)
         self.textured: U8 = np.zeros((h, w), np.uint8)  # the wall's texture verifiable, correlated
         self._eroded: U8 = np.empty((h, w), np.uint8)  # candidates that survive a 3x3 erosion
@@ -510,7 +566,7 @@ class LightTests:
         same operations, the same masks)."""
         if kernels.finest_ramps(
             self.ratio, self.ratio_floor, self.sigma_luma, self.expected_luma, self._ratio_energy,
-            self._weight7, self.textured, self.plate_edge_floor, self.plate_edges, self._measurable,
+            self._weight7, self.textured, self.moved_edge_floor, self.moved_edges, self._measurable,
             TEXTURE_NOISE, TEXTURE_FLOOR, RAMP_SHARE, smooth=self.smooth, ramp=self.ramp,
             open_edge=self.open_edge, squares=self._finest_mean, finest_energy=self._finest_energy,
             rows=self._box_rows, ext=self._box_ext, box=roi,
@@ -535,7 +591,8 @@ class LightTests:
         open_edge = 255 where a ramp is also brighter light, or the wall's texture shows
         through it (verifiable and correlated), or the plate held an edge of light there and
         the frame is no darker than its dim side (the light moved off it: see
-        PLATE_RAMP_SLOPE), and the plate is not clipped there: such an edge of light is as
+        PLATE_RAMP_SLOPE), or it lies near a long edge of light (that edge moved: see
+        MOVED_EDGE_WIDTH), and the plate is not clipped there: such an edge of light is as
         good as the clear background to the contact rule. Anything else dark keeps the
         colour of a deep shadow, and a hand moving before a bright window has a blurred
         outline. After :meth:`_finest` and the texture pass (their planes)."""
@@ -546,10 +603,10 @@ class LightTests:
         cv2.bitwise_and(ramp, self.smooth[roi], dst=ramp)
         open_edge = cv2.compare(self.ratio[roi], 1.0, cv2.CMP_GT, dst=self.open_edge[roi])
         cv2.bitwise_or(open_edge, self.textured[roi], dst=open_edge)
-        # the plate's edges of light where the frame is no darker than their dim side: the
-        # light moved off them
-        gone = cv2.compare(self.ratio[roi], self.plate_edge_floor[roi], cv2.CMP_GE, dst=self._gone[roi])
-        cv2.bitwise_and(gone, self.plate_edges[roi], dst=gone)
+        # the plate's edges of light where the frame is no darker than their dim side, and
+        # near their long edges: the light moved off them
+        gone = cv2.compare(self.ratio[roi], self.moved_edge_floor[roi], cv2.CMP_GE, dst=self._gone[roi])
+        cv2.bitwise_and(gone, self.moved_edges[roi], dst=gone)
         cv2.bitwise_or(open_edge, gone, dst=open_edge)
         cv2.bitwise_and(open_edge, ramp, dst=open_edge)
         if self._measurable is not None:
