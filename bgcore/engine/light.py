@@ -235,9 +235,10 @@ def _coherence(luma: F32) -> F32:
 
 
 def _moved_edges(edges: U8, dim_floor: F32, luma: F32) -> tuple[U8, F32]:
-    """Where a ramp of the ratio is an edge of light that moved (255), and the least ratio at
-    which it is (``dim_floor`` on ``edges``, 0 near their long edges): see MOVED_EDGE_WIDTH.
-    Once per plate: it allocates."""
+    """Where a ramp of the ratio is an edge of light that moved (255: ``edges``, and within
+    MOVED_EDGE_REACH of their long ones), and the least ratio at which it is (``dim_floor``,
+    the plate's dim side, there; near long edges, the deepest of theirs within reach): see
+    MOVED_EDGE_WIDTH. Once per plate: it allocates."""
     width = cv2.getStructuringElement(cv2.MORPH_RECT, (MOVED_EDGE_WIDTH, MOVED_EDGE_WIDTH))
     wide = cv2.morphologyEx(edges, cv2.MORPH_OPEN, width)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(wide, connectivity=8)
