@@ -81,7 +81,9 @@ def test_tree_webcam_leaves_and_drifting_light_then_a_hand(tree: list[np.ndarray
     for i, frame in enumerate(tree[30:]):
         r.process(frame, t=i / 15.0)
     mask = r.mask > 127
-    assert 0.1 < mask.mean() < 0.4
+    # (the hand covers 13.9% of the last frame; its fingers taken for the shadow of the
+    # leaves the exposure darkened left 13.1%: see SHADOW_LINE_MIN)
+    assert 0.135 < mask.mean() < 0.4, mask.mean()
     ys, xs = np.nonzero(mask)
     assert xs.mean() > 0.6 * 320 and ys.mean() < 0.5 * 240  # the hand comes in at the top right
 

@@ -61,6 +61,18 @@ VERIFIED_SHARE = 0.5
 # channel, as ambient light tints shadows: the luma ratio alone, or 0.08, took a backlit
 # hand's upper half for the shadow of the sky's darkening leaves in tree.avi's last frame.
 SHADOW_DEPTH_TOLERANCE = 0.05
+# ... and of one direction: a shadow's ratio is 1 - d (1 - s) per channel, s the verified
+# shadow's, d how much of the light is hidden relative to there (the ambient's share, which
+# tints it, stays). Where one region of the room's light the texture verified holds at least
+# SHADOW_LINE_MIN pixels (one cast shadow, not specks), a region within SHADOW_DEPTH_TOLERANCE
+# of that line at a depth d within SHADOW_DEPTHS is that light's shadow: the floor between
+# the arm and the body lies deeper in the person's shadow than the wall beside it. Not
+# shallower (a shirt of the wall's shade, a little darker than the wall, is a faint shadow
+# of a grey light's line): only the verified depth itself there. Specks of darker light in
+# tree.avi's foliage (124 pixels, in pieces of at most 57) gave a line that took the backlit
+# hand's fingers (615 pixels) for shadow.
+SHADOW_LINE_MIN = 200
+SHADOW_DEPTHS = (1.0, 2.0)
 SHADOW_VERIFIED_MIN = 100
 SHADOW_RATIO_MAX = 0.85
 # A part of the mask where brighter light explains the colour of all but this share of the
@@ -212,8 +224,8 @@ class LightContact:
         background is only what is connected to unchanged pixels (see the class); without
         it, everything outside the mask and the light. With ``ratio``, ``frame`` and
         ``expected`` (frame-sized: the light tests' luma ratio, the frame, the expected
-        background), a region of the depth of the shadow the wall verified stays light
-        (see SHADOW_DEPTH_TOLERANCE)."""
+        background), a region of the depth of the shadow the wall verified, or deeper on its
+        line, stays light (see SHADOW_DEPTH_TOLERANCE)."""
         cc = self.components
         penumbra = self.penumbra[roi]
         penumbra.fill(0)
@@ -285,8 +297,9 @@ class LightContact:
     ) -> None:
         """``rejoin`` without the darker components whose colour ratio (``frame`` over
         ``expected``, per channel, of their means) is within SHADOW_DEPTH_TOLERANCE of the
-        verified darker light's in every channel (see SHADOW_DEPTH_TOLERANCE; every plane
-        is the labelled region of interest)."""
+        verified darker light's in every channel, or of its line at a depth within
+        SHADOW_DEPTHS (see SHADOW_DEPTH_TOLERANCE; every plane is the labelled region of
+        interest)."""
         cc = self.components
         h, w = ratio.shape
         picked = self._picked[:h, :w]
@@ -301,12 +314,18 @@ class LightContact:
         shadow = _colour_ratio(frame, expected, darker)
         if float(np.dot(shadow, LUMA_BGR)) > SHADOW_RATIO_MAX:
             return
+        # one cast shadow verified as a whole gives its light's line (see SHADOW_LINE_MIN)
+        darkening = (1.0 - shadow) if float(sizes[reference].max()) >= SHADOW_LINE_MIN else None
         chosen = np.zeros(rejoin.shape, np.bool_)
         for label in np.flatnonzero(rejoin):
             chosen.fill(False)
             chosen[label] = True
             region = _colour_ratio(frame, expected, cc.paint(chosen, picked))
-            if bool(np.all(np.abs(region - shadow) < SHADOW_DEPTH_TOLERANCE)):
+            like = region - shadow
+            if darkening is not None:  # the nearest point of the line, at a depth within SHADOW_DEPTHS
+                depth = float(np.dot(1.0 - region, darkening) / np.dot(darkening, darkening))
+                like = region - (1.0 - min(max(depth, SHADOW_DEPTHS[0]), SHADOW_DEPTHS[1]) * darkening)
+            if bool(np.all(np.abs(like) < SHADOW_DEPTH_TOLERANCE)):
                 rejoin[label] = False
 
     def _connected_to_unchanged(self, clear: U8, changed: U8, roi: Box) -> None:
