@@ -321,11 +321,11 @@ class LightContact:
             chosen.fill(False)
             chosen[label] = True
             region = _colour_ratio(frame, expected, cc.paint(chosen, picked))
-            like = region - shadow
-            if darkening is not None:  # the nearest point of the line, at a depth within SHADOW_DEPTHS
+            apart = region - shadow  # (per channel, from the verified shadow's ratio)
+            if darkening is not None:  # from its line's nearest point at a depth within SHADOW_DEPTHS
                 depth = float(np.dot(1.0 - region, darkening) / np.dot(darkening, darkening))
-                like = region - (1.0 - min(max(depth, SHADOW_DEPTHS[0]), SHADOW_DEPTHS[1]) * darkening)
-            if bool(np.all(np.abs(like) < SHADOW_DEPTH_TOLERANCE)):
+                apart = region - (1.0 - min(max(depth, SHADOW_DEPTHS[0]), SHADOW_DEPTHS[1]) * darkening)
+            if bool(np.all(np.abs(apart) < SHADOW_DEPTH_TOLERANCE)):
                 rejoin[label] = False
 
     def _connected_to_unchanged(self, clear: U8, changed: U8, roi: Box) -> None:
