@@ -581,11 +581,15 @@ def test_light_extends_to_its_sharp_edge_only_where_it_can_tell(
         assert left < {(False, 1.3): 0.5, (False, 0.6): 0.9, (True, 1.3): 0.62}[flat, gain]
 
 
-def _patch_of_light(h: int, w: int, gain: float, width: int) -> np.ndarray:
-    """The ratio of light over a patch [40:140, 60:200] of ``gain``, its edge a ramp over
-    ``width`` pixels (0: a step, a cloth's outline)."""
+def _patch_of_light(
+    h: int, w: int, gain: float, width: int, box: tuple[int, int, int, int] = (40, 139, 60, 199)
+) -> np.ndarray:
+    """The ratio of light over a patch (``box``: top, bottom, left, right, inclusive; by
+    default [40:140, 60:200]) of ``gain``, its edge a ramp over ``width`` pixels (0: a step,
+    a cloth's outline)."""
+    top, bottom, left, right = box
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    inside = np.minimum.reduce([y - 40, 139 - y, x - 60, 199 - x]) + 0.5
+    inside = np.minimum.reduce([y - top, bottom - y, x - left, right - x]) + 0.5
     t = np.clip(inside / width + 0.5, 0, 1) if width else (inside > 0).astype(np.float32)
     return (1 + (gain - 1) * t).astype(np.float32)
 
@@ -763,14 +767,6 @@ def test_an_edge_of_light_the_plate_held_is_open_where_the_light_left_it(
     opened = (light.open_edge > 0)[band].mean()
     assert opened > 0.8 if left else opened < 0.02, opened
 
-def _sun_patch(h: int, w: int, top: int, bottom: int, right: int) -> np.ndarray:
-    """The ratio of light over a patch [top:bottom + 1, 60:right + 1] of x1.35, its edge a
-    ramp over 8 pixels."""
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    inside = np.minimum.reduce([y - top, bottom - y, x - 60, right - x]) + 0.5
-    return (1.0 + 0.35 * np.clip(inside / 8 + 0.5, 0, 1)).astype(np.float32)
-
-
 @pytest.mark.parametrize("tall", [True, False])
 def test_only_long_edges_of_light_reach_beside_themselves(rng: np.random.Generator, tall: bool) -> None:
     """A sun patch 100 pixels tall on a flat wall: its edges of light are long, and a ramp up
@@ -779,7 +775,7 @@ def test_only_long_edges_of_light_reach_beside_themselves(rng: np.random.Generat
     beside sharp things): only its edges."""
     h, w = 180, 320
     room = np.full((h, w, 3), (150, 140, 120), np.float32)
-    patch = _sun_patch(h, w, 40, 139, 199) if tall else _sun_patch(h, w, 86, 93, 67)
+    patch = _patch_of_light(h, w, 1.35, 8, box=(40, 139, 60, 199) if tall else (86, 93, 60, 67))
     light = LightTests(*_plate(room * patch[..., None], rng))
     edges, moved = light.plate_edges > 0, light.moved_edges > 0
     assert edges[88:92, 58:62].all()  # the patch's left edge
@@ -799,7 +795,7 @@ def test_a_ramp_beside_a_long_edge_of_light_is_that_edge_moved(rng: np.random.Ge
     than the edge's dim side stands there (a backlit hand at 40% of the plate)."""
     h, w = 180, 320
     room = np.full((h, w, 3), (150, 140, 120), np.float32)
-    patch = _sun_patch(h, w, 40, 139, 199)
+    patch = _patch_of_light(h, w, 1.35, 8)
     mean, sigma = _plate(room * patch[..., None], rng)
     light = LightTests(mean, sigma)
     frame = room * np.roll(patch, 12, axis=1)[..., None]
