@@ -169,19 +169,27 @@ def set_alpha(out: U8, alpha: U8) -> bool:
 
 def _quarter_py(src: Any, dst: Any, half: Any) -> None:
     # Two successive exact 2x2 averages, each rounded ((a + b + c + d + 2) >> 2, OpenCV's
-    # INTER_AREA halving): the same bits as two halvings, with one read of the frame.
+    # INTER_AREA halving): the same bits as two halvings, with one read of the frame. The
+    # source rows are read one after the other, each once from start to end (the pairs of
+    # a row summed into ``half``, the next row's added and rounded): reading two rows at a
+    # time took 0.30 ms at 720p against 0.21 (the frame comes from memory, not the cache).
     h, w = dst.shape[0], dst.shape[1]
     two = np.uint16(2)
     for oy in range(h):
         for k in range(2):
-            r0 = src[4 * oy + 2 * k, 0 : 4 * w].reshape(-1)
-            r1 = src[4 * oy + 2 * k + 1, 0 : 4 * w].reshape(-1)
             row = half[k]
+            r0 = src[4 * oy + 2 * k, 0 : 4 * w].reshape(-1)
             for hx in range(2 * w):
-                for c in range(3):
-                    i = 6 * hx + c
-                    total = np.uint16(r0[i]) + np.uint16(r0[i + 3]) + np.uint16(r1[i]) + np.uint16(r1[i + 3])
-                    row[3 * hx + c] = (total + two) >> two
+                i = 6 * hx
+                row[3 * hx] = np.uint16(r0[i]) + np.uint16(r0[i + 3])
+                row[3 * hx + 1] = np.uint16(r0[i + 1]) + np.uint16(r0[i + 4])
+                row[3 * hx + 2] = np.uint16(r0[i + 2]) + np.uint16(r0[i + 5])
+            r1 = src[4 * oy + 2 * k + 1, 0 : 4 * w].reshape(-1)
+            for hx in range(2 * w):
+                i = 6 * hx
+                row[3 * hx] = (row[3 * hx] + np.uint16(r1[i]) + np.uint16(r1[i + 3]) + two) >> two
+                row[3 * hx + 1] = (row[3 * hx + 1] + np.uint16(r1[i + 1]) + np.uint16(r1[i + 4]) + two) >> two
+                row[3 * hx + 2] = (row[3 * hx + 2] + np.uint16(r1[i + 2]) + np.uint16(r1[i + 5]) + two) >> two
         out, h0, h1 = dst[oy].reshape(-1), half[0], half[1]
         for ox in range(w):
             for c in range(3):
