@@ -10,6 +10,7 @@ import pytest
 import reference
 from helpers import noisy, textured_room
 
+from bgcore import workload
 from bgcore.engine.band import BAND_FLOOR, BAND_SEED_MIN, BAND_SEED_SHARE, BAND_SIGMAS, BAND_STEPS, LightBand
 from bgcore.engine.expected import ExpectedBackground, clipped_channels
 from bgcore.engine.hysteresis import Hysteresis
@@ -27,6 +28,7 @@ from bgcore.engine.regions import (
 )
 from bgcore.engine.score import Scorer, auto_bars
 from bgcore.engine.shake import SHAKE_FLOOR, ShakeMeter
+from bgcore.pipeline import BackgroundReplacer
 from bgcore.plate import Plate
 from bgcore.settings import Settings
 
@@ -696,6 +698,25 @@ def _beside_the_person(
     near = np.zeros(mask.shape, np.uint8)
     near[person] = 1
     return int((mask & ~(cv2.dilate(near, np.ones((5, 5), np.uint8)) > 0)).sum())
+
+
+def test_clothes_that_keep_the_walls_colour_in_specks_are_not_light_and_not_texture_tested() -> None:
+    """The benchmark's person (a striped shirt before a mottled room, 720p): its stripes keep
+    the colour of the room scaled by a light in specks, hundreds of pixels a frame, but
+    nowhere most of a 9x9 window, and the room holds no edge of light: light explains none
+    of them, and the texture tests (which ran on them in every frame, 5-26 of them lit) leave
+    nothing for the contact rule (no smooth ratio, no ramp)."""
+    plate, frames = workload.make_scene(1280, 720, n_frames=8)
+    replacer = BackgroundReplacer(background=workload.COLOR)
+    replacer.set_plate(plate)
+    for frame in frames:
+        replacer.process(frame)
+        engine = replacer._state
+        assert engine is not None
+        light = engine.light
+        assert cv2.countNonZero(light.coloured) > 200  # the specks
+        assert cv2.countNonZero(light.lit) == 0
+        assert cv2.countNonZero(light.smooth) == 0 and cv2.countNonZero(light.ramp) == 0
 
 
 @pytest.mark.parametrize("shift", [1, 2, 4, 6])
