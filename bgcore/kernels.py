@@ -650,46 +650,79 @@ def _edge_unmix_py(
 ) -> None:
     # bgcore.engine.edges: per band pixel, the core pixels' sums over the window (clipped to
     # the box) as integers: n, S (linear), L (levels); gate sum((L - n e)^2) >= n^2 c^2;
-    # coverage 2 n sum((f - r) (S - n r)) >= sum((S - n r)^2), all int64 (exact).
+    # coverage 2 n sum((f - r) (S - n r)) >= sum((S - n r)^2), all int64 (exact). Along a
+    # run of band pixels in a row the window slides: one column joins and one leaves a step
+    # (the band runs 3-4 pixels on average: half the reads of a window each, 0.17 -> 0.08 ms).
     c2 = np.int64(contrast2)
     for y in range(y0, y1):
-        for x in range(x0, x1):
-            if band[y, x] == 0 or lit[y, x] != 0:
+        va, vb = max(y - half, y0), min(y + half + 1, y1)
+        b_row = band[y]
+        x = x0
+        while x < x1:
+            if b_row[x] == 0:
+                x += 1
                 continue
-            n = np.int64(0)
-            s0 = s1 = s2 = l0 = l1 = l2 = np.int64(0)
+            # a run of band pixels starts at x: its first window summed whole
+            n = s0 = s1 = s2 = l0 = l1 = l2 = np.int64(0)
             ua, ub = max(x - half, x0), min(x + half + 1, x1)
-            for v in range(max(y - half, y0), min(y + half + 1, y1)):
-                for u in range(ua, ub):
-                    if core[v, u] != 0:
-                        f0, f1, f2 = frame[v, u, 0], frame[v, u, 1], frame[v, u, 2]
-                        n += 1
-                        s0 += linear[f0]
-                        s1 += linear[f1]
-                        s2 += linear[f2]
-                        l0 += f0
-                        l1 += f1
-                        l2 += f2
-            if n == 0:
-                continue
-            # the expected background in whole levels, rounded half to even (as OpenCV rounds)
-            e0 = np.int64(min(max(np.rint(expected[y, x, 0]), 0.0), 255.0))
-            e1 = np.int64(min(max(np.rint(expected[y, x, 1]), 0.0), 255.0))
-            e2 = np.int64(min(max(np.rint(expected[y, x, 2]), 0.0), 255.0))
-            g0, g1, g2 = l0 - n * e0, l1 - n * e1, l2 - n * e2
-            if g0 * g0 + g1 * g1 + g2 * g2 < n * n * c2:
-                continue
-            r0, r1, r2 = np.int64(linear[e0]), np.int64(linear[e1]), np.int64(linear[e2])
-            d0, d1, d2 = s0 - n * r0, s1 - n * r1, s2 - n * r2
-            q0 = np.int64(linear[frame[y, x, 0]]) - r0
-            q1 = np.int64(linear[frame[y, x, 1]]) - r1
-            q2 = np.int64(linear[frame[y, x, 2]]) - r2
-            covered = 2 * n * (q0 * d0 + q1 * d1 + q2 * d2) >= d0 * d0 + d1 * d1 + d2 * d2
-            if mask[y, x] != 0:
-                if not covered:
-                    mask[y, x] = 0
-            elif covered:
-                mask[y, x] = 255
+            first = True
+            while True:
+                if first:
+                    for v in range(va, vb):
+                        for u in range(ua, ub):
+                            if core[v, u] != 0:
+                                f0, f1, f2 = frame[v, u, 0], frame[v, u, 1], frame[v, u, 2]
+                                n += 1
+                                s0 += linear[f0]
+                                s1 += linear[f1]
+                                s2 += linear[f2]
+                                l0 += f0
+                                l1 += f1
+                                l2 += f2
+                else:
+                    # column x + half joins (when in the box), column x - 1 - half leaves
+                    ui, uo = x + half, x - 1 - half
+                    for v in range(va, vb):
+                        if ui < x1 and core[v, ui] != 0:
+                            f0, f1, f2 = frame[v, ui, 0], frame[v, ui, 1], frame[v, ui, 2]
+                            n += 1
+                            s0 += linear[f0]
+                            s1 += linear[f1]
+                            s2 += linear[f2]
+                            l0 += f0
+                            l1 += f1
+                            l2 += f2
+                        if uo >= x0 and core[v, uo] != 0:
+                            f0, f1, f2 = frame[v, uo, 0], frame[v, uo, 1], frame[v, uo, 2]
+                            n -= 1
+                            s0 -= linear[f0]
+                            s1 -= linear[f1]
+                            s2 -= linear[f2]
+                            l0 -= f0
+                            l1 -= f1
+                            l2 -= f2
+                first = False
+                if lit[y, x] == 0 and n != 0:
+                    e0 = np.int64(min(max(np.rint(expected[y, x, 0]), 0.0), 255.0))
+                    e1 = np.int64(min(max(np.rint(expected[y, x, 1]), 0.0), 255.0))
+                    e2 = np.int64(min(max(np.rint(expected[y, x, 2]), 0.0), 255.0))
+                    g0, g1, g2 = l0 - n * e0, l1 - n * e1, l2 - n * e2
+                    if g0 * g0 + g1 * g1 + g2 * g2 >= n * n * c2:
+                        r0, r1, r2 = np.int64(linear[e0]), np.int64(linear[e1]), np.int64(linear[e2])
+                        d0, d1, d2 = s0 - n * r0, s1 - n * r1, s2 - n * r2
+                        q0 = np.int64(linear[frame[y, x, 0]]) - r0
+                        q1 = np.int64(linear[frame[y, x, 1]]) - r1
+                        q2 = np.int64(linear[frame[y, x, 2]]) - r2
+                        covered = 2 * n * (q0 * d0 + q1 * d1 + q2 * d2) >= d0 * d0 + d1 * d1 + d2 * d2
+                        if mask[y, x] != 0:
+                            if not covered:
+                                mask[y, x] = 0
+                        elif covered:
+                            mask[y, x] = 255
+                x += 1
+                if x >= x1 or b_row[x] == 0:
+                    break
+            x += 1  # (x is off the band here)
 
 
 _edge_unmix = _jit(_edge_unmix_py)
