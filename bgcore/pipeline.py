@@ -237,7 +237,7 @@ class BackgroundReplacer:
         small = self._downscale(frame)
         m = self._state.step(small, s)
         self._mask_work = m
-        absorb = self._health.update(small, m, when, s.absorb_seconds)
+        absorb = self._health.update(small, m, when, s.absorb_seconds, due=self._state.periodic)
         if absorb is not None:
             # (the engine starts afresh from the new plate on the next frame)
             self._plate = plate.absorb(frame, absorb)

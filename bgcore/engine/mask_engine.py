@@ -61,6 +61,12 @@ class MaskEngine:
         self._lit_person: U8 = np.empty((h, w), np.uint8)  # the mask's pixels light explains
         self._unlit: U8 = np.empty((h, w), np.uint8)
         self.frame_index = 0  # frames stepped so far
+        self.periodic = False
+        """Whether the last step was one of the frames that carry the periodic work (every
+        ADAPT_EVERY-th, whatever the settings: the plate's adaptation, and the light field's
+        every FIELD_EVERY-th, the same frames):
+        the pipeline puts its own periodic checks on these frames, so that most frames carry
+        none (see :mod:`bgcore.plate_health`)."""
 
     def step(self, frame: U8, s: Settings) -> U8:
         """Mask (0/255, a buffer owned by the engine) of one working-size BGR frame."""
@@ -177,6 +183,7 @@ class MaskEngine:
     def _remember(self, frame: U8, s: Settings, low: float) -> None:
         """The previous mask, the confident background, and, every few frames, the slow
         adaptation of the plate and the light field."""
+        self.periodic = self.frame_index % ADAPT_EVERY == 0
         np.copyto(self.last_mask, self.mask)
         cv2.subtract(self.light.lit, self.mask, dst=self.last_light)  # (lit is 0 outside its roi)
         cv2.dilate(self.mask, _CONFIDENT_RECT, dst=self.confident)
