@@ -373,6 +373,24 @@ def test_a_moved_box_is_reported_where_it_is_and_taken_in_only_when_asked(seed: 
     assert after > before + 0.02 and after > 0.95, (before, after)
 
 
+def test_the_room_is_checked_on_the_engines_periodic_frames_only() -> None:
+    """The check for a changed room runs on the frames that carry the engine's periodic work
+    (every 4th: the plate's adaptation, the light field) and on no other: three frames in
+    four carry none. A check keeps the frame it looked at (the next one compares with it)."""
+    scene = synth.make_scene("clean", seed=0, n_frames=24, plate_frames=10)
+    r = BackgroundReplacer(Clear((0, 0, 0)))
+    r.set_plate(scene.plate)
+    checked, periodic = [], []
+    for i, frame in enumerate(scene.frames):
+        r.process(frame, t=i / scene.fps)
+        engine, health, down = r._state, r._health, r._downscale
+        assert engine is not None and health is not None and down is not None
+        small = down(frame)  # (the same buffer and picture the engine saw)
+        checked.append(health._last is not None and np.array_equal(health._last, small))
+        periodic.append(engine.periodic)
+    assert checked == periodic and sum(periodic) == 6, (checked, periodic)
+
+
 def test_a_person_sitting_still_is_never_a_change_of_the_room() -> None:
     """Five seconds of someone sitting still (breathing only), absorption on after 1 s:
     nothing reported, nothing absorbed, the person stays."""

@@ -62,11 +62,11 @@ class MaskEngine:
         self._unlit: U8 = np.empty((h, w), np.uint8)
         self.frame_index = 0  # frames stepped so far
         self.periodic = False
-        """Whether the last step was one of the frames that carry the periodic work (every
-        ADAPT_EVERY-th, whatever the settings: the plate's adaptation, and the light field's
-        every FIELD_EVERY-th, the same frames):
-        the pipeline puts its own periodic checks on these frames, so that most frames carry
-        none (see :mod:`bgcore.plate_health`)."""
+        """Whether the last step was one of the frames that carry the periodic work: every
+        ADAPT_EVERY-th, whatever the settings (the plate's adaptation; the light field's
+        every FIELD_EVERY-th falls on the same frames). The pipeline puts its own periodic
+        check on these frames too, so that most frames carry none (see
+        :mod:`bgcore.plate_health`)."""
 
     def step(self, frame: U8, s: Settings) -> U8:
         """Mask (0/255, a buffer owned by the engine) of one working-size BGR frame."""
