@@ -644,6 +644,22 @@ def _finest_ramps_py(
 _finest_ramps = _jit(_finest_ramps_py)
 
 
+def _add_core_py(frame: Any, core: Any, linear: Any, v: int, u: int, sign: int, sums: Any) -> Any:
+    # _edge_unmix_py's window sums (n, S linear x3, L levels x3) with the pixel (v, u) added
+    # (``sign`` 1) or taken out (-1) where it is a core pixel
+    if core[v, u] == 0:
+        return sums
+    n, s0, s1, s2, l0, l1, l2 = sums
+    f0, f1, f2 = frame[v, u, 0], frame[v, u, 1], frame[v, u, 2]
+    return (
+        n + sign, s0 + sign * linear[f0], s1 + sign * linear[f1], s2 + sign * linear[f2],
+        l0 + sign * f0, l1 + sign * f1, l2 + sign * f2,
+    )
+
+
+_add_core = _jit(_add_core_py)
+
+
 def _edge_unmix_py(
     frame: Any, expected: Any, core: Any, band: Any, lit: Any, mask: Any, linear: Any, contrast2: int,
     half: int, x0: int, y0: int, x1: int, y1: int,
@@ -654,6 +670,7 @@ def _edge_unmix_py(
     # run of band pixels in a row the window slides: one column joins and one leaves a step
     # (the band runs 3-4 pixels on average: half the reads of a window each, 0.17 -> 0.08 ms).
     c2 = np.int64(contrast2)
+    one = np.int64(1)
     for y in range(y0, y1):
         va, vb = max(y - half, y0), min(y + half + 1, y1)
         b_row = band[y]
@@ -663,46 +680,15 @@ def _edge_unmix_py(
                 x += 1
                 continue
             # a run of band pixels starts at x: its first window summed whole
-            n = s0 = s1 = s2 = l0 = l1 = l2 = np.int64(0)
-            ua, ub = max(x - half, x0), min(x + half + 1, x1)
-            first = True
+            zero = np.int64(0)
+            sums = (zero, zero, zero, zero, zero, zero, zero)
+            for v in range(va, vb):
+                for u in range(max(x - half, x0), min(x + half + 1, x1)):
+                    sums = _add_core(frame, core, linear, v, u, one, sums)
             while True:
-                if first:
-                    for v in range(va, vb):
-                        for u in range(ua, ub):
-                            if core[v, u] != 0:
-                                f0, f1, f2 = frame[v, u, 0], frame[v, u, 1], frame[v, u, 2]
-                                n += 1
-                                s0 += linear[f0]
-                                s1 += linear[f1]
-                                s2 += linear[f2]
-                                l0 += f0
-                                l1 += f1
-                                l2 += f2
-                else:
-                    # column x + half joins (when in the box), column x - 1 - half leaves
-                    ui, uo = x + half, x - 1 - half
-                    for v in range(va, vb):
-                        if ui < x1 and core[v, ui] != 0:
-                            f0, f1, f2 = frame[v, ui, 0], frame[v, ui, 1], frame[v, ui, 2]
-                            n += 1
-                            s0 += linear[f0]
-                            s1 += linear[f1]
-                            s2 += linear[f2]
-                            l0 += f0
-                            l1 += f1
-                            l2 += f2
-                        if uo >= x0 and core[v, uo] != 0:
-                            f0, f1, f2 = frame[v, uo, 0], frame[v, uo, 1], frame[v, uo, 2]
-                            n -= 1
-                            s0 -= linear[f0]
-                            s1 -= linear[f1]
-                            s2 -= linear[f2]
-                            l0 -= f0
-                            l1 -= f1
-                            l2 -= f2
-                first = False
+                n, s0, s1, s2, l0, l1, l2 = sums
                 if lit[y, x] == 0 and n != 0:
+                    # the expected background in whole levels, rounded half to even (as OpenCV rounds)
                     e0 = np.int64(min(max(np.rint(expected[y, x, 0]), 0.0), 255.0))
                     e1 = np.int64(min(max(np.rint(expected[y, x, 1]), 0.0), 255.0))
                     e2 = np.int64(min(max(np.rint(expected[y, x, 2]), 0.0), 255.0))
@@ -722,6 +708,13 @@ def _edge_unmix_py(
                 x += 1
                 if x >= x1 or b_row[x] == 0:
                     break
+                # the window slides: column x + half joins (when in the box), x - 1 - half leaves
+                ui, uo = x + half, x - 1 - half
+                for v in range(va, vb):
+                    if ui < x1:
+                        sums = _add_core(frame, core, linear, v, ui, one, sums)
+                    if uo >= x0:
+                        sums = _add_core(frame, core, linear, v, uo, -one, sums)
             x += 1  # (x is off the band here)
 
 
