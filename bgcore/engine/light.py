@@ -345,10 +345,9 @@ class LightTests:
         self.moved_edges, self.moved_edge_floor = _moved_edges(
             self.plate_edges, _dim_side(self.plate_luma), self.plate_luma
         )
-        # where a thin strip of light may be an edge of light that moved (see AREA_SHARE)
-        self._edges_of_light: U8 | None = cv2.bitwise_or(self.plate_edges, self.moved_edges)
-        if not cv2.countNonZero(self._edges_of_light):
-            self._edges_of_light = None
+        # (moved_edges holds the plate's edges of light too: a thin strip of light there may
+        # be one that moved, see AREA_SHARE)
+        self._any_moved_edges = bool(cv2.countNonZero(self.moved_edges))
         self.verified: U8 = np.zeros((h, w), np.uint8)
         self.textured: U8 = np.zeros((h, w), np.uint8)  # the wall's texture verifiable, correlated
         self._eroded: U8 = np.empty((h, w), np.uint8)  # candidates that survive a 3x3 erosion
@@ -552,9 +551,8 @@ class LightTests:
     def _any_area(self, roi: Box) -> bool:
         """Whether a DETAIL_MEAN window within ``roi`` holds at least AREA_SHARE of ``lit``,
         or ``lit`` touches the plate's edges of light there (see AREA_SHARE)."""
-        edges = self._edges_of_light
-        if edges is not None:
-            on_edges = cv2.bitwise_and(self.lit[roi], edges[roi], dst=self._passed[roi])
+        if self._any_moved_edges:
+            on_edges = cv2.bitwise_and(self.lit[roi], self.moved_edges[roi], dst=self._passed[roi])
             if cv2.countNonZero(on_edges):
                 return True
         share = cv2.blur(self.lit[roi], DETAIL_MEAN, dst=self._passed[roi])  # (uint8: rounded)

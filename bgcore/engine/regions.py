@@ -316,6 +316,7 @@ class LightContact:
             return
         # one cast shadow verified as a whole gives its light's line (see SHADOW_LINE_MIN)
         darkening = (1.0 - shadow) if float(sizes[reference].max()) >= SHADOW_LINE_MIN else None
+        darkening_sq = 0.0 if darkening is None else float(np.dot(darkening, darkening))
         chosen = np.zeros(rejoin.shape, np.bool_)
         for label in np.flatnonzero(rejoin):
             chosen.fill(False)
@@ -323,7 +324,7 @@ class LightContact:
             region = _colour_ratio(frame, expected, cc.paint(chosen, picked))
             apart = region - shadow  # (per channel, from the verified shadow's ratio)
             if darkening is not None:  # from its line's nearest point at a depth within SHADOW_DEPTHS
-                depth = float(np.dot(1.0 - region, darkening) / np.dot(darkening, darkening))
+                depth = float(np.dot(1.0 - region, darkening)) / darkening_sq
                 apart = region - (1.0 - min(max(depth, SHADOW_DEPTHS[0]), SHADOW_DEPTHS[1]) * darkening)
             if bool(np.all(np.abs(apart) < SHADOW_DEPTH_TOLERANCE)):
                 rejoin[label] = False
