@@ -173,6 +173,7 @@ def _quarter_py(src: Any, dst: Any, half: Any) -> None:
     # source rows are read one after the other, each once from start to end (the pairs of
     # a row summed into ``half``, the next row's added and rounded): reading two rows at a
     # time took 0.30 ms at 720p against 0.21 (the frame comes from memory, not the cache).
+    # The three channels are written out: as a loop over them it measured 0.21-0.27 ms.
     h, w = dst.shape[0], dst.shape[1]
     two = np.uint16(2)
     for oy in range(h):
