@@ -865,6 +865,43 @@ def test_a_shadow_enclosed_on_a_plain_floor_has_the_depth_of_the_shadow_the_wall
     assert enclosed < 0.05 if light else enclosed > 0.99, enclosed
 
 
+def _mottled_wall(h: int = 180, w: int = 320, seed: int = 7) -> np.ndarray:
+    """A painted wall's mottling: blobs about 16 px across, +-4% (~6 levels): too faint and
+    too soft for the fine texture test to verify at noise 2.5, plain to the coarse test."""
+    blobs = np.random.default_rng(seed).uniform(-1, 1, (h // 16 + 2, w // 16 + 2)).astype(np.float32)
+    mottle = cv2.resize(blobs, (w, h), interpolation=cv2.INTER_CUBIC)
+    mottle *= 0.04 / np.abs(mottle).max()
+    return np.array([120.0, 150.0, 110.0], np.float32) * (1.0 + mottle)[..., None]
+
+
+def test_the_walls_coarse_texture_settles_a_shadow_and_no_cloth_of_its_shade(
+    rng: np.random.Generator, kernel_path: str
+) -> None:
+    """On a mottled wall, where the fine tests cannot verify anything, a cast shadow (x0.72)
+    keeps the wall's coarse texture: it is settled as light. Two cloths of the shadowed
+    wall's shade are light to the fine tests too, but neither is settled: a flat one hides
+    the mottling (the coarse test refuses it), a mottled one shows a mottling of its own."""
+    room = _mottled_wall()
+    mean, sigma = _plate(room, rng)
+    frame = room.copy()
+    frame[30:150, 20:110] *= 0.72  # the shadow
+    frame[30:150, 120:200] = room[30:150, 120:200].mean(axis=(0, 1)) * 0.72  # a flat cloth
+    own = _mottled_wall(seed=8)[30:150, 210:300] / np.array([120.0, 150.0, 110.0], np.float32)
+    frame[30:150, 210:300] = room[30:150, 210:300].mean(axis=(0, 1)) * 0.72 * own  # a mottled one
+    frame = noisy(frame, rng)
+    light = LightTests(mean, sigma)
+    light.reset()
+    lit = light.explain(frame, ExpectedBackground(mean, sigma), FULL, (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)) > 0
+    settled = light.settled > 0
+    shadow, flat, mottled = (slice(45, 135), slice(35, 95)), (slice(30, 150), slice(120, 200)), (
+        slice(30, 150), slice(210, 300)
+    )
+    assert not light.verified[shadow].any()  # the fine tests cannot tell
+    assert lit[shadow].mean() > 0.9 and settled[shadow].mean() > 0.5
+    assert not settled[flat].any()
+    assert lit[mottled].mean() > 0.5 and settled[mottled].mean() < 0.02
+
+
 def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -> None:
     """The contact rule rejoins light enclosed by the person (a shirt of a flat wall's
     colour) only when the texture could not tell: a region the wall's texture verified
@@ -883,6 +920,23 @@ def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -
     mask = before.copy()
     LightContact(h, w)(mask, lit, FULL, verified=verified)
     assert not mask[20:30, 20:30].any()  # stays light
+
+
+def test_settled_light_never_rejoins_the_person_and_the_rest_of_its_region_may() -> None:
+    """A region of light that touches only the person rejoins it, all but its pixels the
+    wall's coarse texture settled (a shadow beside the person whose fringe, or a cloth of the
+    wall's shade between them, the texture cannot tell)."""
+    h, w = 60, 80
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:50, 10:50] = 255
+    lit = np.zeros((h, w), np.uint8)
+    lit[20:30, 20:30] = 255  # inside the person
+    mask[20:30, 20:30] = 0
+    settled = np.zeros((h, w), np.uint8)
+    settled[20:30, 24:30] = 255
+    LightContact(h, w)(mask, lit, FULL, verified=np.zeros((h, w), np.uint8), settled=settled)
+    assert mask[20:30, 20:24].all()  # rejoined
+    assert not mask[20:30, 24:30].any()  # settled: light
 
 
 def test_parts_of_the_mask_that_light_explains_away_from_the_person_are_dropped() -> None:

@@ -158,7 +158,7 @@ class MaskEngine:
                 self.mask, light.lit, roi, light.coloured, light.smooth, light.verified, light.ramp,
                 light.open_edge, within=self._lit_person, last=last, changed=self.scorer.weak,
                 held=self.last_light if last is not None else None, ratio=light.ratio,
-                frame=frame, expected=self.background.expected(),
+                frame=frame, expected=self.background.expected(), settled=light.settled,
             )
             penumbra = self.contact.penumbra
         elif not few or self._on_plate_edges(mask, roi) >= min_area:
