@@ -922,6 +922,34 @@ def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -
     assert not mask[20:30, 20:30].any()  # stays light
 
 
+def test_a_ramp_of_light_every_surface_shares_settles_no_cloth_in_a_corner(
+    rng: np.random.Generator, kernel_path: str
+) -> None:
+    """The lens darkens the corners (vignetting), the mottled wall and a cloth before it
+    alike. A cloth of the wall's shade with a mottling of its own, in the picture's corner,
+    is light to the fine tests; its coarse windows lie to one side of each pixel (the
+    picture's edges, the cloth's), where the mean of the shared ramp of light is off the
+    pixel. Taken against the window's plane of light, over the picture only, the two ramps
+    do not correlate like textures: almost none of the cloth is settled (against the mean,
+    with the border's reflection, about a tenth of it was)."""
+    h, w = 180, 320
+    rows, columns = np.mgrid[0:h, 0:w].astype(np.float32)
+    vignetting = 1.0 - 0.175 * (((columns - w / 2) / (w / 2)) ** 2 + ((rows - h / 2) / (h / 2)) ** 2)
+    room = _mottled_wall() * vignetting[..., None]
+    mean, sigma = _plate(room, rng)
+    cloth = (slice(120, 180), slice(240, 320))
+    own = _mottled_wall(seed=8)[cloth] / np.array([120.0, 150.0, 110.0], np.float32)
+    frame = room.copy()
+    shade = room[cloth].mean(axis=(0, 1)) / vignetting[cloth].mean() * 0.8
+    frame[cloth] = shade * own * vignetting[cloth][..., None]
+    light = LightTests(mean, sigma)
+    light.reset()
+    ratios = (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)
+    lit = light.explain(noisy(frame, rng), ExpectedBackground(mean, sigma), FULL, ratios)
+    assert (lit[cloth] > 0).mean() > 0.5
+    assert (light.settled[cloth] > 0).mean() < 0.03
+
+
 def test_settled_light_never_rejoins_the_person_and_the_rest_of_its_region_may() -> None:
     """A region of light that touches only the person rejoins it, all but its pixels the
     wall's coarse texture settled (a shadow beside the person whose fringe, or a cloth of the
