@@ -140,11 +140,18 @@ COARSE_LOST = 0.5
 # person's outline beside it). A soft shadow on a painted wall, whose fine texture is under
 # the noise, otherwise has nothing to hold it when it touches the person all along (the
 # contact rule gives such light back to the person: a shirt of the wall's shade looks the
-# same to the fine tests). A cloth of the wall's shade shows no mottling or its own: its
-# correlation is that of its share of the window (about sqrt(share) beside the shadow), so
-# the bar leaves a cloth that fills half a window unsettled. 0.7 was chosen before measuring;
-# tuning seeds 100-102 at 0.6 and 0.8 moved the shadow cases by at most 0.001 either way.
+# same to the fine tests). A cloth of the wall's shade shows no mottling or its own: beside a
+# shadow its correlation is about the square root of the share of its window the shadow
+# fills, so only its pixels whose windows are half shadow or more can be settled (a strip
+# along the shadow, never the cloth's middle). 0.7 was chosen before measuring
+# (on a first version of the rule, tuning seeds 100-102: 0.6 and 0.8 moved the shadow cases
+# by 0.0015 at most, and the lower bar cost shirts of the wall's shade a little more). The
+# details are taken against each window's plane of light, over the picture only (see
+# LightTests._settle).
 COARSE_NCC_MIN = 0.7
+# How far the settled test's planes depend on the light's weights: its wide window (15), the
+# slope of the wide mean (1), and the energies' wide window again (15).
+SETTLE_REACH = 2 * (COARSE_WINDOW[0] // 2) + 1
 # An edge of light in the plate (a sun patch's or a lamp's blurred outline on the wall, the
 # glow around a window): where the plate's luma is a ramp (its finest energy under RAMP_SHARE
 # of its 9x9 detail's, plus PLATE_RAMP_NOISE of the luma's noise variance: a plate of 8
@@ -379,6 +386,7 @@ class LightTests:
         self._edge: U8 = np.empty((h, w), np.uint8)  # the edge of light (see extend)
         self._edge_textured: U8 = np.empty((h, w), np.uint8)
         self._measurable: U8 | None = None  # where light may extend (explain sets it)
+        self._person: U8 | None = None  # the mask settled light may matter on (explain sets it)
         self._finest_mean: F32 = np.empty((h, w), np.float32)  # the ratio's 3x3 mean
         self._finest_energy: F32 = np.empty((h, w), np.float32)
         self._coarse: list[F32] = [np.empty((h, w), np.float32) for _ in range(7)]
@@ -433,13 +441,15 @@ class LightTests:
 
     def explain(
         self, frame: U8, background: ExpectedBackground, roi: Box, ratios: tuple[float, float],
-        coarse_min: int = 0,
+        coarse_min: int = 0, person: U8 | None = None,
     ) -> U8:
         """``lit`` = 255 where light explains the pixel within ``roi``, its luma ratio within
         ``ratios`` (lowest, highest), else 0; ``consistent`` is written around the areas the
         tests ran on. ``frame`` is the frame (HxWx3 uint8). The coarse texture test runs only
         where the fine tests passed at least ``coarse_min`` pixels (the caller's smallest
-        amount of light worth acting on)."""
+        amount of light worth acting on). With ``person`` (frame-sized 0/255: the mask the
+        contact rule will give light back to), ``settled`` is found only on its pixels."""
+        self._person = person
         expected = background.expected()
         self._clear_maps()
         self._candidates(frame, expected, roi, ratios)
@@ -707,7 +717,7 @@ class LightTests:
         cv2.multiply(noise, noise, dst=noise)
         cv2.multiply(noise, COARSE_VERIFY**2, dst=noise)
         verifiable = cv2.compare(plate_d, noise, cv2.CMP_GT, dst=hidden)
-        self._settle(weight, tested, noise, roi)  # (before the frame's noise takes its buffer)
+        self._settle(tested, noise, roi)  # (before the frame's noise takes its buffer)
         noise = cv2.divide(self.sigma_luma[roi], frame_mean, dst=sum_detail, scale=1.0 / COARSE_DETAIL[0])
         cv2.multiply(noise, noise, dst=noise, scale=COARSE_FLAT**2)
         flat = cv2.compare(frame_d, noise, cv2.CMP_LT, dst=self._passed[roi])
@@ -734,11 +744,13 @@ class LightTests:
             np.tile(np.arange(h, dtype=np.float32)[:, None], (1, w)),
         )
 
-    def _settle(self, weight: F32, tested: U8, verify_bar: F32, roi: Box) -> None:
+    def _settle(self, tested: U8, verify_bar: F32, roi: Box) -> None:
         """``settled`` = 255 within ``roi`` where the frame's coarse detail follows the
-        plate's (see COARSE_NCC_MIN), in the light's weights (``weight``, 0 or 1; ``tested``,
-        0/255: where they are 1), where the plate's is over ``verify_bar`` (the coarse test's,
-        relative to the plate's wide mean), and not within a pixel of the edge of ``tested``.
+        plate's (see COARSE_NCC_MIN), in the light's weights (``tested``, 0/255, where they
+        are 1), where the plate's is over ``verify_bar`` (the coarse test's, relative to the
+        plate's wide mean), and not within a pixel of the edge of ``tested``; with a
+        ``person`` given to :meth:`explain`, only on its pixels (the rest stays 0: the
+        contact rule reads no other), computed on their box widened by SETTLE_REACH.
 
         Here the windows count only the picture (not the border's reflection), and each
         detail is taken against the wide window's plane of light, not its mean: where the
@@ -748,7 +760,18 @@ class LightTests:
         would correlate like textures. (Measured first without this on fresh seeds: a grey
         shirt over a grey cabinet, at the picture's bottom edge, was settled in 16 frames of
         30: `clean` 1103, 0.9958 -> 0.9907.)"""
+        settled = self.settled[roi]
+        if self._person is not None:
+            # (the windows reach SETTLE_REACH: the box's middle is as on the whole roi)
+            cv2.bitwise_and(tested, self._person[roi], dst=settled)
+            x, y, w, h = cv2.boundingRect(settled)
+            settled.fill(0)
+            if w == 0:
+                return
+            box = widened((x, y, w, h), SETTLE_REACH, tested.shape)
+            tested, verify_bar, roi = tested[box], verify_bar[box], inside(roi, box)
         edge = cv2.BORDER_CONSTANT
+        weight = self._coarse[0][roi]  # (the coarse test's: tested as 0 or 1)
         near, wide, shift_x, shift_y, product, near_mean, wide_mean, slope, frame_d, plate_d = (
             plane[roi] for plane in self._settle_planes
         )
@@ -798,6 +821,8 @@ class LightTests:
         # (not on the edge of what was weighed: the person's outline pixels that kept the
         # colour of light share their windows with the light beside them)
         cv2.bitwise_and(settled, cv2.erode(tested, RECT3, dst=passed), dst=settled)
+        if self._person is not None:
+            cv2.bitwise_and(settled, self._person[roi], dst=settled)
 
     def _texture_bar(self, roi: Box) -> F32:
         """The fine detail's bar within ``roi``: (TEXTURE_NOISE x max(r, RATIO_FLOOR) x luma

@@ -136,7 +136,9 @@ class MaskEngine:
             return
         ratios = (LIGHT_RATIO_MIN if s.shadows else 1.0, LIGHT_RATIO_MAX if s.adapt and auto else 1.0)
         # (the coarse texture test only where light is worth acting on: see `few`)
-        lit = self.light.explain(frame, self.background, roi, ratios, coarse_min=min_area)[roi]
+        lit = self.light.explain(
+            frame, self.background, roi, ratios, coarse_min=min_area, person=self.mask
+        )[roi]
         score, mask = self.scorer.score[roi], self.mask[roi]
         # a few pixels: less than the smallest part the mask keeps (not worth labelling: no
         # edge of light, no second hysteresis, no contact rule; only where the mask lies on
