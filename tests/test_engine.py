@@ -892,7 +892,7 @@ def test_the_walls_coarse_texture_settles_a_shadow_and_no_cloth_of_its_shade(
     light = LightTests(mean, sigma)
     light.reset()
     lit = light.explain(frame, ExpectedBackground(mean, sigma), FULL, (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)) > 0
-    settled = light.settled > 0
+    settled = light.settle(np.full(frame.shape[:2], 255, np.uint8), FULL) > 0
     shadow, flat, mottled = (slice(45, 135), slice(35, 95)), (slice(30, 150), slice(120, 200)), (
         slice(30, 150), slice(210, 300)
     )
@@ -947,7 +947,8 @@ def test_a_ramp_of_light_every_surface_shares_settles_no_cloth_in_a_corner(
     ratios = (LIGHT_RATIO_MIN, LIGHT_RATIO_MAX)
     lit = light.explain(noisy(frame, rng), ExpectedBackground(mean, sigma), FULL, ratios)
     assert (lit[cloth] > 0).mean() > 0.5
-    assert (light.settled[cloth] > 0).mean() < 0.03
+    settled = light.settle(np.full((h, w), 255, np.uint8), FULL)
+    assert (settled[cloth] > 0).mean() < 0.03
 
 
 def test_settled_light_never_rejoins_the_person_and_the_rest_of_its_region_may() -> None:
@@ -962,7 +963,14 @@ def test_settled_light_never_rejoins_the_person_and_the_rest_of_its_region_may()
     mask[20:30, 20:30] = 0
     settled = np.zeros((h, w), np.uint8)
     settled[20:30, 24:30] = 255
-    LightContact(h, w)(mask, lit, FULL, verified=np.zeros((h, w), np.uint8), settled=settled)
+    asked = []
+
+    def settle(where: np.ndarray, roi: tuple[slice, slice]) -> np.ndarray:
+        asked.append(cv2.countNonZero(where))
+        return settled[roi]
+
+    LightContact(h, w)(mask, lit, FULL, verified=np.zeros((h, w), np.uint8), settle=settle)
+    assert asked == [100]  # about the region that rejoins
     assert mask[20:30, 20:24].all()  # rejoined
     assert not mask[20:30, 24:30].any()  # settled: light
 

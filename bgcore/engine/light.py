@@ -289,6 +289,14 @@ def _moved_edges(edges: U8, dim_floor: F32, luma: F32) -> tuple[U8, F32]:
     return cv2.bitwise_or(edges, near), floor
 
 
+def _bounds(roi: Box, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """``roi``'s (top, bottom, left, right) in a picture of ``shape``."""
+    rows, columns = roi
+    top, bottom, _ = rows.indices(shape[0])
+    left, right, _ = columns.indices(shape[1])
+    return top, bottom, left, right
+
+
 def _slope(luma: F32) -> F32:
     """The gradient's magnitude, in levels a pixel (3x3 Sobel)."""
     dx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
@@ -386,12 +394,15 @@ class LightTests:
         self._edge: U8 = np.empty((h, w), np.uint8)  # the edge of light (see extend)
         self._edge_textured: U8 = np.empty((h, w), np.uint8)
         self._measurable: U8 | None = None  # where light may extend (explain sets it)
-        self._person: U8 | None = None  # the mask settled light may matter on (explain sets it)
+        # where this frame's coarse test ran (top, bottom, left, right; see settle)
+        self._coarse_roi: tuple[int, int, int, int] | None = None
+        self._coarse_bar: F32 = np.empty((h, w), np.float32)  # its verifiable bar there
         self._finest_mean: F32 = np.empty((h, w), np.float32)  # the ratio's 3x3 mean
         self._finest_energy: F32 = np.empty((h, w), np.float32)
         self._coarse: list[F32] = [np.empty((h, w), np.float32) for _ in range(7)]
         self._hidden: U8 = np.empty((h, w), np.uint8)  # the coarse test's failures
         self.settled: U8 = np.zeros((h, w), np.uint8)  # lit, the wall's coarse texture kept
+        self._asked: U8 = np.empty((h, w), np.uint8)  # the pixels settle is asked about
         self._coarse_kept: U8 = np.empty((h, w), np.uint8)  # its scratch
         self._tested: U8 = np.empty((h, w), np.uint8)  # lit, measurable, below the ceiling
 
@@ -431,25 +442,22 @@ class LightTests:
     def _clear_maps(self) -> None:
         """The maps explain writes = 0 (it wrote them only within ``_written``)."""
         if self._written is not None:
-            maps = (
-                self.coloured, self.smooth, self.verified, self.textured, self.ramp, self.open_edge,
-                self.settled,
-            )
+            maps = (self.coloured, self.smooth, self.verified, self.textured, self.ramp, self.open_edge)
             for plane in maps:
                 plane[self._written].fill(0)
             self._written = None
 
     def explain(
         self, frame: U8, background: ExpectedBackground, roi: Box, ratios: tuple[float, float],
-        coarse_min: int = 0, person: U8 | None = None,
+        coarse_min: int = 0,
     ) -> U8:
         """``lit`` = 255 where light explains the pixel within ``roi``, its luma ratio within
         ``ratios`` (lowest, highest), else 0; ``consistent`` is written around the areas the
         tests ran on. ``frame`` is the frame (HxWx3 uint8). The coarse texture test runs only
         where the fine tests passed at least ``coarse_min`` pixels (the caller's smallest
-        amount of light worth acting on). With ``person`` (frame-sized 0/255: the mask the
-        contact rule will give light back to), ``settled`` is found only on its pixels."""
-        self._person = person
+        amount of light worth acting on); then :meth:`settle` may tell which of its pixels
+        the wall's coarse texture settled."""
+        self._coarse_roi = None
         expected = background.expected()
         self._clear_maps()
         self._candidates(frame, expected, roi, ratios)
@@ -717,7 +725,8 @@ class LightTests:
         cv2.multiply(noise, noise, dst=noise)
         cv2.multiply(noise, COARSE_VERIFY**2, dst=noise)
         verifiable = cv2.compare(plate_d, noise, cv2.CMP_GT, dst=hidden)
-        self._settle(tested, noise, roi)  # (before the frame's noise takes its buffer)
+        np.copyto(self._coarse_bar[roi], noise)  # (for settle: the frame's noise takes the buffer)
+        self._coarse_roi = _bounds(roi, self.lit.shape)
         noise = cv2.divide(self.sigma_luma[roi], frame_mean, dst=sum_detail, scale=1.0 / COARSE_DETAIL[0])
         cv2.multiply(noise, noise, dst=noise, scale=COARSE_FLAT**2)
         flat = cv2.compare(frame_d, noise, cv2.CMP_LT, dst=self._passed[roi])
@@ -727,9 +736,7 @@ class LightTests:
         cv2.bitwise_and(hidden, lost, dst=hidden)
         cv2.bitwise_and(hidden, tested, dst=hidden)
         if cv2.countNonZero(hidden):
-            for plane in (
-                self.lit, self.coloured, self.consistent, self.verified, self.textured, self.settled
-            ):
+            for plane in (self.lit, self.coloured, self.consistent, self.verified, self.textured):
                 cv2.subtract(plane[roi], hidden, dst=plane[roi])
 
     @cached_property
@@ -744,13 +751,15 @@ class LightTests:
             np.tile(np.arange(h, dtype=np.float32)[:, None], (1, w)),
         )
 
-    def _settle(self, tested: U8, verify_bar: F32, roi: Box) -> None:
-        """``settled`` = 255 within ``roi`` where the frame's coarse detail follows the
-        plate's (see COARSE_NCC_MIN), in the light's weights (``tested``, 0/255, where they
-        are 1), where the plate's is over ``verify_bar`` (the coarse test's, relative to the
-        plate's wide mean), and not within a pixel of the edge of ``tested``; with a
-        ``person`` given to :meth:`explain`, only on its pixels (the rest stays 0: the
-        contact rule reads no other), computed on their box widened by SETTLE_REACH.
+    def settle(self, where: U8, roi: Box) -> U8:
+        """``settled`` within ``roi`` = 255 on the pixels of ``where`` (0/255, ``roi``-sized)
+        that the last :meth:`explain` left lit, where the frame's coarse detail follows the
+        plate's (see COARSE_NCC_MIN) in the coarse test's weights (what it tested, 0 or 1),
+        where the plate's is over that test's verifiable bar, and not within a pixel of the
+        edge of what it weighed; 0 elsewhere on ``where``, and unspecified off it. Returns
+        ``settled[roi]``. Computed on demand, on the box of those pixels widened by
+        SETTLE_REACH (the windows' reach: there it is what the whole picture would give),
+        since the contact rule asks only about the light it would give to the person.
 
         Here the windows count only the picture (not the border's reflection), and each
         detail is taken against the wide window's plane of light, not its mean: where the
@@ -760,16 +769,35 @@ class LightTests:
         would correlate like textures. (Measured first without this on fresh seeds: a grey
         shirt over a grey cabinet, at the picture's bottom edge, was settled in 16 frames of
         30: `clean` 1103, 0.9958 -> 0.9907.)"""
-        settled = self.settled[roi]
-        if self._person is not None:
-            # (the windows reach SETTLE_REACH: the box's middle is as on the whole roi)
-            cv2.bitwise_and(tested, self._person[roi], dst=settled)
-            x, y, w, h = cv2.boundingRect(settled)
-            settled.fill(0)
-            if w == 0:
-                return
-            box = widened((x, y, w, h), SETTLE_REACH, tested.shape)
-            tested, verify_bar, roi = tested[box], verify_bar[box], inside(roi, box)
+        out = self.settled[roi]
+        out.fill(0)
+        coarse = self._coarse_roi
+        if coarse is None:  # (no coarse test in this frame: nothing verifiable)
+            return out
+        # the pixels asked about that the coarse test weighed and left lit, within its box
+        # (its planes hold older frames' values off it)
+        top, bottom, left, right = _bounds(roi, self.lit.shape)
+        c_top, c_bottom, c_left, c_right = coarse
+        r0, r1, c0, c1 = max(top, c_top), min(bottom, c_bottom), max(left, c_left), min(right, c_right)
+        if r1 <= r0 or c1 <= c0:
+            return out
+        both = (slice(r0, r1), slice(c0, c1))
+        asked = self._asked[both]
+        cv2.bitwise_and(where[r0 - top : r1 - top, c0 - left : c1 - left], self._tested[both], dst=asked)
+        cv2.bitwise_and(asked, self.lit[both], dst=asked)  # (not what the coarse test hid)
+        x, y, w, h = cv2.boundingRect(asked)
+        if w == 0:
+            return out
+        reach = SETTLE_REACH
+        rows = slice(max(r0 + y - reach, c_top), min(r0 + y + h + reach, c_bottom))
+        self._settle_box((rows, slice(max(c0 + x - reach, c_left), min(c0 + x + w + reach, c_right))))
+        inner = self.settled[r0 + y : r0 + y + h, c0 + x : c0 + x + w]
+        cv2.bitwise_and(inner, asked[y : y + h, x : x + w], dst=inner)
+        return out
+
+    def _settle_box(self, roi: Box) -> None:
+        """:meth:`settle`'s test on ``roi`` (within the coarse test's box), into ``settled``."""
+        tested, verify_bar = self._tested[roi], self._coarse_bar[roi]
         edge = cv2.BORDER_CONSTANT
         weight = self._coarse[0][roi]  # (the coarse test's: tested as 0 or 1)
         near, wide, shift_x, shift_y, product, near_mean, wide_mean, slope, frame_d, plate_d = (
@@ -821,8 +849,6 @@ class LightTests:
         # (not on the edge of what was weighed: the person's outline pixels that kept the
         # colour of light share their windows with the light beside them)
         cv2.bitwise_and(settled, cv2.erode(tested, RECT3, dst=passed), dst=settled)
-        if self._person is not None:
-            cv2.bitwise_and(settled, self._person[roi], dst=settled)
 
     def _texture_bar(self, roi: Box) -> F32:
         """The fine detail's bar within ``roi``: (TEXTURE_NOISE x max(r, RATIO_FLOOR) x luma

@@ -136,9 +136,7 @@ class MaskEngine:
             return
         ratios = (LIGHT_RATIO_MIN if s.shadows else 1.0, LIGHT_RATIO_MAX if s.adapt and auto else 1.0)
         # (the coarse texture test only where light is worth acting on: see `few`)
-        lit = self.light.explain(
-            frame, self.background, roi, ratios, coarse_min=min_area, person=self.mask
-        )[roi]
+        lit = self.light.explain(frame, self.background, roi, ratios, coarse_min=min_area)[roi]
         score, mask = self.scorer.score[roi], self.mask[roi]
         # a few pixels: less than the smallest part the mask keeps (not worth labelling: no
         # edge of light, no second hysteresis, no contact rule; only where the mask lies on
@@ -160,7 +158,7 @@ class MaskEngine:
                 self.mask, light.lit, roi, light.coloured, light.smooth, light.verified, light.ramp,
                 light.open_edge, within=self._lit_person, last=last, changed=self.scorer.weak,
                 held=self.last_light if last is not None else None, ratio=light.ratio,
-                frame=frame, expected=self.background.expected(), settled=light.settled,
+                frame=frame, expected=self.background.expected(), settle=light.settle,
             )
             penumbra = self.contact.penumbra
         elif not few or self._on_plate_edges(mask, roi) >= min_area:

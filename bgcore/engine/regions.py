@@ -7,6 +7,8 @@ the frame, with buffers allocated once per working size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -207,7 +209,7 @@ class LightContact:
         verified: U8 | None = None, ramp: U8 | None = None, open_edge: U8 | None = None,
         within: U8 | None = None, last: U8 | None = None, changed: U8 | None = None,
         held: U8 | None = None, ratio: F32 | None = None, frame: U8 | None = None,
-        expected: F32 | None = None, settled: U8 | None = None,
+        expected: F32 | None = None, settle: Callable[[U8, Box], U8] | None = None,
     ) -> None:
         """``mask`` |= the components of ``lit`` (8-connected) that touch the person more than
         clear background and of which less than VERIFIED_SHARE is ``verified``, within
@@ -225,9 +227,10 @@ class LightContact:
         it, everything outside the mask and the light. With ``ratio``, ``frame`` and
         ``expected`` (frame-sized: the light tests' luma ratio, the frame, the expected
         background), a region of the depth of the shadow the wall verified, or deeper on its
-        line, stays light (see SHADOW_DEPTH_TOLERANCE). With ``settled`` (frame-sized: light
-        the wall's coarse texture showed through, see :mod:`.light`), a region that rejoins
-        leaves those pixels light."""
+        line, stays light (see SHADOW_DEPTH_TOLERANCE). With ``settle`` (given the pixels that
+        would rejoin, ``roi``-sized, and ``roi``: those of them the wall's coarse texture
+        showed through, see :meth:`.LightTests.settle`), a region that rejoins leaves those
+        pixels light."""
         cc = self.components
         penumbra = self.penumbra[roi]
         penumbra.fill(0)
@@ -275,8 +278,8 @@ class LightContact:
             rejoining = cc.paint(rejoin, self._rejoining[roi])
             if within is not None:
                 cv2.bitwise_and(rejoining, within[roi], dst=rejoining)
-            if settled is not None:
-                cv2.subtract(rejoining, settled[roi], dst=rejoining)
+            if settle is not None:
+                cv2.subtract(rejoining, settle(rejoining, roi), dst=rejoining)
             cv2.bitwise_or(mask, rejoining, dst=mask)
 
     def measure_penumbra(
