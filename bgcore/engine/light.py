@@ -147,7 +147,7 @@ COARSE_LOST = 0.5
 # (on a first version of the rule, tuning seeds 100-102: 0.6 and 0.8 moved the shadow cases
 # by 0.0015 at most, and the lower bar cost shirts of the wall's shade a little more). The
 # details are taken against each window's plane of light, over the picture only (see
-# LightTests._settle).
+# LightTests.settle).
 COARSE_NCC_MIN = 0.7
 # How far the settled test's planes depend on the light's weights: its wide window (15), the
 # slope of the wide mean (1), and the energies' wide window again (15).
@@ -336,9 +336,10 @@ class LightTests:
     ``lit`` (0/255: explained by light) and ``consistent`` (0/255: colour and texture as
     under light; 255 where not tested, which is what the light field reads there); by
     :meth:`explain` also ``coloured`` (0/255: candidates that kept their colour), ``smooth``
-    (0/255: the ratio without detail at the finest scale, where the texture tests ran),
-    ``verified`` (0/255: passed where the wall's texture could tell) and ``settled`` (0/255:
-    lit, and the wall's coarse texture showed through, see COARSE_NCC_MIN), all 0 elsewhere.
+    (0/255: the ratio without detail at the finest scale, where the texture tests ran) and
+    ``verified`` (0/255: passed where the wall's texture could tell), all 0 elsewhere; by
+    :meth:`settle`, on the pixels asked about, ``settled`` (0/255: lit, and the wall's coarse
+    texture showed through, see COARSE_NCC_MIN).
     """
 
     def __init__(self, mean: F32, sigma: F32) -> None:
@@ -681,9 +682,9 @@ class LightTests:
     def _coarse_texture(self, frame: U8, background: ExpectedBackground, roi: Box) -> None:
         """lit (and coloured, consistent) = 0 within ``roi`` where the wall's coarse texture
         was hidden (see COARSE_VERIFY): such a pixel kept the colour and the fine texture of
-        light, but it is an opaque cloth of the wall's shade; ``settled`` = 255 where the
-        wall's coarse texture shows through (see :meth:`_settle`). After the fine tests (lit
-        holds what they passed; ``frame`` is the frame, HxWx3 uint8)."""
+        light, but it is an opaque cloth of the wall's shade. Its weights and verifiable bar
+        stay for :meth:`settle`. After the fine tests (lit holds what they passed; ``frame``
+        is the frame, HxWx3 uint8)."""
         lit = self.lit[roi]
         if not cv2.countNonZero(lit):
             return
@@ -740,7 +741,7 @@ class LightTests:
                 cv2.subtract(plane[roi], hidden, dst=plane[roi])
 
     @cached_property
-    def _settle_planes(self) -> tuple[F32, ...]:  # :meth:`_settle`'s (allocated on first use)
+    def _settle_planes(self) -> tuple[F32, ...]:  # :meth:`settle`'s (allocated on first use)
         return tuple(self._f32() for _ in range(10))
 
     @cached_property
