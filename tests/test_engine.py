@@ -902,16 +902,23 @@ def test_the_walls_coarse_texture_settles_a_shadow_and_no_cloth_of_its_shade(
     assert lit[mottled].mean() > 0.5 and settled[mottled].mean() < 0.02
 
 
+def _light_inside_the_person(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """A person's mask (40x40) with a 10x10 region of light inside it, not in the mask: the
+    mask and the light (0/255)."""
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:50, 10:50] = 255
+    lit = np.zeros((h, w), np.uint8)
+    lit[20:30, 20:30] = 255
+    mask[20:30, 20:30] = 0
+    return mask, lit
+
+
 def test_light_verified_by_the_walls_texture_stays_light_whatever_it_touches() -> None:
     """The contact rule rejoins light enclosed by the person (a shirt of a flat wall's
     colour) only when the texture could not tell: a region the wall's texture verified
     stays light (a shadow between an arm and the body)."""
     h, w = 60, 80
-    mask = np.zeros((h, w), np.uint8)
-    mask[10:50, 10:50] = 255
-    lit = np.zeros((h, w), np.uint8)
-    lit[20:30, 20:30] = 255  # inside the person
-    mask[20:30, 20:30] = 0
+    mask, lit = _light_inside_the_person(h, w)
     verified = np.zeros((h, w), np.uint8)
     before = mask.copy()
     LightContact(h, w)(mask, lit, FULL, verified=verified)
@@ -956,11 +963,7 @@ def test_settled_light_never_rejoins_the_person_and_the_rest_of_its_region_may()
     wall's coarse texture settled (a shadow beside the person whose fringe, or a cloth of the
     wall's shade between them, the texture cannot tell)."""
     h, w = 60, 80
-    mask = np.zeros((h, w), np.uint8)
-    mask[10:50, 10:50] = 255
-    lit = np.zeros((h, w), np.uint8)
-    lit[20:30, 20:30] = 255  # inside the person
-    mask[20:30, 20:30] = 0
+    mask, lit = _light_inside_the_person(h, w)
     settled = np.zeros((h, w), np.uint8)
     settled[20:30, 24:30] = 255
     asked = []

@@ -722,11 +722,12 @@ class LightTests:
             cv2.blur(detail, COARSE_WINDOW, dst=detail)
             cv2.divide(detail, sum_window, dst=detail)
         # the noise of a detail window's mean, relative to each mean: sigma / mean / side
-        noise = cv2.divide(self.sigma_luma[roi], plate_mean, dst=sum_detail, scale=1.0 / COARSE_DETAIL[0])
-        cv2.multiply(noise, noise, dst=noise)
-        cv2.multiply(noise, COARSE_VERIFY**2, dst=noise)
-        verifiable = cv2.compare(plate_d, noise, cv2.CMP_GT, dst=hidden)
-        np.copyto(self._coarse_bar[roi], noise)  # (for settle: the frame's noise takes the buffer)
+        # (the plate's bar in its own plane: settle reads it later in the frame)
+        bar = self._coarse_bar[roi]
+        cv2.divide(self.sigma_luma[roi], plate_mean, dst=bar, scale=1.0 / COARSE_DETAIL[0])
+        cv2.multiply(bar, bar, dst=bar)
+        cv2.multiply(bar, COARSE_VERIFY**2, dst=bar)
+        verifiable = cv2.compare(plate_d, bar, cv2.CMP_GT, dst=hidden)
         self._coarse_roi = _bounds(roi, self.lit.shape)
         noise = cv2.divide(self.sigma_luma[roi], frame_mean, dst=sum_detail, scale=1.0 / COARSE_DETAIL[0])
         cv2.multiply(noise, noise, dst=noise, scale=COARSE_FLAT**2)
