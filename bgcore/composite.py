@@ -143,7 +143,11 @@ class Compositor:
     Only inside the rectangle where alpha is non-zero (``roi``, else its bounding box) is
     the frame blended in; around it the background is converted straight into the output
     (the floor's own cost). With the compiled kernels (:mod:`bgcore.kernels`) the rectangle
-    is blended in one pass, the exact blend rounded; without them, with 8-bit OpenCV kernels
+    is blended in one pass, the exact blend rounded; given ``small`` too, at a whole factor
+    and a width of a multiple of 4, only each row's span from the first to the last pixel
+    that the small alpha's 3x3 maximum reaches (:func:`kernels.blend_spans`: a person is
+    narrower than their box at the head and between the arms; 0.64 of the box's area in the
+    benchmark's scene). Without the kernels, with 8-bit OpenCV kernels
     ``round(f*a/255) + round(b*(255-a)/255)`` (within one level of the exact blend, exact
     where alpha is 0 or 255), and given ``small`` (the working-size alpha that ``alpha`` is
     the bilinear upscale of) only the fractional band: the small alpha's 3x3 max and min
@@ -158,9 +162,12 @@ class Compositor:
     def __init__(self) -> None:
         self._size: tuple[int, int] | None = None
         self._small: tuple[int, int] | None = None
-        # (out, background, (x0, y0, x1, y1)): the last static composite and where it drew
-        # the person (see __call__)
-        self._drawn: tuple[BGRA, BGR, tuple[int, int, int, int]] | None = None
+        # (out, background, where): the last static composite and where it drew the person,
+        # a box (x0, y0, x1, y1) or None for the row spans in _was (see __call__, _spans)
+        self._drawn: tuple[BGRA, BGR, Box | None] | None = None
+        self._span_rows: tuple[int, int, int, int] | None = None  # (h, w, small h, small w)
+        self._was = self._now = np.zeros((2, 0), np.int32)
+        self._reach = np.zeros((0, 0), np.uint8)
 
     def _ensure(self, h: int, w: int) -> None:
         if self._size == (w, h):
@@ -208,10 +215,12 @@ class Compositor:
         """Composite into ``out``. ``static``: ``background`` is a picture that never changes
         while it is the same array (a colour, an image, the blurred room); then, when the
         previous call composited into the same ``out`` over the same background and nothing
-        else wrote into ``out`` since (see :meth:`forget`), only the rectangle where that call
-        drew the person is restored to background before this frame's person is drawn: the
-        rest of ``out`` already holds the background. The result is the same bytes as a full
-        redraw."""
+        else wrote into ``out`` since (see :meth:`forget`), only where that call drew the
+        person (its rectangle, or its row spans) is restored to background as this frame's
+        person is drawn: the rest of ``out`` already holds the background. The result is the
+        same bytes as a full redraw. ``small``: the working-size alpha whose bilinear upscale
+        ``alpha`` is, there at least within one small pixel of its non-zero pixels (see
+        :func:`upscale_box`)."""
         h, w = frame.shape[:2]
         last, self._drawn = self._drawn, None
         if background is None:
@@ -219,15 +228,19 @@ class Compositor:
             if not kernels.set_alpha(out, alpha):
                 cv2.mixChannels([alpha], [out], [0, 3])
             return out
+        same = static and last is not None and last[0] is out and last[1] is background
+        if small is not None and self._spans(frame, alpha, background, out, small, last if same else None):
+            if static:
+                self._drawn = (out, background, None)
+            return out
         x, y, rw, rh = cv2.boundingRect(alpha) if roi is None else roi
         box = (x, y, x + max(rw, 0), y + max(rh, 0))
         # The fused kernel writes every pixel of the box: the background goes only around it.
         fused = kernels.blend_fits(frame, alpha, background, out)
         keep = box if fused else (0, 0, 0, 0)
-        if static and last is not None and last[0] is out and last[1] is background:
+        stale = (0, 0, w, h)
+        if same and last is not None and last[2] is not None:
             stale = last[2]
-        else:
-            stale = (0, 0, w, h)
         for x0, y0, x1, y1 in _minus(stale, keep):
             cv2.cvtColor(background[y0:y1, x0:x1], cv2.COLOR_BGR2BGRA, dst=out[y0:y1, x0:x1])
         if static:
@@ -247,6 +260,34 @@ class Compositor:
             return out
         self._bands(frame, alpha, background, out, small, (x, y, x + rw, y + rh))
         return out
+
+    def _spans(
+        self, frame: BGR, alpha: U8, background: BGR, out: BGRA, small: U8,
+        last: tuple[BGRA, BGR, Box | None] | None,
+    ) -> bool:
+        """The kernel's row spans (:func:`kernels.blend_spans`): only where the person is and
+        was is written, the rest of ``out`` holds the background already. ``last``: the last
+        call's record when it drew into this ``out`` over this background (else a full
+        redraw: every row's whole width is stale). False (nothing written) where the kernel
+        cannot run (the caller's box path then runs)."""
+        h, w = frame.shape[:2]
+        sh, sw = small.shape
+        if self._span_rows != (h, w, sh, sw):
+            self._span_rows = (h, w, sh, sw)
+            self._was = np.empty((2, h), np.int32)
+            self._now = np.empty((2, h), np.int32)
+            self._reach = np.zeros((sh, -(-sw // 8) * 8), np.uint8)  # (padded with zeros)
+            last = None
+        if last is None or last[2] is not None:
+            # a full redraw, or the box path drew last: every row may be stale
+            self._was[0].fill(0)
+            self._was[1].fill(w)
+        # the small pixels around each one: the bilinear taps of the full pixels it is home to
+        cv2.dilate(small, _RECT3, dst=self._reach[:, :sw])
+        if not kernels.blend_spans(frame, alpha, background, out, self._reach, sw, self._was, self._now):
+            return False
+        self._was, self._now = self._now, self._was
+        return True
 
     def forget(self) -> None:
         """Something else wrote into the output buffer: the next call redraws it whole."""

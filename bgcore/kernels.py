@@ -87,6 +87,12 @@ def _jit(fn: Any) -> Any:
     return njit_cached(fn, nogil=True, boundscheck=False, error_model="numpy")
 
 
+def _jit_inline(fn: Any) -> Any:
+    # a helper of the kernels, inlined into each at numba's level (LLVM then vectorizes the
+    # loops it is called in; as a call it was not inlined and they ran at half the speed)
+    return njit_cached(fn, nogil=True, boundscheck=False, error_model="numpy", inline="always")
+
+
 _compiled: dict[int, Any] = {}  # the kernels compiled (or loaded) in this process, by id
 
 
@@ -143,6 +149,146 @@ def _blend_box_py(
 
 
 _blend_box = _jit(_blend_box_py)
+
+
+def _pixel_py(words: Any, x: int) -> Any:
+    # pixel x of a BGR row read as little-endian 32-bit words: its 3 bytes, 0x00RRGGBB
+    i, shift = (3 * x) >> 2, (3 * x) & 3
+    if shift == 0:
+        return words[i] & np.uint32(0xFFFFFF)
+    if shift == 1:
+        return words[i] >> np.uint32(8)
+    if shift == 2:
+        return ((words[i] >> np.uint32(16)) | (words[i + 1] << np.uint32(16))) & np.uint32(0xFFFFFF)
+    return ((words[i] >> np.uint32(24)) | (words[i + 1] << np.uint32(8))) & np.uint32(0xFFFFFF)
+
+
+_pixel = _jit_inline(_pixel_py)
+
+
+def _mix_py(p: Any, q: Any, a: Any) -> Any:
+    # p over q (0x??RRGGBB words) with alpha a (uint32): round((p a + q (255 - a)) / 255) per
+    # channel, exactly: (t + (t >> 8)) >> 8 with t = x + 128 (see _blend_box_py), opaque
+    e, ff, half = np.uint32(8), np.uint32(0xFF), np.uint32(128)
+    na = np.uint32(255) - a
+    t0 = (p & ff) * a + (q & ff) * na + half
+    t1 = ((p >> e) & ff) * a + ((q >> e) & ff) * na + half
+    t2 = ((p >> np.uint32(16)) & ff) * a + ((q >> np.uint32(16)) & ff) * na + half
+    b, g, r = (t0 + (t0 >> e)) >> e, (t1 + (t1 >> e)) >> e, (t2 + (t2 >> e)) >> e
+    return b | (g << e) | (r << np.uint32(16)) | np.uint32(0xFF000000)
+
+
+_mix = _jit_inline(_mix_py)
+
+
+def _convert_run_py(words: Any, out: Any, x0: int, x1: int) -> None:
+    # out[x0:x1] = the BGR row's pixels as opaque BGRA words. Four pixels are three words:
+    # whole groups of four are read as words (LLVM vectorizes that: as fast as OpenCV's
+    # BGR->BGRA, where byte loads of three channels ran at a third of its speed), the
+    # ragged ends pixel by pixel.
+    op, e = np.uint32(0xFF000000), np.uint32(8)
+    x = x0
+    while x < x1 and x & 3:
+        out[x] = _pixel(words, x) | op
+        x += 1
+    g0, g1 = x >> 2, x1 >> 2
+    if g1 > g0:
+        w = words[3 * g0 : 3 * g1]
+        o = out[4 * g0 : 4 * g1]
+        for g in range(g1 - g0):
+            w0, w1, w2 = w[3 * g], w[3 * g + 1], w[3 * g + 2]
+            o[4 * g] = w0 | op
+            o[4 * g + 1] = (w0 >> np.uint32(24)) | (w1 << e) | op
+            o[4 * g + 2] = (w1 >> np.uint32(16)) | (w2 << np.uint32(16)) | op
+            o[4 * g + 3] = (w2 >> e) | op
+        x = 4 * g1
+    while x < x1:
+        out[x] = _pixel(words, x) | op
+        x += 1
+
+
+_convert_run = _jit_inline(_convert_run_py)
+
+
+def _blend_run_py(f_words: Any, alpha: Any, b_words: Any, out: Any, x0: int, x1: int) -> None:
+    # out[x0:x1] = the frame row over the background row with alpha (_mix), read as words
+    # like _convert_run
+    e, s16, s24 = np.uint32(8), np.uint32(16), np.uint32(24)
+    x = x0
+    while x < x1 and x & 3:
+        out[x] = _mix(_pixel(f_words, x), _pixel(b_words, x), np.uint32(alpha[x]))
+        x += 1
+    g0, g1 = x >> 2, x1 >> 2
+    if g1 > g0:
+        f = f_words[3 * g0 : 3 * g1]
+        b = b_words[3 * g0 : 3 * g1]
+        a = alpha[4 * g0 : 4 * g1]
+        o = out[4 * g0 : 4 * g1]
+        for g in range(g1 - g0):
+            f0, f1, f2 = f[3 * g], f[3 * g + 1], f[3 * g + 2]
+            b0, b1, b2 = b[3 * g], b[3 * g + 1], b[3 * g + 2]
+            o[4 * g] = _mix(f0, b0, np.uint32(a[4 * g]))
+            o[4 * g + 1] = _mix((f0 >> s24) | (f1 << e), (b0 >> s24) | (b1 << e), np.uint32(a[4 * g + 1]))
+            o[4 * g + 2] = _mix((f1 >> s16) | (f2 << s16), (b1 >> s16) | (b2 << s16), np.uint32(a[4 * g + 2]))
+            o[4 * g + 3] = _mix(f2 >> e, b2 >> e, np.uint32(a[4 * g + 3]))
+        x = 4 * g1
+    while x < x1:
+        out[x] = _mix(_pixel(f_words, x), _pixel(b_words, x), np.uint32(alpha[x]))
+        x += 1
+
+
+_blend_run = _jit_inline(_blend_run_py)
+
+
+def _blend_spans_py(
+    f_words: Any, alpha: Any, b_words: Any, out32: Any, reach: Any, reach64: Any, fy: int, fx: int,
+    was0: Any, was1: Any, now0: Any, now1: Any,
+) -> None:
+    # Per small row k (full rows k fy .. k fy + fy - 1): [now0, now1) = the small columns
+    # from the first to the last where ``reach`` (the small alpha's 3x3 maximum: every
+    # bilinear tap of a full pixel whose home is (k, c)) is not 0, times fx: blended; the
+    # rest of [was0, was1) (what the last call drew) gets the background; every other pixel
+    # is left as it is (the background already). Empty = (w, 0). ``reach64``: ``reach``'s
+    # rows as 64-bit words (its width padded with zeros to a multiple of 8), scanned eight
+    # columns at a time for the first and last.
+    sh = reach.shape[0]
+    w = alpha.shape[1]
+    zero = np.uint64(0)
+    for k in range(sh):
+        words, row = reach64[k], reach[k]
+        first, end = 0, 0
+        for i in range(words.shape[0]):
+            if words[i] != zero:
+                first = 8 * i
+                while row[first] == 0:
+                    first += 1
+                break
+        for i in range(words.shape[0] - 1, -1, -1):
+            if words[i] != zero:
+                end = 8 * i + 8
+                while row[end - 1] == 0:
+                    end -= 1
+                break
+        x0, x1 = w, 0
+        if end > first:
+            x0, x1 = first * fx, end * fx
+        for y in range(k * fy, (k + 1) * fy):
+            now0[y], now1[y] = x0, x1
+            u0, u1 = min(x0, was0[y]), max(x1, was1[y])
+            if u1 <= u0:
+                continue
+            b_row, o_row = b_words[y], out32[y]
+            if x1 <= x0:  # nobody on this row now: the background where someone was
+                _convert_run(b_row, o_row, u0, u1)
+                continue
+            if u0 < x0:
+                _convert_run(b_row, o_row, u0, x0)
+            if x1 < u1:
+                _convert_run(b_row, o_row, x1, u1)
+            _blend_run(f_words[y], alpha[y], b_row, o_row, x0, x1)
+
+
+_blend_spans = _jit(_blend_spans_py)
 
 
 def _set_alpha_py(out32: Any, alpha: Any) -> None:
@@ -280,6 +426,50 @@ def blend_box(frame: U8, alpha: U8, background: U8, out: U8, box: tuple[int, int
     if x1 > x0 and y1 > y0:
         return _run(_blend_box, frame, alpha, background, out.view(np.uint32).reshape(h, w), x0, y0, x1, y1)
     return True
+
+
+def blend_spans(
+    frame: U8, alpha: U8, background: U8, out: U8, reach: U8, small_width: int,
+    was: npt.NDArray[np.int32], now: npt.NDArray[np.int32],
+) -> bool:
+    """:func:`blend_box` row by row over where the person is and was. ``alpha`` is the
+    bilinear upscale (a whole factor per axis) of a working-size alpha, ``small_width``
+    wide, whose 3x3 maximum (``cv2.dilate`` 3x3: the taps of each full pixel) is the first
+    ``small_width`` columns of ``reach``, a uint8 plane padded with zeros to a multiple of 8
+    columns (scanned eight at a time); alpha is read only within one small pixel of its
+    non-zero pixels. ``was`` (2 x H int32: each row's first and end column, empty = (W, 0))
+    is where the last call drew, ``now`` gets where this one draws. Each row gets the blend
+    over its ``now`` span and the background over the rest of its ``was`` span; every other
+    pixel of ``out`` is left as it is (it must hold the background). False (nothing written)
+    unless :func:`blend_fits`, the factors are whole and W is a multiple of 4 (each row is
+    read as 32-bit words, four pixels in three)."""
+    h, w = frame.shape[:2]
+    sh, sw = reach.shape[0], small_width
+    if (
+        sys.byteorder != "little" or not blend_fits(frame, alpha, background, out)
+        or sh == 0 or sw <= 0 or h % sh or w % sw or w % 4
+    ):
+        return False
+    if (
+        reach.dtype != np.uint8 or reach.ndim != 2 or reach.shape[1] % 8
+        or not 0 <= reach.shape[1] - sw < 8 or not reach.flags.c_contiguous
+    ):
+        raise ValueError(
+            f"kernels.blend_spans: reach must be a C-contiguous uint8 plane {sw} columns wide padded"
+            f" to a multiple of 8, not {reach.dtype} {reach.shape}"
+        )
+    for spans in (was, now):
+        if spans.shape != (2, h) or spans.dtype != np.int32 or not spans.flags.c_contiguous:
+            raise ValueError(
+                f"kernels.blend_spans: spans must be int32 (2, {h}), not {spans.dtype} {spans.shape}"
+            )
+    f_words, b_words = frame.reshape(h, -1).view(np.uint32), background.reshape(h, -1).view(np.uint32)
+    if not (f_words.flags.aligned and b_words.flags.aligned):
+        return False  # (another kind of array for numba: warm() compiled the aligned ones)
+    return _run(
+        _blend_spans, f_words, alpha, b_words, out.view(np.uint32).reshape(h, w), reach,
+        reach.view(np.uint64), h // sh, w // sw, was[0], was[1], now[0], now[1],
+    )
 
 
 # -- the mask engine's kernels (bgcore.engine) ---------------------------------------------------
@@ -1004,6 +1194,16 @@ def warm() -> bool:
     for frame in (writable, read_only):
         for background in (writable, read_only):
             blend_box(frame, plane, background, out4, (0, 0, 2, 2))
+            spans = np.zeros((2, 2), np.int32)
+            frame4, background4 = np.zeros((2, 4, 3), np.uint8), np.zeros((2, 4, 3), np.uint8)
+            if frame is read_only:
+                frame4 = _read_only(frame4)
+            if background is read_only:
+                background4 = _read_only(background4)
+            blend_spans(
+                frame4, np.zeros((2, 4), np.uint8), background4, np.zeros((2, 4, 4), np.uint8),
+                np.zeros((2, 8), np.uint8), 4, spans, spans.copy(),
+            )
     u16, f32 = np.zeros((2, 2, 3), np.uint16), np.ones((2, 2, 3), np.float32)
     for frame in (writable, read_only):
         score(
