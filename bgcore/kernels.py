@@ -87,12 +87,6 @@ def _jit(fn: Any) -> Any:
     return njit_cached(fn, nogil=True, boundscheck=False, error_model="numpy")
 
 
-def _jit_inline(fn: Any) -> Any:
-    # a helper of the kernels, inlined into each at numba's level (LLVM then vectorizes the
-    # loops it is called in; as a call it was not inlined and they ran at half the speed)
-    return njit_cached(fn, nogil=True, boundscheck=False, error_model="numpy", inline="always")
-
-
 _compiled: dict[int, Any] = {}  # the kernels compiled (or loaded) in this process, by id
 
 
@@ -151,24 +145,9 @@ def _blend_box_py(
 _blend_box = _jit(_blend_box_py)
 
 
-def _pixel_py(words: Any, x: int) -> Any:
-    # pixel x of a BGR row read as little-endian 32-bit words: its 3 bytes, 0x00RRGGBB
-    i, shift = (3 * x) >> 2, (3 * x) & 3
-    if shift == 0:
-        return words[i] & np.uint32(0xFFFFFF)
-    if shift == 1:
-        return words[i] >> np.uint32(8)
-    if shift == 2:
-        return ((words[i] >> np.uint32(16)) | (words[i + 1] << np.uint32(16))) & np.uint32(0xFFFFFF)
-    return ((words[i] >> np.uint32(24)) | (words[i + 1] << np.uint32(8))) & np.uint32(0xFFFFFF)
-
-
-_pixel = _jit_inline(_pixel_py)
-
-
 def _mix_py(p: Any, q: Any, a: Any) -> Any:
-    # p over q (0x??RRGGBB words) with alpha a (uint32): round((p a + q (255 - a)) / 255) per
-    # channel, exactly: (t + (t >> 8)) >> 8 with t = x + 128 (see _blend_box_py), opaque
+    # p over q (0x??RRGGBB words) with alpha a (uint32), opaque: _blend_box_py's exact blend
+    # rounded, per channel
     e, ff, half = np.uint32(8), np.uint32(0xFF), np.uint32(128)
     na = np.uint32(255) - a
     t0 = (p & ff) * a + (q & ff) * na + half
@@ -178,66 +157,8 @@ def _mix_py(p: Any, q: Any, a: Any) -> Any:
     return b | (g << e) | (r << np.uint32(16)) | np.uint32(0xFF000000)
 
 
-_mix = _jit_inline(_mix_py)
-
-
-def _convert_run_py(words: Any, out: Any, x0: int, x1: int) -> None:
-    # out[x0:x1] = the BGR row's pixels as opaque BGRA words. Four pixels are three words:
-    # whole groups of four are read as words (LLVM vectorizes that: as fast as OpenCV's
-    # BGR->BGRA, where byte loads of three channels ran at a third of its speed), the
-    # ragged ends pixel by pixel.
-    op, e = np.uint32(0xFF000000), np.uint32(8)
-    x = x0
-    while x < x1 and x & 3:
-        out[x] = _pixel(words, x) | op
-        x += 1
-    g0, g1 = x >> 2, x1 >> 2
-    if g1 > g0:
-        w = words[3 * g0 : 3 * g1]
-        o = out[4 * g0 : 4 * g1]
-        for g in range(g1 - g0):
-            w0, w1, w2 = w[3 * g], w[3 * g + 1], w[3 * g + 2]
-            o[4 * g] = w0 | op
-            o[4 * g + 1] = (w0 >> np.uint32(24)) | (w1 << e) | op
-            o[4 * g + 2] = (w1 >> np.uint32(16)) | (w2 << np.uint32(16)) | op
-            o[4 * g + 3] = (w2 >> e) | op
-        x = 4 * g1
-    while x < x1:
-        out[x] = _pixel(words, x) | op
-        x += 1
-
-
-_convert_run = _jit_inline(_convert_run_py)
-
-
-def _blend_run_py(f_words: Any, alpha: Any, b_words: Any, out: Any, x0: int, x1: int) -> None:
-    # out[x0:x1] = the frame row over the background row with alpha (_mix), read as words
-    # like _convert_run
-    e, s16, s24 = np.uint32(8), np.uint32(16), np.uint32(24)
-    x = x0
-    while x < x1 and x & 3:
-        out[x] = _mix(_pixel(f_words, x), _pixel(b_words, x), np.uint32(alpha[x]))
-        x += 1
-    g0, g1 = x >> 2, x1 >> 2
-    if g1 > g0:
-        f = f_words[3 * g0 : 3 * g1]
-        b = b_words[3 * g0 : 3 * g1]
-        a = alpha[4 * g0 : 4 * g1]
-        o = out[4 * g0 : 4 * g1]
-        for g in range(g1 - g0):
-            f0, f1, f2 = f[3 * g], f[3 * g + 1], f[3 * g + 2]
-            b0, b1, b2 = b[3 * g], b[3 * g + 1], b[3 * g + 2]
-            o[4 * g] = _mix(f0, b0, np.uint32(a[4 * g]))
-            o[4 * g + 1] = _mix((f0 >> s24) | (f1 << e), (b0 >> s24) | (b1 << e), np.uint32(a[4 * g + 1]))
-            o[4 * g + 2] = _mix((f1 >> s16) | (f2 << s16), (b1 >> s16) | (b2 << s16), np.uint32(a[4 * g + 2]))
-            o[4 * g + 3] = _mix(f2 >> e, b2 >> e, np.uint32(a[4 * g + 3]))
-        x = 4 * g1
-    while x < x1:
-        out[x] = _mix(_pixel(f_words, x), _pixel(b_words, x), np.uint32(alpha[x]))
-        x += 1
-
-
-_blend_run = _jit_inline(_blend_run_py)
+# (inlined into the kernel at numba's level: as a call LLVM did not vectorize the loop)
+_mix = njit_cached(_mix_py, nogil=True, boundscheck=False, error_model="numpy", inline="always")
 
 
 def _blend_spans_py(
@@ -246,14 +167,19 @@ def _blend_spans_py(
 ) -> None:
     # Per small row k (full rows k fy .. k fy + fy - 1): [now0, now1) = the small columns
     # from the first to the last where ``reach`` (the small alpha's 3x3 maximum: every
-    # bilinear tap of a full pixel whose home is (k, c)) is not 0, times fx: blended; the
-    # rest of [was0, was1) (what the last call drew) gets the background; every other pixel
-    # is left as it is (the background already). Empty = (w, 0). ``reach64``: ``reach``'s
-    # rows as 64-bit words (its width padded with zeros to a multiple of 8), scanned eight
-    # columns at a time for the first and last.
+    # bilinear tap of a full pixel whose home is (k, c)) is not 0, times fx, widened to
+    # whole groups of four pixels: blended; the rest of [was0, was1) (what the last call
+    # drew) gets the background; every other pixel is left as it is (the background
+    # already). Empty = (w, 0). ``reach64``: ``reach``'s rows as 64-bit words (its width
+    # padded with zeros to a multiple of 8), scanned eight columns at a time.
+    # The rows are read as 32-bit words, four BGR pixels in three (w0 = B0 G0 R0 B1, w1 =
+    # G1 R1 B2 G2, w2 = R2 B3 G3 R3, little-endian): LLVM vectorizes that, where byte loads
+    # of the three channels ran at a third of OpenCV's BGR->BGRA speed. The blend is
+    # _blend_box_py's, the exact blend rounded, per channel on the words' bytes.
     sh = reach.shape[0]
     w = alpha.shape[1]
     zero = np.uint64(0)
+    e, s16, s24, op = np.uint32(8), np.uint32(16), np.uint32(24), np.uint32(0xFF000000)
     for k in range(sh):
         words, row = reach64[k], reach[k]
         first, end = 0, 0
@@ -271,21 +197,42 @@ def _blend_spans_py(
                 break
         x0, x1 = w, 0
         if end > first:
-            x0, x1 = first * fx, end * fx
+            x0, x1 = (first * fx) & ~3, min(w, (end * fx + 3) & ~3)
         for y in range(k * fy, (k + 1) * fy):
             now0[y], now1[y] = x0, x1
             u0, u1 = min(x0, was0[y]), max(x1, was1[y])
             if u1 <= u0:
                 continue
             b_row, o_row = b_words[y], out32[y]
-            if x1 <= x0:  # nobody on this row now: the background where someone was
-                _convert_run(b_row, o_row, u0, u1)
+            for part in range(2):  # the background over [u0, x0) and [x1, u1) (or all of it)
+                g0, g1 = (u0, min(x0, u1)) if part == 0 else (max(x1, u0), u1)
+                if x1 <= x0:
+                    g0, g1 = (u0, u1) if part == 0 else (0, 0)
+                if g1 <= g0:
+                    continue
+                bw = b_row[3 * (g0 >> 2) : 3 * (g1 >> 2)]
+                o = o_row[g0:g1]
+                for g in range((g1 - g0) >> 2):
+                    b0, b1, b2 = bw[3 * g], bw[3 * g + 1], bw[3 * g + 2]
+                    o[4 * g] = b0 | op
+                    o[4 * g + 1] = (b0 >> s24) | (b1 << e) | op
+                    o[4 * g + 2] = (b1 >> s16) | (b2 << s16) | op
+                    o[4 * g + 3] = (b2 >> e) | op
+            if x1 <= x0:
                 continue
-            if u0 < x0:
-                _convert_run(b_row, o_row, u0, x0)
-            if x1 < u1:
-                _convert_run(b_row, o_row, x1, u1)
-            _blend_run(f_words[y], alpha[y], b_row, o_row, x0, x1)
+            fw = f_words[y, 3 * (x0 >> 2) : 3 * (x1 >> 2)]
+            bw = b_row[3 * (x0 >> 2) : 3 * (x1 >> 2)]
+            a_row = alpha[y, x0:x1]
+            o = o_row[x0:x1]
+            for g in range((x1 - x0) >> 2):
+                f0, f1, f2 = fw[3 * g], fw[3 * g + 1], fw[3 * g + 2]
+                b0, b1, b2 = bw[3 * g], bw[3 * g + 1], bw[3 * g + 2]
+                a0, a1 = np.uint32(a_row[4 * g]), np.uint32(a_row[4 * g + 1])
+                a2, a3 = np.uint32(a_row[4 * g + 2]), np.uint32(a_row[4 * g + 3])
+                o[4 * g] = _mix(f0, b0, a0)
+                o[4 * g + 1] = _mix((f0 >> s24) | (f1 << e), (b0 >> s24) | (b1 << e), a1)
+                o[4 * g + 2] = _mix((f1 >> s16) | (f2 << s16), (b1 >> s16) | (b2 << s16), a2)
+                o[4 * g + 3] = _mix(f2 >> e, b2 >> e, a3)
 
 
 _blend_spans = _jit(_blend_spans_py)
@@ -437,7 +384,7 @@ def blend_spans(
     wide, whose 3x3 maximum (``cv2.dilate`` 3x3: the taps of each full pixel) is the first
     ``small_width`` columns of ``reach``, a uint8 plane padded with zeros to a multiple of 8
     columns (scanned eight at a time); alpha is read only within one small pixel of its
-    non-zero pixels. ``was`` (2 x H int32: each row's first and end column, empty = (W, 0))
+    non-zero pixels, widened to whole groups of four full pixels. ``was`` (2 x H int32: each row's first and end column, empty = (W, 0))
     is where the last call drew, ``now`` gets where this one draws. Each row gets the blend
     over its ``now`` span and the background over the rest of its ``was`` span; every other
     pixel of ``out`` is left as it is (it must hold the background). False (nothing written)
