@@ -384,12 +384,13 @@ def blend_spans(
     wide, whose 3x3 maximum (``cv2.dilate`` 3x3: the taps of each full pixel) is the first
     ``small_width`` columns of ``reach``, a uint8 plane padded with zeros to a multiple of 8
     columns (scanned eight at a time); alpha is read only within one small pixel of its
-    non-zero pixels, widened to whole groups of four full pixels. ``was`` (2 x H int32: each row's first and end column, empty = (W, 0))
-    is where the last call drew, ``now`` gets where this one draws. Each row gets the blend
-    over its ``now`` span and the background over the rest of its ``was`` span; every other
-    pixel of ``out`` is left as it is (it must hold the background). False (nothing written)
-    unless :func:`blend_fits`, the factors are whole and W is a multiple of 4 (each row is
-    read as 32-bit words, four pixels in three)."""
+    non-zero pixels, widened to whole groups of four full pixels. ``was`` (2 x H int32:
+    each row's first and end column, empty = (W, 0)) is where the last call drew, ``now``
+    gets where this one draws. Each row gets the blend over its ``now`` span and the
+    background over the rest of its ``was`` span; every other pixel of ``out`` is left as
+    it is (it must hold the background). False (nothing written) unless
+    :func:`blend_fits`, the factors are whole and W is a multiple of 4 (each row is read
+    as 32-bit words, four pixels in three)."""
     h, w = frame.shape[:2]
     sh, sw = reach.shape[0], small_width
     if (
