@@ -362,7 +362,9 @@ class Obs:
         return [int(w) for w in out.split()]
 
     def quit(self, timeout: float = 30.0) -> int:
-        """Close the main window like a user; returns OBS's exit code (kills it on timeout)."""
+        """Close the main window like a user; returns OBS's exit code (kills it on timeout).
+        When a signal ends it (a crash while quitting), how it ended and its log's last lines go
+        to stderr first: the test shows them when it fails, before its home is deleted."""
         assert self.proc is not None
         if self.client is not None:
             with contextlib.suppress(Exception):
@@ -371,10 +373,14 @@ class Obs:
         assert self.xvfb is not None
         _send_wm_delete(self.xvfb.display, self.main_window())
         try:
-            return self.proc.wait(timeout)
+            code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self._kill_obs()
             raise RuntimeError(f"OBS did not exit within {timeout:g} s after closing its window") from None
+        if code < 0:
+            ended = f"{self.how_it_ended()}\nOBS log:\n{self.log_tail(40)}"
+            print(f"OBS crashed while quitting:\n{ended}", file=sys.stderr)
+        return code
 
     def _kill_obs(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
