@@ -204,10 +204,9 @@ def _blend_spans_py(
             if u1 <= u0:
                 continue
             b_row, o_row = b_words[y], out32[y]
-            for part in range(2):  # the background over [u0, x0) and [x1, u1) (or all of it)
-                g0, g1 = (u0, min(x0, u1)) if part == 0 else (max(x1, u0), u1)
-                if x1 <= x0:
-                    g0, g1 = (u0, u1) if part == 0 else (0, 0)
+            s0, s1 = (x0, x1) if x1 > x0 else (u1, u1)  # (nobody on this row now: all of it)
+            for part in range(2):  # the background over [u0, s0) and [s1, u1)
+                g0, g1 = (u0, s0) if part == 0 else (s1, u1)
                 if g1 <= g0:
                     continue
                 bw = b_row[3 * (g0 >> 2) : 3 * (g1 >> 2)]
@@ -1139,18 +1138,15 @@ def warm() -> bool:
     read_only = _read_only(writable)
     plane = np.zeros((2, 2), np.uint8)
     out4 = np.zeros((2, 2, 4), np.uint8)
-    for frame in (writable, read_only):
-        for background in (writable, read_only):
+    wide = np.zeros((2, 4, 3), np.uint8)  # (blend_spans reads rows of whole groups of four)
+    wide_read_only = _read_only(wide)
+    spans, reach = np.zeros((2, 2), np.int32), np.zeros((2, 8), np.uint8)
+    for frame, frame4 in ((writable, wide), (read_only, wide_read_only)):
+        for background, background4 in ((writable, wide), (read_only, wide_read_only)):
             blend_box(frame, plane, background, out4, (0, 0, 2, 2))
-            spans = np.zeros((2, 2), np.int32)
-            frame4, background4 = np.zeros((2, 4, 3), np.uint8), np.zeros((2, 4, 3), np.uint8)
-            if frame is read_only:
-                frame4 = _read_only(frame4)
-            if background is read_only:
-                background4 = _read_only(background4)
             blend_spans(
                 frame4, np.zeros((2, 4), np.uint8), background4, np.zeros((2, 4, 4), np.uint8),
-                np.zeros((2, 8), np.uint8), 4, spans, spans.copy(),
+                reach, 4, spans, spans.copy(),
             )
     u16, f32 = np.zeros((2, 2, 3), np.uint16), np.ones((2, 2, 3), np.float32)
     for frame in (writable, read_only):
