@@ -579,8 +579,8 @@ _texture_detail = _jit(_texture_detail_py)
 
 def _texture_tests_py(
     means7: Any, w_min: float, r_floor: Any, sigma_luma: Any, y_e: Any, noise: float, floor: float,
-    detail: bool, plate_energy: Any, verify_var: Any, ncc2: float, weight7: Any, ratio_energy: Any,
-    consistent: Any, textured: Any, x0: int, y0: int, x1: int, y1: int,
+    ringing: Any, detail: bool, plate_energy: Any, verify_var: Any, ncc2: float, weight7: Any,
+    ratio_energy: Any, consistent: Any, textured: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
     # from the 7x7 means of sums7 (means7) and of plate_energy_w (plate_energy): weight7 =
     # max(the weights' mean, w_min), ratio_energy = the ratio's weighted energy; the energy
@@ -592,7 +592,7 @@ def _texture_tests_py(
         m_row, w7_row, en_row = means7[y, x0:x1], weight7[y, x0:x1], ratio_energy[y, x0:x1]
         rf_row, sl_row = r_floor[y, x0:x1], sigma_luma[y, x0:x1]
         ye_row, k_row, v_row = y_e[y, x0:x1], consistent[y, x0:x1], textured[y, x0:x1]
-        pe_row, vv_row = plate_energy[y, x0:x1], verify_var[y, x0:x1]
+        pe_row, vv_row, rv_row = plate_energy[y, x0:x1], verify_var[y, x0:x1], ringing[y, x0:x1]
         for x in range(x1 - x0):
             w7 = m_row[x, 0]
             w7 = w7 if w7 > w_min32 else w_min32
@@ -600,7 +600,7 @@ def _texture_tests_py(
             w7_row[x] = w7
             en_row[x] = energy
             t = rf_row[x] * sl_row[x] * noise32 / ye_row[x] + floor32
-            k = k_row[x] & (np.uint8(255) * np.uint8(energy / w7 < t * t))
+            k = k_row[x] & (np.uint8(255) * np.uint8(energy / w7 < t * t + rv_row[x]))
             if detail:
                 verifiable = pe_row[x] > vv_row[x] * w7
                 cov = m_row[x, 2]
@@ -742,8 +742,8 @@ _box_mean = _jit(_box_mean_py)
 def _finest_ramps_py(
     r: Any, r_floor: Any, sigma_luma: Any, y_e: Any, energy_w: Any, weight7: Any, textured: Any,
     edge_floor: Any, plate_edges: Any, measurable: Any, use_measurable: bool, noise: float, floor: float,
-    share: float, smooth: Any, ramp: Any, open_edge: Any, squares: Any, finest_energy: Any, rows: Any,
-    ext: Any, x0: int, y0: int, x1: int, y1: int,
+    share: float, ringing: Any, smooth: Any, ramp: Any, open_edge: Any, squares: Any, finest_energy: Any,
+    rows: Any, ext: Any, x0: int, y0: int, x1: int, y1: int,
 ) -> None:
     # engine.light's _finest then _ramps (the same operations in the same order): the ratio
     # minus its 3x3 mean, squared, its 3x3 mean (finest_energy) below the fine detail's bar
@@ -762,12 +762,12 @@ def _finest_ramps_py(
         r_row, rf_row, sl_row, ye_row = r[y, x0:x1], r_floor[y, x0:x1], sigma_luma[y, x0:x1], y_e[y, x0:x1]
         fe_row, en_row, w7_row = finest_energy[y, x0:x1], energy_w[y, x0:x1], weight7[y, x0:x1]
         tx_row, ef_row, pe_row = textured[y, x0:x1], edge_floor[y, x0:x1], plate_edges[y, x0:x1]
-        ms_row = measurable[y, x0:x1]
+        ms_row, rv_row = measurable[y, x0:x1], ringing[y, x0:x1]
         sm_row, rp_row, oe_row = smooth[y, x0:x1], ramp[y, x0:x1], open_edge[y, x0:x1]
         for x in range(x1 - x0):
             t = rf_row[x] * sl_row[x] * noise32 / ye_row[x] + floor32
             fine = fe_row[x]
-            is_smooth = fine < t * t
+            is_smooth = fine < t * t + rv_row[x]
             is_ramp = (fine < en_row[x] * share32 / w7_row[x]) & is_smooth
             ratio = r_row[x]
             gone = (ratio >= ef_row[x]) & (pe_row[x] != 0)
@@ -999,7 +999,8 @@ def texture_detail(
 
 
 def texture_tests(
-    means7: F32, w_min: float, r_floor: F32, sigma_luma: F32, y_e: F32, noise: float, floor: float, *,
+    means7: F32, w_min: float, r_floor: F32, sigma_luma: F32, y_e: F32, noise: float, floor: float,
+    ringing: F32, *,
     detail: bool, plate_energy: F32, verify_var: F32, ncc2: float, weight7: F32, ratio_energy: F32,
     consistent: U8, textured: U8, box: tuple[slice, slice],
 ) -> bool:
@@ -1007,16 +1008,16 @@ def texture_tests(
     means of :func:`texture_detail`'s ``sums7``) and ``plate_energy`` (of its
     ``plate_energy_w``): ``weight7`` = max(the weights' mean, ``w_min``), ``ratio_energy`` =
     the ratio's weighted energy; ``consistent`` &= ratio_energy / weight7 < (``noise``
-    ``r_floor`` ``sigma_luma`` / ``y_e`` + ``floor``)^2; with ``detail``, where verifiable
+    ``r_floor`` ``sigma_luma`` / ``y_e`` + ``floor``)^2 + ``ringing``; with ``detail``, where verifiable
     (``plate_energy`` > ``verify_var`` x weight7) also covariance > 0 and covariance^2 >
     frame energy x plate energy x ``ncc2``; ``textured`` = 255 where verifiable and
     correlated, else 0. False (nothing written) when the kernels are off."""
     if not enabled:
         return False
-    planes = (r_floor, sigma_luma, y_e, plate_energy, verify_var, weight7, ratio_energy)
-    _check("texture_tests", (*planes, consistent, textured, means7), "f1 " * 7 + "u1 u1 f4")
+    planes = (r_floor, sigma_luma, y_e, ringing, plate_energy, verify_var, weight7, ratio_energy)
+    _check("texture_tests", (*planes, consistent, textured, means7), "f1 " * 8 + "u1 u1 f4")
     return _run(
-        _texture_tests, means7, w_min, r_floor, sigma_luma, y_e, noise, floor, detail, plate_energy,
+        _texture_tests, means7, w_min, r_floor, sigma_luma, y_e, noise, floor, ringing, detail, plate_energy,
         verify_var, ncc2, weight7, ratio_energy, consistent, textured,
         *_box("texture_tests", box, r_floor.shape),
     )
@@ -1088,22 +1089,23 @@ def box_mean(src: F32, dst: F32, k: int, *, box: tuple[slice, slice], rows: npt.
 
 def finest_ramps(
     r: F32, r_floor: F32, sigma_luma: F32, y_e: F32, energy_w: F32, weight7: F32, textured: U8,
-    edge_floor: F32, plate_edges: U8, measurable: U8 | None, noise: float, floor: float, share: float, *,
+    edge_floor: F32, plate_edges: U8, measurable: U8 | None, noise: float, floor: float, share: float,
+    ringing: F32, *,
     smooth: U8, ramp: U8, open_edge: U8, squares: F32, finest_energy: F32, rows: npt.NDArray[np.float64],
     ext: npt.NDArray[np.float64], box: tuple[slice, slice],
 ) -> bool:
     """The light tests' finest scale and ramps (see engine.light: ``_finest``, ``_ramps``)
     within ``box``, in one call: ``finest_energy`` = the 3x3 mean of (r - its 3x3 mean)^2
     (``squares`` holds those squares), ``smooth`` = it is below (``noise`` r_floor sigma_luma
-    / y_e + ``floor``)^2, ``ramp`` = smooth and below energy_w x ``share`` / weight7,
+    / y_e + ``floor``)^2 + ``ringing``, ``ramp`` = smooth and below energy_w x ``share`` / weight7,
     ``open_edge`` = a ramp where r > 1, ``textured``, or r >= ``edge_floor`` on
     ``plate_edges``, and (given) ``measurable``. False (nothing written) when the kernels are
     off."""
     if not enabled:
         return False
-    planes = (r, r_floor, sigma_luma, y_e, energy_w, weight7, edge_floor, squares, finest_energy)
+    planes = (r, r_floor, sigma_luma, y_e, energy_w, weight7, edge_floor, squares, finest_energy, ringing)
     masks = (textured, plate_edges, smooth, ramp, open_edge)
-    _check("finest_ramps", (*planes, *masks), "f1 " * 9 + "u1 " * 4 + "u1")
+    _check("finest_ramps", (*planes, *masks), "f1 " * 10 + "u1 " * 4 + "u1")
     if measurable is not None:
         _check("finest_ramps", (r, measurable), "f1 u1")
     x0, y0, x1, y1 = _box("finest_ramps", box, r.shape)
@@ -1113,7 +1115,7 @@ def finest_ramps(
     return _run(
         _finest_ramps, r, r_floor, sigma_luma, y_e, energy_w, weight7, textured, edge_floor, plate_edges,
         textured if measurable is None else measurable, measurable is not None, noise, floor, share,
-        smooth, ramp, open_edge, squares, finest_energy, rows, ext, x0, y0, x1, y1,
+        ringing, smooth, ramp, open_edge, squares, finest_energy, rows, ext, x0, y0, x1, y1,
     )
 
 
@@ -1177,7 +1179,7 @@ def warm() -> bool:
         plate_energy_w=f1.copy(), box=box,
     )
     texture_tests(
-        f4, 1e-3, f1, f1, f1, 2.0, 0.01, detail=True, plate_energy=f1, verify_var=f1, ncc2=0.09,
+        f4, 1e-3, f1, f1, f1, 2.0, 0.01, f1, detail=True, plate_energy=f1, verify_var=f1, ncc2=0.09,
         weight7=f1.copy(), ratio_energy=f1.copy(), consistent=plane.copy(), textured=plane.copy(), box=box,
     )
     for frame in (writable, read_only):
@@ -1187,7 +1189,7 @@ def warm() -> bool:
     box_mean(f1, f1.copy(), 3, box=box, rows=rows, ext=ext)
     for measurable in (None, plane):
         finest_ramps(
-            f1, f1, f1, f1, f1, f1, plane, f1, plane, measurable, 2.0, 0.01, 0.15, smooth=plane.copy(),
+            f1, f1, f1, f1, f1, f1, plane, f1, plane, measurable, 2.0, 0.01, 0.15, f1, smooth=plane.copy(),
             ramp=plane.copy(), open_edge=plane.copy(), squares=f1.copy(), finest_energy=f1.copy(),
             rows=rows, ext=ext, box=box,
         )

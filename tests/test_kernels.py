@@ -213,11 +213,14 @@ def test_engine_kernels_give_the_same_masks_as_the_opencv_passes(
         assert explained > 0  # the light tests ran and explained something
 
 
-def test_each_stage_gives_the_same_bits_on_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ringing_reach", [0, 2])
+def test_each_stage_gives_the_same_bits_on_both_paths(
+    monkeypatch: pytest.MonkeyPatch, ringing_reach: int
+) -> None:
     """The score and the light tests are one function each with one switch: with the kernels
     on and off, the score and every mask are the same, bit for bit (a shadow, a cloth of the
     wall's colour, a person, and the last frame's mask for the temporal bar); the luma ratio
-    within float rounding."""
+    within float rounding. With and without a JPEG camera's ringing allowance."""
     from helpers import noisy, textured_room
 
     from bgcore.engine.expected import ExpectedBackground
@@ -240,7 +243,7 @@ def test_each_stage_gives_the_same_bits_on_both_paths(monkeypatch: pytest.Monkey
     for on in (True, False):
         monkeypatch.setattr(kernels, "enabled", on)
         background = ExpectedBackground(mean.copy(), sigma)
-        scorer, light = Scorer(sigma), LightTests(background.mean, sigma)
+        scorer, light = Scorer(sigma), LightTests(background.mean, sigma, ringing_reach)
         low, high = auto_bars(1.0)
         scorer.auto(frame, *background.score_range(), low=low, high=high, prev=last)
         light.reset()
@@ -409,7 +412,7 @@ def test_the_engines_kernels_refuse_arrays_that_do_not_fit() -> None:
         kernels.texture_weights(u1, f1, f1, f1, detail=True, sums9=f4[..., :2], box=box)
     with pytest.raises(ValueError, match=r"kernels\.texture_tests"):
         kernels.texture_tests(
-            f4, 1e-3, f1, f1, f1, 2.0, 0.01, detail=True, plate_energy=f1, verify_var=f1, ncc2=0.09,
+            f4, 1e-3, f1, f1, f1, 2.0, 0.01, f1, detail=True, plate_energy=f1, verify_var=f1, ncc2=0.09,
             weight7=f1, ratio_energy=f1, consistent=u1[:, ::2], textured=u1, box=box,
         )
     with pytest.raises(ValueError, match="plain slices"):

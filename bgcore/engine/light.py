@@ -193,6 +193,21 @@ MOVED_EDGE_WIDTH = 3
 MOVED_EDGE_LENGTH = 0.125
 MOVED_EDGE_REACH = 8
 MOVED_EDGE_COHERENCE = 0.75
+# A JPEG (MJPEG) camera rounds each 8x8 block's coefficients afresh in every frame, and where a
+# block holds a strong edge that the plate did not (the person's outline against the wall) the
+# rounding rings across the block: the wall beside the person, up to 7 pixels from the
+# outline, carries an error the plate's noise (measured on the still room) never showed, and
+# a shadow's ratio there fails the fine texture test: the shadow beside the person stayed
+# the person (`shadow_jpeg`: 25K of its 42K pixels failing that test lay within 8 pixels of
+# the person, against 16K failing without JPEG). So with a JPEG camera (the plate's detected
+# quality, see :mod:`bgcore.jpeg_noise`), the ratio's detail may also reach RINGING_ERROR x
+# the frame's luma range over the pixel's (2 RINGING_REACH + 1)^2 window relative to the
+# expected luma (as the score's EDGE_ERROR, proportional to the contrast). A block is 8 / f
+# working pixels when the frame is halved to 1 / f: the reach shrinks with it (at least 1).
+# Tuning seeds 100-102: 0.05 against 0.035 and 0.07, the reach 4 against 2 and 7 (7 cost
+# `similar_jpeg` 0.004; a window aligned to the blocks gave the same as 4).
+RINGING_ERROR = 0.05
+RINGING_REACH = 4
 # Light falls on areas: the texture tests run only when at least one DETAIL_MEAN window
 # holds AREA_SHARE or more of candidates that kept their colour (a shadow's, a lamp's pool,
 # a sun patch's: every light case of the quality tables has whole windows of them, and
@@ -342,8 +357,16 @@ class LightTests:
     texture showed through, see COARSE_NCC_MIN).
     """
 
-    def __init__(self, mean: F32, sigma: F32) -> None:
+    def __init__(self, mean: F32, sigma: F32, ringing_reach: int = 0) -> None:
         h, w = mean.shape[:2]
+        # (see RINGING_ERROR: 0 = not a JPEG camera, no allowance)
+        self._ringing_window: npt.NDArray[np.uint8] | None = (
+            cv2.getStructuringElement(cv2.MORPH_RECT, (2 * ringing_reach + 1, 2 * ringing_reach + 1))
+            if ringing_reach > 0 else None
+        )
+        # the fine detail's allowance for JPEG ringing (0 without it; see _ringing), its scratch
+        self._ringing_var: F32 = np.zeros((h, w), np.float32)
+        self._ringing_low: F32 | None = np.empty((h, w), np.float32) if ringing_reach > 0 else None
         self.lit: U8 = np.zeros((h, w), np.uint8)
         self.consistent: U8 = np.full((h, w), 255, np.uint8)
         self.coloured: U8 = np.zeros((h, w), np.uint8)
@@ -476,6 +499,7 @@ class LightTests:
             if test == self._colour:
                 np.copyto(self.coloured[roi], self.lit[roi])
                 self._written = roi
+                self._ringing(roi)
             else:
                 self._finest_and_ramps(roi)
                 if cv2.countNonZero(self.lit[roi]) >= coarse_min:
@@ -540,6 +564,7 @@ class LightTests:
         self._clear_maps()
         self._luma_ratio(frame, expected, roi)
         self._colour(frame, expected, roi)
+        self._ringing(roi)
         self._texture(frame, expected, roi)
         self._written = roi  # (verified)
         return self.consistent
@@ -634,7 +659,7 @@ class LightTests:
         if kernels.finest_ramps(
             self.ratio, self.ratio_floor, self.sigma_luma, self.expected_luma, self._ratio_energy,
             self._weight7, self.textured, self.moved_edge_floor, self.moved_edges, self._measurable,
-            TEXTURE_NOISE, TEXTURE_FLOOR, RAMP_SHARE, smooth=self.smooth, ramp=self.ramp,
+            TEXTURE_NOISE, TEXTURE_FLOOR, RAMP_SHARE, self._ringing_var, smooth=self.smooth, ramp=self.ramp,
             open_edge=self.open_edge, squares=self._finest_mean, finest_energy=self._finest_energy,
             rows=self._box_rows, ext=self._box_ext, box=roi,
         ):
@@ -852,14 +877,29 @@ class LightTests:
         # colour of light share their windows with the light beside them)
         cv2.bitwise_and(settled, cv2.erode(tested, RECT3, dst=passed), dst=settled)
 
+    def _ringing(self, roi: Box) -> None:
+        """With a JPEG camera, the fine detail's allowance for its ringing within ``roi``
+        (see RINGING_ERROR): (RINGING_ERROR x the frame's luma range over the window /
+        the expected luma)^2; the lumas must be there. Nothing otherwise (the plane stays 0)."""
+        window, low = self._ringing_window, self._ringing_low
+        if window is None or low is None:
+            return
+        y_f, allowance = self.frame_luma[roi], self._ringing_var[roi]
+        cv2.erode(y_f, window, dst=low[roi])
+        cv2.dilate(y_f, window, dst=allowance)
+        cv2.subtract(allowance, low[roi], dst=allowance)
+        cv2.divide(allowance, self.expected_luma[roi], dst=allowance, scale=RINGING_ERROR)
+        cv2.multiply(allowance, allowance, dst=allowance)
+
     def _texture_bar(self, roi: Box) -> F32:
         """The fine detail's bar within ``roi``: (TEXTURE_NOISE x max(r, RATIO_FLOOR) x luma
-        sigma / luma + TEXTURE_FLOOR)^2 (in a buffer the next call overwrites; ratio_floor
-        must hold max(r, RATIO_FLOOR) there)."""
+        sigma / luma + TEXTURE_FLOOR)^2, plus a JPEG camera's ringing allowance (in a buffer
+        the next call overwrites; ratio_floor must hold max(r, RATIO_FLOOR) there)."""
         bar = cv2.multiply(self.ratio_floor[roi], self.sigma_luma[roi], dst=self._energy_bar[roi])
         cv2.divide(bar, self.expected_luma[roi], dst=bar, scale=TEXTURE_NOISE)
         cv2.add(bar, TEXTURE_FLOOR, dst=bar)
-        return cv2.multiply(bar, bar, dst=bar)
+        cv2.multiply(bar, bar, dst=bar)
+        return cv2.add(bar, self._ringing_var[roi], dst=bar)
 
     def _texture(self, frame: U8, expected: F32, roi: Box) -> None:
         """consistent &= the fine texture behaves as under light, within ``roi``, each window
@@ -1009,7 +1049,8 @@ class LightTests:
             cv2.blur(self._plate_energy[roi], DETAIL_ENERGY, dst=self._plate_energy[roi])
         return kernels.texture_tests(
             means7, _WEIGHT_MIN, self.ratio_floor, self.sigma_luma, self.expected_luma, TEXTURE_NOISE,
-            TEXTURE_FLOOR, detail=detail, plate_energy=self._plate_energy, verify_var=self._verify_var,
+            TEXTURE_FLOOR, self._ringing_var, detail=detail, plate_energy=self._plate_energy,
+            verify_var=self._verify_var,
             ncc2=TEXTURE_NCC_MIN**2, weight7=self._weight7, ratio_energy=self._ratio_energy,
             consistent=consistent, textured=textured, box=roi,
         )

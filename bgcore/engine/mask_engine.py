@@ -12,7 +12,7 @@ from .band import LightBand
 from .edges import EdgeUnmix
 from .expected import ADAPT_EVERY, ExpectedBackground
 from .hysteresis import Hysteresis
-from .light import FILTER_REACH, LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LightTests
+from .light import FILTER_REACH, LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, RINGING_REACH, LightTests
 from .light_levels import FIELD_EVERY, LightLevels
 from .pooled import PooledScore
 from .regions import Anchor, Box, Cleanup, LightContact, widened
@@ -26,6 +26,15 @@ CONFIDENT_DISTANCE = 3
 _CONFIDENT_RECT = cv2.getStructuringElement(
     cv2.MORPH_RECT, (2 * CONFIDENT_DISTANCE + 1, 2 * CONFIDENT_DISTANCE + 1)
 )
+
+
+def ringing_reach(plate: Plate, size: tuple[int, int]) -> int:
+    """How far a JPEG camera's ringing reaches at the working ``size``, in working pixels
+    (see RINGING_ERROR): 0 when the plate's frames showed no JPEG quality."""
+    if plate.jpeg_quality is None:
+        return 0
+    factor = plate.size[0] / size[0]  # (the working size is the frame halved: 1, 2, 4 ...)
+    return max(1, round(RINGING_REACH / factor))
 
 
 class MaskEngine:
@@ -48,7 +57,7 @@ class MaskEngine:
         self.scorer = Scorer(self.background.sigma)
         self.pooled = PooledScore(plate, size, self.background.mean, self.background.sigma)
         self.hysteresis = Hysteresis(h, w)
-        self.light = LightTests(self.background.mean, self.background.sigma)
+        self.light = LightTests(self.background.mean, self.background.sigma, ringing_reach(plate, size))
         self.contact = LightContact(h, w)
         self.anchor = Anchor(h, w)
         self.cleanup = Cleanup(h, w)
