@@ -381,6 +381,33 @@ def test_a_kernel_that_cannot_compile_switches_the_kernels_off_with_the_same_out
         assert np.abs(out.astype(int) - ref_out).max() <= 1
 
 
+@pytest.mark.slow
+def test_the_box_blend_that_cannot_compile_falls_back_with_the_same_output(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same for the rectangle's blend (``_blend_box``), which runs where the row spans
+    cannot: a picture 322 pixels wide (not a multiple of 4)."""
+    scene = synth.make_scene("shadow", width=322, height=242, n_frames=8, plate_frames=8, seed=101)
+    monkeypatch.setattr(kernels, "enabled", False)
+    reference = _replace_all(scene, None, None)
+    monkeypatch.setattr(kernels, "enabled", True)
+    monkeypatch.setattr(kernels, "failure", None)
+    calls = []
+    box = kernels.blend_box
+    monkeypatch.setattr(kernels, "blend_box", lambda *a: calls.append(1) or box(*a))
+    monkeypatch.setattr(kernels, "_blend_box", kernels._blend_box)  # (restored afterwards)
+    with caplog.at_level("WARNING", logger="bgcore.kernels"):
+        broken_run = _replace_all(scene, "_blend_box", fail_at=4)
+    assert calls, "the rectangle's blend ran"
+    assert kernels.enabled is False
+    assert [r.getMessage() for r in caplog.records] == [
+        f"compiled kernels off, the OpenCV paths run (slower): {kernels.failure}"
+    ]
+    for (ref_mask, ref_out), (mask, out) in zip(reference, broken_run, strict=True):
+        assert np.array_equal(mask, ref_mask)
+        assert np.abs(out.astype(int) - ref_out).max() <= 1
+
+
 @pytest.mark.parametrize("broken", ["_score", "_colour_kept", "_blend_spans"])
 def test_a_kernel_that_fails_while_running_raises_and_the_kernels_stay_on(
     broken: str, monkeypatch: pytest.MonkeyPatch
