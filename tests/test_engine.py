@@ -16,7 +16,7 @@ from bgcore.engine.expected import ExpectedBackground, clipped_channels
 from bgcore.engine.hysteresis import Hysteresis
 from bgcore.engine.light import LIGHT_RATIO_MAX, LIGHT_RATIO_MIN, LUMA_BGR, LightTests, plate_edges_of_light
 from bgcore.engine.light_levels import FIELD_STEP_MAX, LightLevels
-from bgcore.engine.mask_engine import MaskEngine
+from bgcore.engine.mask_engine import MaskEngine, ringing_reach
 from bgcore.engine.regions import (
     ANCHOR_REACH,
     LIGHT_CONTACT_MIN_HELD,
@@ -29,7 +29,7 @@ from bgcore.engine.regions import (
 from bgcore.engine.score import Scorer, auto_bars
 from bgcore.engine.shake import SHAKE_FLOOR, ShakeMeter
 from bgcore.pipeline import BackgroundReplacer
-from bgcore.plate import Plate
+from bgcore.plate import Plate, work_size
 from bgcore.settings import Settings
 
 FULL = (slice(None), slice(None))
@@ -1404,3 +1404,22 @@ def test_only_the_rooms_light_takes_a_band() -> None:
     out, expected = _band(rejoined)
     assert np.array_equal(out, expected)
     assert np.array_equal(out, scene["mask"])
+
+
+@pytest.mark.parametrize(("width", "height", "reach"), [(1280, 720, 1), (640, 360, 2), (320, 240, 4)])
+def test_a_jpeg_cameras_ringing_reaches_half_a_block_at_the_working_size(
+    rng: np.random.Generator, width: int, height: int, reach: int
+) -> None:
+    """A JPEG block is 8 camera pixels: the light tests' ringing allowance reaches half of
+    it, 4 pixels at full size, 2 at half, 1 at a quarter (1280x720 works at 320x180); a
+    camera without JPEG gets none."""
+    room = textured_room(height, width)
+
+    def jpeg(image: np.ndarray) -> np.ndarray:
+        return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])[1], cv2.IMREAD_COLOR)
+
+    size = work_size(width, height, Settings().work_width)
+    compressed = Plate.from_frames([jpeg(noisy(room, rng, 1.0)) for _ in range(4)])
+    assert compressed.jpeg_quality == 80
+    assert ringing_reach(compressed, size) == reach
+    assert ringing_reach(Plate.from_frames([noisy(room, rng, 1.0) for _ in range(4)]), size) == 0
