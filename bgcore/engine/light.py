@@ -354,7 +354,8 @@ class LightTests:
     (0/255: the ratio without detail at the finest scale, where the texture tests ran) and
     ``verified`` (0/255: passed where the wall's texture could tell), all 0 elsewhere; by
     :meth:`settle`, on the pixels asked about, ``settled`` (0/255: lit, and the wall's coarse
-    texture showed through, see COARSE_NCC_MIN).
+    texture showed through, see COARSE_NCC_MIN). ``ringing_reach`` > 0: the frames come from
+    a JPEG camera, whose ringing reaches that many working pixels (see RINGING_ERROR).
     """
 
     def __init__(self, mean: F32, sigma: F32, ringing_reach: int = 0) -> None:
@@ -1050,9 +1051,8 @@ class LightTests:
         return kernels.texture_tests(
             means7, _WEIGHT_MIN, self.ratio_floor, self.sigma_luma, self.expected_luma, TEXTURE_NOISE,
             TEXTURE_FLOOR, self._ringing_var, detail=detail, plate_energy=self._plate_energy,
-            verify_var=self._verify_var,
-            ncc2=TEXTURE_NCC_MIN**2, weight7=self._weight7, ratio_energy=self._ratio_energy,
-            consistent=consistent, textured=textured, box=roi,
+            verify_var=self._verify_var, ncc2=TEXTURE_NCC_MIN**2, weight7=self._weight7,
+            ratio_energy=self._ratio_energy, consistent=consistent, textured=textured, box=roi,
         )
 
     def _texture_detail_opencv(
