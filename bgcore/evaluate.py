@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .errors import PlateError
 from .synth import CASES, Scene, make_scene
 
 U8 = npt.NDArray[np.uint8]
@@ -228,12 +229,15 @@ def evaluate_scene(scene: Scene, *, mode: str = "default", **settings: Any) -> M
 
 @dataclass(frozen=True)
 class Row:
-    """One case of the quality table: metrics averaged over seeds."""
+    """One case of the quality table: metrics averaged over ``seeds``, the clips whose plate
+    was made; ``refused`` the (seed, reason) of those whose plate capture refused it (a
+    living room can do that, as a user's camera can: it is reported, not averaged)."""
 
     case: str
     seeds: tuple[int, ...]
     default: Metrics
     classic: Metrics
+    refused: tuple[tuple[int, str], ...] = ()
 
 
 def _mean(ms: Sequence[Metrics]) -> Metrics:
@@ -255,16 +259,28 @@ def quality_table(
     plate_frames: int = 30,
     **settings: Any,
 ) -> list[Row]:
-    """Default vs classic on every case, averaged over ``seeds`` (each case x seed one clip)."""
+    """Default vs classic on every case, averaged over ``seeds`` (each case x seed one clip).
+    A clip whose plate capture is refused is left out of its row's means and listed in its
+    ``refused``; PlateError when every clip of a case was refused."""
     rows = []
     for case in cases:
-        d, c = [], []
+        d, c, measured, refused = [], [], [], []
         for seed in seeds:
             scene = make_scene(case, width=width, height=height, n_frames=n_frames,
                                plate_frames=plate_frames, seed=seed)
-            d.append(evaluate_scene(scene, mode="default", **settings))
+            try:
+                d.append(evaluate_scene(scene, mode="default", **settings))
+            except PlateError as exc:
+                refused.append((seed, str(exc)))
+                continue
             c.append(evaluate_scene(scene, mode="classic"))
-        rows.append(Row(case=case, seeds=tuple(seeds), default=_mean(d), classic=_mean(c)))
+            measured.append(seed)
+        if not measured:
+            seed, reason = refused[0]
+            raise PlateError(f"{case}: no clip made a plate (seed {seed}: {reason})")
+        rows.append(Row(
+            case=case, seeds=tuple(measured), default=_mean(d), classic=_mean(c), refused=tuple(refused)
+        ))
     return rows
 
 
@@ -289,4 +305,8 @@ def format_table(rows: Sequence[Row]) -> str:
         mf = float(np.mean([r.default.flicker for r in rows]))
         mcf = float(np.mean([r.classic.flicker for r in rows]))
         lines.append(f"| **mean** | {md:.3f} | {mc:.3f} | {me:.3f} | {mce:.3f} | {mf:.4f} | {mcf:.4f} |")
+    refused = [f"{r.case}, seed {seed}: plate refused, left out of its row ({reason})"
+               for r in rows for seed, reason in r.refused]
+    if refused:
+        lines += ["", *refused]
     return "\n".join(lines)

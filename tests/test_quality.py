@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from bgcore import evaluate, synth
+from bgcore.errors import PlateError
 
 # -- metrics --------------------------------------------------------------------------------
 
@@ -193,3 +194,17 @@ def test_a_shadow_beside_the_person_through_a_jpeg_camera_is_light(monkeypatch: 
     f1_without, near_without = measured()
     assert near < 0.5 * near_without, (near, near_without)
     assert f1 > 0.98 and f1 > f1_without + 0.01, (f1, f1_without)
+
+
+@pytest.mark.slow
+def test_a_refused_plate_is_reported_and_left_out_of_the_means() -> None:
+    """Fresh seed 1120 of ``monitor`` (looked at since): its screen cuts to a new scene at
+    the end of the capture and the plate is refused. The table leaves that clip out of its
+    row, says so under the table, and fails only when no clip of a case made a plate."""
+    rows = evaluate.quality_table(["monitor"], [1120, 1117], n_frames=4)
+    assert rows[0].seeds == (1117,) and [seed for seed, _ in rows[0].refused] == [1120]
+    assert rows[0].default.frames == 4
+    text = evaluate.format_table(rows)
+    assert "monitor, seed 1120: plate refused, left out of its row (something moved" in text
+    with pytest.raises(PlateError, match=r"^monitor: no clip made a plate \(seed 1120: something moved"):
+        evaluate.quality_table(["monitor"], [1120], n_frames=4)
