@@ -185,9 +185,25 @@ def test_media_source_capture_then_exact_composite(
 
 
 def add_filtered_clip(obs: Obs, files: dict[str, Path]) -> None:
-    """The person clip as a new Media Source, with the filter (no plate yet)."""
+    """The person clip as a new Media Source, with the filter (no plate yet).
+
+    In the current scene, only once OBS's UI has listed the clip ("User added source" in its
+    log): OBS's Sources list takes the new scene item on the UI thread, later, and adds it
+    even when the source was removed in between, without hearing of that removal; the list
+    then holds the source until the scene changes (its name stays taken, its filters are
+    never removed). OBS's own race, with any source and no filter at all: a stress loop of
+    immediate removals in OBS 32.2 hit it after 1 to 338 rounds (upstream checks for removed
+    sources when the list is rebuilt, not when one item is added); with this wait, 16,000
+    rounds without it. Users do not remove a
+    source within milliseconds of adding it; the filter's start is what these tests are
+    about, and the delays count from the filter's creation."""
     values = {"is_local_file": True, "local_file": str(files["person_clip"]), "looping": True}
-    obs.client.create_input(clip_scene(obs), MEDIA, "ffmpeg_source", values, True)
+    scene = clip_scene(obs)
+    listed = f"User added source '{MEDIA}'"
+    before = obs.log_text().count(listed)
+    obs.client.create_input(scene, MEDIA, "ffmpeg_source", values, True)
+    if scene == SCENE:  # (a nested scene's items are not in the Sources list: see clip_scene)
+        wait_log(obs, listed, before + 1)
     add_filter(obs, MEDIA, MEDIA_FILTER, BASE)
 
 
