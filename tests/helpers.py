@@ -22,6 +22,13 @@ def noisy(img: np.ndarray, rng: np.random.Generator, sigma: float = 2.5) -> np.n
     return np.clip(np.rint(img + rng.normal(0, sigma, img.shape)), 0, 255).astype(np.uint8)
 
 
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (BGR uint8) as a JPEG camera at ``quality`` delivers it: encoded, decoded."""
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
 def write_flat_video(path: Path, n: int = 10, fps: float = 10.0, size: tuple[int, int] = (64, 48)) -> Path:
     """Frame k is flat grey level 20*k (FFV1 is lossless: the levels come back exactly)."""
     w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"FFV1"), fps, size)

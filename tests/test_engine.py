@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import reference
-from helpers import noisy, textured_room
+from helpers import jpeg, noisy, textured_room
 
 from bgcore import workload
 from bgcore.engine.band import BAND_FLOOR, BAND_SEED_MIN, BAND_SEED_SHARE, BAND_SIGMAS, BAND_STEPS, LightBand
@@ -1414,12 +1414,8 @@ def test_a_jpeg_cameras_ringing_reaches_half_a_block_at_the_working_size(
     it, 4 pixels at full size, 2 at half, 1 at a quarter (1280x720 works at 320x180); a
     camera without JPEG gets none."""
     room = textured_room(height, width)
-
-    def jpeg(image: np.ndarray) -> np.ndarray:
-        return cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])[1], cv2.IMREAD_COLOR)
-
     size = work_size(width, height, Settings().work_width)
-    compressed = Plate.from_frames([jpeg(noisy(room, rng, 1.0)) for _ in range(4)])
+    compressed = Plate.from_frames([jpeg(noisy(room, rng, 1.0), 80) for _ in range(4)])
     assert compressed.jpeg_quality == 80
     assert ringing_reach(compressed, size) == reach
     assert ringing_reach(Plate.from_frames([noisy(room, rng, 1.0) for _ in range(4)]), size) == 0

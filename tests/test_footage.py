@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import jpeg
 
 from bgcore import BackgroundReplacer, Plate, PlateError, evaluate, synth, synth_rooms
 from bgcore.engine.light import LightTests
@@ -130,12 +131,6 @@ def test_vtest_people_walking_far_off_are_a_dynamic_part_and_a_bumped_camera_is_
 # -- JPEG cameras on real photographs -----------------------------------------------------------
 
 
-def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("quality", [30, 45, 60, 75, 95])
 def test_jpeg_camera_on_real_rooms_shows_no_false_foreground(quality: int) -> None:
@@ -152,7 +147,7 @@ def test_jpeg_camera_on_real_rooms_shows_no_false_foreground(quality: int) -> No
 
         def shot(gain: float, room: np.ndarray = room) -> np.ndarray:
             noisy = np.rint(room * gain + rng.normal(0, 1.0, room.shape))
-            return _jpeg(np.clip(noisy, 0, 255).astype(np.uint8), quality)
+            return jpeg(np.clip(noisy, 0, 255).astype(np.uint8), quality)
 
         frames = [shot(1.0) for _ in range(30)]
         plate = Plate.from_frames(frames)

@@ -369,6 +369,14 @@ def test_a_kernel_that_cannot_compile_switches_the_kernels_off_with_the_same_out
     monkeypatch.setattr(kernels, "enabled", True)
     monkeypatch.setattr(kernels, "failure", None)
     monkeypatch.setattr(kernels, broken, getattr(kernels, broken))  # (restored afterwards)
+    _assert_falls_back(scene, reference, broken, caplog)
+
+
+def _assert_falls_back(
+    scene: synth.Scene, reference: Frames, broken: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``broken`` made uncompilable at frame 4: the kernels go off, logged once with the
+    failure, and every frame's mask and picture are the OpenCV paths' (``reference``)."""
     with caplog.at_level("WARNING", logger="bgcore.kernels"):
         broken_run = _replace_all(scene, broken, fail_at=4)
     assert kernels.enabled is False
@@ -396,16 +404,8 @@ def test_the_box_blend_that_cannot_compile_falls_back_with_the_same_output(
     box = kernels.blend_box
     monkeypatch.setattr(kernels, "blend_box", lambda *a: calls.append(1) or box(*a))
     monkeypatch.setattr(kernels, "_blend_box", kernels._blend_box)  # (restored afterwards)
-    with caplog.at_level("WARNING", logger="bgcore.kernels"):
-        broken_run = _replace_all(scene, "_blend_box", fail_at=4)
+    _assert_falls_back(scene, reference, "_blend_box", caplog)
     assert calls, "the rectangle's blend ran"
-    assert kernels.enabled is False
-    assert [r.getMessage() for r in caplog.records] == [
-        f"compiled kernels off, the OpenCV paths run (slower): {kernels.failure}"
-    ]
-    for (ref_mask, ref_out), (mask, out) in zip(reference, broken_run, strict=True):
-        assert np.array_equal(mask, ref_mask)
-        assert np.abs(out.astype(int) - ref_out).max() <= 1
 
 
 @pytest.mark.parametrize("broken", ["_score", "_colour_kept", "_blend_spans"])

@@ -8,7 +8,7 @@ import tracemalloc
 import cv2
 import numpy as np
 import pytest
-from helpers import noisy, textured_room
+from helpers import jpeg, noisy, textured_room
 
 from bgcore import Plate, PlateBuilder, PlateError, jpeg_noise, synth, synth_rooms
 from bgcore.job_thread import JobThread
@@ -302,12 +302,6 @@ def test_the_camera_moving_is_refused_as_such(rng: np.random.Generator) -> None:
 # -- JPEG ---------------------------------------------------------------------------------------
 
 
-def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)
-
-
 @pytest.mark.parametrize("quality", [30, 60, 75])
 def test_jpeg_frames_show_their_quality_and_keep_a_rounding_floor(
     rng: np.random.Generator, quality: int
@@ -318,7 +312,7 @@ def test_jpeg_frames_show_their_quality_and_keep_a_rounding_floor(
     error and a live frame's fresh one), where the frames' own spread is far lower; frames
     that were never compressed show no quality. (What it does to the mask: test_footage.py.)"""
     room = textured_room(240, 320)
-    frames = [_jpeg(noisy(room, rng, 0.5), quality) for _ in range(20)]
+    frames = [jpeg(noisy(room, rng, 0.5), quality) for _ in range(20)]
     plate = Plate.from_frames(frames, work_width=0)
     assert plate.jpeg_quality == quality
     assert jpeg_noise.detect_quality(noisy(room, rng, 0.5)) is None
@@ -333,7 +327,7 @@ def test_jpeg_frames_show_their_quality_and_keep_a_rounding_floor(
 
 def test_dynamic_map_and_quality_survive_save_and_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
     scene = synth_rooms.make_scene("monitor", seed=0, n_frames=1, plate_frames=20)
-    plate = Plate.from_frames([_jpeg(f, 70) for f in scene.plate])
+    plate = Plate.from_frames([jpeg(f, 70) for f in scene.plate])
     assert plate.jpeg_quality == 70 and plate.dynamic is not None
     plate.save(tmp_path / "p.npz")
     back = Plate.load(tmp_path / "p.npz")

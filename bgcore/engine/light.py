@@ -325,8 +325,8 @@ _Scalar = TypeVar("_Scalar", bound=np.generic)
 class _FirstUse(Generic[_Scalar]):
     """A :class:`LightTests` plane (HxW, or HxWx``channels``) allocated on first use, like a
     ``cached_property``: the first read puts it in the instance's ``__dict__``, which wins
-    over this (non-data) descriptor from then on. For the OpenCV path's buffers, which the
-    compiled path never reads."""
+    over this (non-data) descriptor from then on. For buffers only some frames' paths read
+    (the OpenCV path's, which the compiled path never reads; a JPEG camera's)."""
 
     def __init__(self, dtype: type[_Scalar], channels: int = 1) -> None:
         self._dtype = dtype
@@ -365,9 +365,8 @@ class LightTests:
             cv2.getStructuringElement(cv2.MORPH_RECT, (2 * ringing_reach + 1, 2 * ringing_reach + 1))
             if ringing_reach > 0 else None
         )
-        # the fine detail's allowance for JPEG ringing (0 without it; see _ringing), its scratch
+        # the fine detail's allowance for JPEG ringing (0 without it; see _ringing)
         self._ringing_var: F32 = np.zeros((h, w), np.float32)
-        self._ringing_low: F32 | None = np.empty((h, w), np.float32) if ringing_reach > 0 else None
         self.lit: U8 = np.zeros((h, w), np.uint8)
         self.consistent: U8 = np.full((h, w), 255, np.uint8)
         self.coloured: U8 = np.zeros((h, w), np.uint8)
@@ -452,6 +451,8 @@ class LightTests:
     _residual = _FirstUse(np.float32, 3)
     _tolerance = _FirstUse(np.float32, 3)
     _z_mean = _FirstUse(np.float32)
+    # (a JPEG camera's: see _ringing)
+    _ringing_low = _FirstUse(np.float32)
 
     @property
     def explained(self) -> bool:
@@ -882,13 +883,13 @@ class LightTests:
         """With a JPEG camera, the fine detail's allowance for its ringing within ``roi``
         (see RINGING_ERROR): (RINGING_ERROR x the frame's luma range over the window /
         the expected luma)^2; the lumas must be there. Nothing otherwise (the plane stays 0)."""
-        window, low = self._ringing_window, self._ringing_low
-        if window is None or low is None:
+        window = self._ringing_window
+        if window is None:
             return
         y_f, allowance = self.frame_luma[roi], self._ringing_var[roi]
-        cv2.erode(y_f, window, dst=low[roi])
+        low = cv2.erode(y_f, window, dst=self._ringing_low[roi])
         cv2.dilate(y_f, window, dst=allowance)
-        cv2.subtract(allowance, low[roi], dst=allowance)
+        cv2.subtract(allowance, low, dst=allowance)
         cv2.divide(allowance, self.expected_luma[roi], dst=allowance, scale=RINGING_ERROR)
         cv2.multiply(allowance, allowance, dst=allowance)
 
