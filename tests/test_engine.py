@@ -27,7 +27,7 @@ from bgcore.engine.regions import (
     LightContact,
 )
 from bgcore.engine.score import Scorer, auto_bars
-from bgcore.engine.shake import SHAKE_FLOOR, ShakeMeter
+from bgcore.engine.shake import SHAKE_FLOOR, TREMOR_CAP, ShakeMeter, tremor_floor
 from bgcore.pipeline import BackgroundReplacer
 from bgcore.plate import Plate, work_size
 from bgcore.settings import Settings
@@ -244,19 +244,53 @@ def test_shake_is_measured_and_the_range_follows_it(
 
 def test_without_shake_the_range_shrinks_to_the_reach(rng: np.random.Generator) -> None:
     """The expected background's range is the plate widened towards its 3x3 extremes by the
-    reach: all of it at 1, the plate itself at 0."""
+    reach: all of it at 1, half of it at a half, and never less than the floor (a still
+    plate: SHAKE_FLOOR everywhere)."""
     room = textured_room()
     mean, sigma = _plate(room, rng)
     background = ExpectedBackground(mean, np.full_like(sigma, 3.0))
-    mid, width = (a.astype(np.float64) for a in background.score_range())
-    full = width.copy()
-    background.set_reach(0.25)
-    mid, width = (a.astype(np.float64) for a in background.score_range())
+    full = background.score_range()[1].astype(np.float64)
     lo3, hi3 = cv2.erode(mean, np.ones((3, 3), np.uint8)), cv2.dilate(mean, np.ones((3, 3), np.uint8))
-    lo, hi = mean + 0.25 * (lo3 - mean), mean + 0.25 * (hi3 - mean)
-    assert np.abs(width / 8 - (hi - lo)).max() < 0.3
-    assert np.abs(mid / 8 - (hi + lo)).max() < 0.3
-    assert width.mean() < 0.3 * full.mean()
+    for reach, expected in ((0.5, 0.5), (0.0, SHAKE_FLOOR)):
+        background.set_reach(reach)
+        mid, width = (a.astype(np.float64) for a in background.score_range())
+        lo, hi = mean + expected * (lo3 - mean), mean + expected * (hi3 - mean)
+        assert np.abs(width / 8 - (hi - lo)).max() < 0.3
+        assert np.abs(mid / 8 - (hi + lo)).max() < 0.3
+        assert width.mean() < (expected + 0.05) * full.mean()
+
+
+def test_the_floor_is_higher_only_where_the_plates_frames_trembled(rng: np.random.Generator) -> None:
+    """A plate whose frames trembled by up to a pixel in the left half (leaves, a curtain)
+    and were still in the right half: the reach's floor is TREMOR_CAP on the left's edges and
+    SHAKE_FLOOR on the right, so a value between them, of the way to its brightest
+    neighbour's, is within the range on the left and beyond it on the right."""
+    room = textured_room()
+    h, w = room.shape[:2]
+    frames = []
+    for _ in range(20):
+        frame = room.copy()
+        frame[:, : w // 2] = _shifted(room, *rng.uniform(-1.0, 1.0, 2))[:, : w // 2]
+        frames.append(noisy(frame, rng))
+    plate = Plate.from_frames(frames)
+    mean, sigma = plate.mean_at((w, h)), plate.sigma_at((w, h))
+    floor = tremor_floor(mean, sigma)
+    half = (cv2.dilate(mean, np.ones((3, 3), np.uint8)) - cv2.erode(mean, np.ones((3, 3), np.uint8))) / 2
+    edges = half > 20.0  # (levels: where a tremor shows)
+    left, right = edges.copy(), edges.copy()
+    left[:, w // 2 - 8 :] = False
+    right[:, : w // 2 + 8] = False
+    assert (floor[left] == np.float32(TREMOR_CAP)).mean() > 0.9, np.median(floor[left])
+    assert (floor[right] == np.float32(SHAKE_FLOOR)).mean() > 0.95
+    background = ExpectedBackground(mean, sigma)
+    background.set_reach(0.0)
+    mid, width = (a.astype(np.float64) / 8 for a in background.score_range())
+    hi = (mid + width) / 2
+    between = (SHAKE_FLOOR + TREMOR_CAP) / 2
+    value = mean + between * (cv2.dilate(mean, np.ones((3, 3), np.uint8)) - mean)
+    inside = value <= hi + 0.2
+    assert inside[left].mean() > 0.7, inside[left].mean()
+    assert inside[right].mean() < 0.05, inside[right].mean()
 
 
 # -- the score ------------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ The plate's mean adapts slowly on confident background; the gains (exposure, whi
 and the light field, see :mod:`.light_levels`) scale it; a clipped sensor bounds it. What
 derives from those is cached and rebuilt only when they change: the expected frame and,
 for the score, its range in fixed point (the plate widened towards its 3x3 extremes by
-the fraction the camera's measured shake explains, :attr:`ExpectedBackground.reach`).
+the fraction the camera's measured shake explains, :attr:`ExpectedBackground.reach`, per
+pixel never below the floor its tremor during the plate's capture sets: see
+:func:`.shake.tremor_floor`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .regions import RECT3
+from .shake import SHAKE_FLOOR, tremor_floor
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -146,6 +149,9 @@ class ExpectedBackground:
         self.gains_version = 0  # +1 whenever set_gains writes the gains
         self._min3: F32 = np.empty((h, w, 3), np.float32)  # the mean's 3x3 minimum
         self._max3: F32 = np.empty((h, w, 3), np.float32)
+        self._floor: F32 = tremor_floor(mean, sigma)  # the least reach per pixel (see .shake)
+        self._reach_map: F32 = np.empty((h, w, 3), np.float32)  # max(floor, reach)
+        self._step: F32 = np.empty((h, w, 3), np.float32)  # scratch
         self._plate_min: F32 = np.empty((h, w, 3), np.float32)  # the range's low end (see reach)
         self._plate_max: F32 = np.empty((h, w, 3), np.float32)
         self._expected: F32 = np.empty((h, w, 3), np.float32)
@@ -218,18 +224,23 @@ class ExpectedBackground:
 
     def set_reach(self, reach: float) -> None:
         """The fraction (0-1) of the plate's 3x3 range a shift of the camera explains now
-        (see :mod:`.shake`); the range is re-derived when it changed."""
+        (see :mod:`.shake`; each pixel uses at least its own floor there); the range is
+        re-derived when it changed."""
         if reach != self.reach:
             self.reach = reach
             self._reach_range()
 
     def _reach_range(self) -> None:
         # a shift of s <= 1 pixel moves a value at most s of the way to a neighbour's:
-        # the range is the mean widened towards its 3x3 extremes by that fraction
+        # the range is the mean widened towards its 3x3 extremes by that fraction, per
+        # pixel never less than its floor
         s = self.reach
         if s < 1.0:
-            cv2.addWeighted(self.mean, 1.0 - s, self._min3, s, 0.0, dst=self._plate_min)
-            cv2.addWeighted(self.mean, 1.0 - s, self._max3, s, 0.0, dst=self._plate_max)
+            reach = self._floor if s <= SHAKE_FLOOR else np.maximum(self._floor, s, out=self._reach_map)
+            for extreme, end in ((self._min3, self._plate_min), (self._max3, self._plate_max)):
+                step = cv2.subtract(extreme, self.mean, dst=self._step)
+                cv2.multiply(step, reach, dst=step)
+                cv2.add(self.mean, step, dst=end)
         else:
             np.copyto(self._plate_min, self._min3)
             np.copyto(self._plate_max, self._max3)

@@ -6,7 +6,8 @@ pixel's darkest and brightest neighbour: in front of real texture (a bookshelf, 
 photograph) much of a person falls inside it. A shift of ``s`` pixels (``s`` <= 1) moves a
 value at most ``s`` of the way to a neighbour's, so the range the score uses is the plate's
 value widened towards its 3x3 extremes by the fraction :attr:`ShakeMeter.reach`: the shift
-measured on this frame, plus its uncertainty, and never below SHAKE_FLOOR.
+measured on this frame, plus its uncertainty, and never below each pixel's floor
+(:func:`tremor_floor`: SHAKE_FLOOR, or more where the plate's own frames trembled).
 
 The shift is measured by least squares on a sparse grid of confident background (about
 SHAKE_SAMPLES samples): a frame shifted by d reads ``plate - grad(plate) . d``, so d is
@@ -35,16 +36,50 @@ U8 = npt.NDArray[np.uint8]
 SHAKE_MAX = 2.0
 SHAKE_NOISE = 3.0
 # The reach never goes below this fraction of the 3x3 range: what a still camera's frames
-# differ by at edges beyond their noise (its scaler's and demosaicing's sub-pixel phase, the
-# plate's mean of slightly trembling frames), and light on texture, which the light tests see
-# only inside the mask. Chosen on tuning seeds 0-5 and 100-102 between a quarter and a half
-# pixel: at a quarter, local_light and shadow lost 0.010 and 0.008 of F1 against the full
-# range, at a half 0.003 and 0.005; photo_room 0.991 and 0.988 (the full range: 0.936).
-SHAKE_FLOOR = 0.5
+# differ by at edges beyond their noise (its scaler's and demosaicing's sub-pixel phase),
+# and light on texture, which the light tests see only inside the mask. A part of the room
+# that trembled while the plate was taken (leaves, a curtain) gets more: see tremor_floor.
+# With the floor per pixel, a quarter let a soft shadow's edge on strong, still texture into
+# the mask (tests/test_engine.py's enclosed shadow) and cost tuning seeds' local_light
+# 0.002; 0.35 did not, and gained on detailed rooms (docs/quality.md, *The shake floor per
+# pixel*).
+SHAKE_FLOOR = 0.35
+# A pixel's floor: TREMOR_ERRORS x its plate spread beyond the sensor's noise, as a
+# fraction of its 3x3 half range (a tremor of t pixels moves a value by about t x the
+# half range; a spread sigma means excursions of about 1.4 sigma). The sensor's noise near a
+# pixel: TREMOR_NOISE x the least spread within TREMOR_WINDOW (a flat pixel nearby; a
+# trembling edge's spread stands out of it). The floor holds for the pixel's 3x3 neighbours
+# too (the plate's frames may not have caught the tremor at every pixel of an edge). It
+# rises no higher than TREMOR_CAP (the measured shake still raises it to the whole range):
+# a plant's edges also count the plate's spread in the score's noise, and higher caps lost
+# more of the person before the leaves (tuning seeds 100-102, `leaves`: 0.986 at a half,
+# 0.984 at 0.75, 0.982 at 1).
+TREMOR_CAP = 0.5
+TREMOR_ERRORS = 2.0
+TREMOR_NOISE = 1.5
+TREMOR_WINDOW = 7
 # The measured shift counts with this many standard errors of the estimate.
 SHAKE_ERRORS = 2.0
 # The reach moves in steps of 1/SHAKE_STEPS (the range is re-derived only when it moves).
 SHAKE_STEPS = 16
+
+
+def tremor_floor(mean: F32, sigma: F32) -> F32:
+    """The reach's floor per pixel and channel (HxWx3, SHAKE_FLOOR to TREMOR_CAP) for a
+    plate's ``mean`` and ``sigma``: SHAKE_FLOOR where the plate was still, up to TREMOR_CAP
+    where its frames trembled (swaying leaves, a screen). Computed once per plate."""
+    window = cv2.getStructuringElement(cv2.MORPH_RECT, (TREMOR_WINDOW, TREMOR_WINDOW))
+    noise = cv2.erode(sigma, window)
+    noise *= TREMOR_NOISE
+    excess = sigma * sigma - noise * noise
+    np.maximum(excess, 0.0, out=excess)
+    np.sqrt(excess, out=excess)
+    rect3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    half = cv2.dilate(mean, rect3) - cv2.erode(mean, rect3)
+    half *= 0.5
+    np.maximum(half, 1e-3, out=half)
+    floor = np.clip(TREMOR_ERRORS * excess / half, SHAKE_FLOOR, TREMOR_CAP).astype(np.float32)
+    return cv2.dilate(floor, rect3)
 
 
 class ShakeMeter:
