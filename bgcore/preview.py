@@ -120,10 +120,10 @@ def run_preview(
 ) -> int:
     """Run until the user quits or a file source ends. Returns the exit code (0)."""
     from .backgrounds import open_background
-    from .capture import open_source
+    from .capture import is_camera_number, open_source
     from .pipeline import BackgroundReplacer
 
-    source = open_source(int(camera) if camera.strip().isdigit() else camera)
+    source = open_source(int(camera) if is_camera_number(camera) else camera)
     replacer = BackgroundReplacer(open_background(background, fit=fit), settings=settings)
     window = open_window()
     countdown_end: float | None = time.monotonic() + delay

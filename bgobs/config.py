@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bgcore import Settings, SettingsError
+from bgcore.capture import is_camera_number
 from bgcore.settings import SETTINGS, Spec
 
 BACKGROUND_TYPES: dict[str, str] = {
@@ -97,11 +98,11 @@ def obs_color_to_hex(value: int) -> str:
 def parse_camera(text: str) -> str | int:
     """A device index ("0", "1") becomes an int; anything else (path, URL, pattern) stays."""
     text = (text or "").strip()
-    if text.isdigit():
+    if is_camera_number(text):
         return int(text)
     # the dialog lists cameras as "0: Integrated Camera"
     head, sep, _ = text.partition(":")
-    if sep and head.strip().isdigit() and not text.startswith(("/", "\\")):
+    if sep and is_camera_number(head) and not text.startswith(("/", "\\")):
         return int(head.strip())
     return text
 

@@ -179,6 +179,9 @@ def test_bad_requests_and_specs(tmp_path: Path) -> None:
         open_source("  ")
     with pytest.raises(SourceError, match=r"^cannot open stream 'rtsp://127.0.0.1:1/cam'"):
         open_source("rtsp://127.0.0.1:1/cam")
+    # a Unicode digit is no camera number (int() refuses it): the name of a file
+    with pytest.raises(SourceError, match=r"^video '²' not found; check the path$"):
+        open_source("²")
 
 
 # -- the synthetic source and the registry ---------------------------------------------------------

@@ -177,6 +177,25 @@ def test_bad_arguments_exit_2_with_one_line(
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err
 
 
+@pytest.mark.parametrize("source", ["²", "97"])
+def test_an_input_that_cannot_be_opened_exits_2_with_one_line(
+    scene_files: tuple[dict[str, str], object],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    source: str,
+) -> None:
+    """A camera that is not there, and "²" (a digit to str.isdigit, not to int()): a file
+    name that is not found, said in one line."""
+    paths, _ = scene_files
+    out = str(tmp_path / "x.mp4")
+    argv = ["process", source, "--plate", paths["plate"], "--background", "blur", "--out", out]
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert (f"video '{source}' not found" if source == "²" else "cannot open camera 97") in lines[0]
+
+
 def test_engine_flags_keep_their_names_and_each_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
     """The flags come from the table of settings: the ones scripts already use keep their
     names, --absorb-seconds is there, and docs/command-line.md names every one."""

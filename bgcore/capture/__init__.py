@@ -39,7 +39,7 @@ from __future__ import annotations
 from ..frames import IMAGE_EXTENSIONS
 from .camera import CameraSource
 from .files import SequenceSource, StillImageSource, VideoSource
-from .opening import open_source
+from .opening import is_camera_number, open_source
 from .reader import RECONNECT_SECONDS, FrameMailbox, LatestFrameReader
 from .source import DEFAULT_FPS, SOURCE_KINDS, FrameSource, SourceFactory, SourceOptions, register_source
 
@@ -57,6 +57,7 @@ __all__ = [
     "SourceOptions",
     "StillImageSource",
     "VideoSource",
+    "is_camera_number",
     "open_source",
     "register_source",
 ]

@@ -16,6 +16,13 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]+://")
 _PATTERN = re.compile(r"%0?\d*d")
 
 
+def is_camera_number(text: str) -> bool:
+    """Whether ``text`` (stripped) is a camera number: ASCII digits only ("²" and other
+    Unicode digits pass str.isdigit, and int() refuses them: they are names of files)."""
+    text = text.strip()
+    return text.isascii() and text.isdecimal()
+
+
 def _camera(arg: str, opts: SourceOptions) -> FrameSource:
     try:
         index = int(arg.strip())
@@ -102,7 +109,7 @@ def open_source(
     text = spec.strip()
     if not text:
         raise SourceError("no input given; use a camera number (0), a video or image file, or a URL")
-    if text.isdigit():
+    if is_camera_number(text):
         return SOURCE_KINDS["camera"](text, opts)
     if _URL.match(text):
         return SOURCE_KINDS["url"](text, opts)

@@ -24,6 +24,16 @@ def small(img: np.ndarray) -> np.ndarray:
     return cv2.resize(img, (160, 90), interpolation=cv2.INTER_AREA)
 
 
+def test_a_camera_number_is_ascii_digits_and_anything_else_a_name() -> None:
+    """The dialog's camera field: "0" and "2: Integrated Camera" are cameras; "²" (a digit
+    to str.isdigit that int() refuses: it raised in the source's create) and paths are
+    names, which the worker opens and, when missing, says so in the status."""
+    assert config.parse_camera(" 0 ") == 0 and config.parse_camera("2: Integrated Camera") == 2
+    for name in ("²", "²: cam", "١", "/dev/video0", "C:\\clip.mp4"):
+        assert config.parse_camera(name) == name
+    assert config.from_values({"camera": "²"}).camera == "²"
+
+
 def test_video_file_loops_like_a_camera(tmp_path: Path, run_worker: Any) -> None:
     frames = [np.full((90, 160, 3), 20 * i, np.uint8) for i in range(1, 6)]
     path = tmp_path / "clip.mkv"
