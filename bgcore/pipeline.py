@@ -32,6 +32,13 @@ F32 = npt.NDArray[np.float32]
 Bool = npt.NDArray[np.bool_]
 
 
+CAPTURE_TRIES = 3
+"""A live capture (:meth:`BackgroundReplacer.start_capture` with ``retry=True``) that is
+refused starts again by itself until it has been tried this many times: someone still
+leaving the picture, or a screen in the room cutting to a new scene, has passed a second
+later. Only the last refusal is reported."""
+
+
 def _open_background(spec: str | Background) -> Background:
     if not isinstance(spec, str):
         return spec
@@ -63,6 +70,13 @@ class BackgroundReplacer:
         # every threaded capture of this replacer runs on this one thread (bgcore.job_thread)
         self._capture_thread: JobThread | None = None
         self.capture_error: str | None = None
+        self.capture_try = 0
+        """Which try of the capture under way or last finished this is (1 = the first; see
+        CAPTURE_TRIES)."""
+        self.capture_retried: str | None = None
+        """Why the last try was refused when the capture started again by itself (None
+        otherwise): for the caller's log."""
+        self._capture_tries = 1
         self._out: npt.NDArray[np.uint8] | None = None
         self._state: MaskEngine | None = None
         self._downscale: Downscaler | None = None
@@ -98,20 +112,30 @@ class BackgroundReplacer:
         self.capture_error = None
         return plate
 
-    def start_capture(self, n: int | None = None, *, threaded: bool = False) -> None:
+    def start_capture(self, n: int | None = None, *, threaded: bool = False, retry: bool = False) -> None:
         """Build a new plate from the next ``n`` (default settings.plate_frames) processed
         frames; meanwhile process() passes the camera through. The old plate stays in use
-        if the capture is refused (see capture_error).
+        if the capture is refused (see capture_error). ``retry`` (a live camera): a refused
+        capture starts again by itself with the next frames, up to CAPTURE_TRIES tries in
+        all (:attr:`capture_try`, :attr:`capture_retried`), before capture_error is set.
 
         ``threaded``: the plate is tested and built on a thread of its own (see
         :class:`~bgcore.plate_capture.PlateCapture`), so no call of process() waits for it;
         the camera passes through until the plate is ready (:attr:`capture_computing` while
         its last step runs). Otherwise the call that takes the last frame builds it."""
+        self._capture_tries = CAPTURE_TRIES if retry else 1
+        self.capture_try = 0
+        self._begin_capture(n or self.settings.plate_frames, threaded)
+
+    def _begin_capture(self, n: int, threaded: bool) -> None:
+        """One try of the capture started by :meth:`start_capture`."""
         self.cancel_capture()
+        self.capture_try += 1
+        self.capture_retried = None
         if threaded and self._capture_thread is None:
             self._capture_thread = JobThread("bgreplace plate")
         self._capture = PlateCapture(
-            n or self.settings.plate_frames,
+            n,
             work_width=self.settings.work_width,
             threaded=threaded,
             runner=self._capture_thread if threaded else None,
@@ -281,7 +305,8 @@ class BackgroundReplacer:
             size = capture.size
             if size is not None and (frame.shape[1], frame.shape[0]) != size:
                 # the camera changed size mid-capture: a plate is of one size, start again
-                self.start_capture(capture.target, threaded=capture.threaded)
+                self.capture_try -= 1  # (the same try)
+                self._begin_capture(capture.target, capture.threaded)
                 capture = self._capture
                 assert capture is not None
             capture.add(frame)
@@ -290,7 +315,11 @@ class BackgroundReplacer:
             self.set_plate(result)
         elif result is not None:
             self._capture = None
-            self.capture_error = result
+            if self.capture_try < self._capture_tries:
+                self._begin_capture(capture.target, capture.threaded)
+                self.capture_retried = result
+            else:
+                self.capture_error = result
 
     def close(self) -> None:
         """Release the background and stop a capture's thread (idempotent)."""

@@ -138,7 +138,7 @@ def run_preview(
             now = time.monotonic()
             if countdown_end is not None and now >= countdown_end:
                 countdown_end = None
-                replacer.start_capture()
+                replacer.start_capture(retry=True)
             out = replacer.process(frame)
             if replacer.capture_error:
                 note = f"Capture refused: {replacer.capture_error}. Press r to retry"

@@ -41,6 +41,7 @@ import numpy.typing as npt
 from bgcore import BackgroundReplacer, BgError, Plate, kernels, overlay
 from bgcore.backgrounds import FollowedFile, open_background
 from bgcore.capture import RECONNECT_SECONDS, FrameMailbox, FrameSource, LatestFrameReader, open_source
+from bgcore.pipeline import CAPTURE_TRIES
 
 from .config import SourceConfig
 from .plate_files import PlateSaver
@@ -230,6 +231,7 @@ class _Loop:
         self.plate_loaded_for: str | None = None
         self.background_error: str | None = None  # why the chosen background is not shown
         self.capture_refused: str | None = None
+        self.capture_try = 0  # the capture's try the log has told of
         self.plate_problem: str | None = None  # the saved plate could not be restored
         self.saver = PlateSaver(w.name, w._say)
         self.frame_times: list[float] = []
@@ -498,8 +500,9 @@ class _Loop:
             w._say("info", f"{w.name}: recapture requested (delay {cfg.recapture_delay:g} s)")
         if self.countdown_end is not None and now >= self.countdown_end:
             self.countdown_end = None
-            replacer.start_capture(cfg.settings.plate_frames, threaded=True)
+            replacer.start_capture(cfg.settings.plate_frames, threaded=True, retry=True)
             self.capturing = True
+            self.capture_try = 1
             w._say("info", f"{w.name}: capturing the background ({cfg.settings.plate_frames} frames)")
 
         t0 = time.perf_counter()
@@ -509,6 +512,13 @@ class _Loop:
             background.follow(now)  # (also while nothing is composited: no plate, a capture)
         if kernels.failure is not None:  # (then the OpenCV paths run: same mask, slower)
             w._log_once("warning", f"compiled kernels off, running slower: {kernels.failure}")
+        if self.capturing and replacer.capture_try > self.capture_try:  # refused, tried again
+            self.capture_try = replacer.capture_try
+            w._say(
+                "info",
+                f"{w.name}: capture refused ({replacer.capture_retried}): capturing again, "
+                f"try {replacer.capture_try} of {CAPTURE_TRIES}",
+            )
         progress = replacer.capture_progress
         if self.countdown_end is not None or progress is not None:
             replacer.output_touched()  # the overlay below draws into the output

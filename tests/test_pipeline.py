@@ -155,6 +155,44 @@ def test_live_capture_flow_and_refusal(rng: np.random.Generator) -> None:
     assert r.plate is good  # the old plate stays in use
 
 
+@pytest.mark.parametrize("leaves_after", [4, 9, None])
+def test_a_live_capture_refused_tries_again_by_itself(
+    rng: np.random.Generator, leaves_after: int | None
+) -> None:
+    """retry=True (a live camera): someone still in the picture for the first frames of a
+    capture of 5 (leaving after 4 or 9 frames) does not end it: it starts again with the next
+    frames and makes its plate on the second or third try; someone who stays is refused after
+    CAPTURE_TRIES tries of 5 frames, the old plate kept. retry=False refuses at once."""
+    from bgcore.pipeline import CAPTURE_TRIES
+
+    r = BackgroundReplacer(Clear((0, 0, 0)), plate_frames=5)
+    r.set_plate([noisy(textured_room(), rng) for _ in range(5)])
+    good = r.plate
+    r.start_capture(retry=True)
+    tries, fed = [], 0
+    while r.capture_progress is not None:
+        there = leaves_after is None or fed < leaves_after
+        room = textured_room()
+        if there:  # (someone walking across the room)
+            room[40:160, 20 + 8 * fed : 100 + 8 * fed] = (40, 60, 200)
+        r.process(noisy(room, rng))
+        fed += 1
+        if r.capture_retried is not None and (not tries or tries[-1] != r.capture_try):
+            assert "moved" in r.capture_retried
+            tries.append(r.capture_try)
+    if leaves_after is None:
+        assert r.capture_error is not None and "moved" in r.capture_error and r.plate is good
+        assert fed == 5 * CAPTURE_TRIES and tries == [2, 3] == list(range(2, CAPTURE_TRIES + 1))
+    else:
+        assert r.capture_error is None and r.plate is not good
+        assert tries == [2] if leaves_after == 4 else tries == [2, 3]
+        assert fed == 5 * (len(tries) + 1)
+    r.start_capture()
+    for i in range(5):
+        r.process(scene(rng)[0] if i == 2 else noisy(textured_room(), rng))
+    assert r.capture_error is not None and r.capture_try == 1 and r.capture_retried is None
+
+
 def test_threaded_capture_passes_the_camera_through_until_its_plate_is_ready(
     rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

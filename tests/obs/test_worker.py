@@ -177,6 +177,53 @@ class FramesFromOBS:
         self.closed = True
 
 
+class WalkingThrough(FramesFromOBS):
+    """The empty room, and after :meth:`walk` someone walking across it for ``frames``
+    frames (None: for good)."""
+
+    def __init__(self, room: np.ndarray) -> None:
+        super().__init__(room)
+        self.room = room
+        self.walking: int | None = 0
+        self.served = 0
+
+    def walk(self, frames: int | None) -> None:
+        self.served, self.walking = 0, frames
+
+    def latest(self, timeout: float | None = None) -> tuple[np.ndarray, float, int] | None:
+        frame = self.room.copy()
+        if self.walking is None or self.served < self.walking:
+            x = (4 * self.served) % 120
+            frame[20:70, x : x + 40] = (40, 60, 200)
+        self.served += 1
+        self.frame = frame
+        return super().latest(timeout)
+
+
+@pytest.mark.parametrize("walking", [14, None])
+def test_a_recapture_refused_tries_again_by_itself(run_worker: Any, walking: int | None) -> None:
+    """Someone still crossing the room when the capture starts: the source captures again
+    by itself (logged), and has its plate once they are gone; someone who stays is refused
+    after CAPTURE_TRIES tries, as the status says."""
+    from bgcore.pipeline import CAPTURE_TRIES
+
+    frames = WalkingThrough(small(empty_room()))
+    values = {"background_type": "transparent", "recapture_delay": 0, "plate_frames": 10}
+    w, rec = run_worker(values, frames=frames)
+    rec.wait("no plate yet", lambda: rec.line().startswith("Running, no"))
+    frames.walk(walking)
+    w.recapture()
+    if walking is None:
+        rec.wait("refused", lambda: rec.line().startswith("Running, no") and "Capture refused" in rec.line())
+        assert rec.log_count("capturing again, try") == CAPTURE_TRIES - 1
+        assert rec.log_count(f"capturing again, try {CAPTURE_TRIES} of {CAPTURE_TRIES}") == 1
+    else:
+        rec.wait("the plate", lambda: rec.line().startswith("Running:"))
+        assert rec.log_count("capture refused (something moved") >= 1
+        assert rec.log_count(f"capturing again, try 2 of {CAPTURE_TRIES}") == 1
+        assert not any("Capture refused" in line for line in rec.lines())
+
+
 def test_frames_from_a_mailbox_instead_of_a_camera(run_worker: Any) -> None:
     """The filter's worker: frames come from its mailbox, no camera is opened, the composite is
     the engine's for those frames, and the mailbox stays open (the filter owns it)."""
