@@ -135,7 +135,9 @@ class ObsGui:
             where = f"; screen saved to {self.screenshot('gui-failure')}"
         except Exception as exc:  # the failure report must not hide the failure
             where = f"; no screenshot ({exc})"
-        return GuiError(f"{message}{where}\n{self.obs.log_tail(20)}")
+        # (OBS's Python threads too: a UI that stopped answering may wait for one of them)
+        stacks = self.obs.python_stacks()
+        return GuiError(f"{message}{where}\n{self.obs.log_tail(20)}\nPython threads in OBS:\n{stacks}")
 
     # -- Tools > Scripts ---------------------------------------------------------------------
     def open_scripts(self) -> int:

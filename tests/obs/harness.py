@@ -375,8 +375,11 @@ class Obs:
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            stacks = self.python_stacks()  # (before the kill: where its Python threads wait)
             self._kill_obs()
-            raise RuntimeError(f"OBS did not exit within {timeout:g} s after closing its window") from None
+            raise RuntimeError(
+                f"OBS did not exit within {timeout:g} s after closing its window; Python threads:\n{stacks}"
+            ) from None
         if code < 0:
             ended = f"{self.how_it_ended()}\nOBS log:\n{self.log_tail(40)}"
             print(f"OBS crashed while quitting:\n{ended}", file=sys.stderr)
