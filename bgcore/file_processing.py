@@ -41,9 +41,9 @@ PROGRESS_MIN_FRAMES = 30
 def open_input(spec: str) -> FrameSource:
     """``spec`` opened once through :func:`bgcore.capture.open_source` (a digit string is a
     camera index). Raises SourceError if it cannot be opened."""
-    from .capture import is_camera_number, open_source
+    from .capture import open_source
 
-    return open_source(int(spec) if is_camera_number(spec) else spec)
+    return open_source(spec)
 
 
 def read_frames(source: FrameSource, *, limit: int | None = None) -> Iterator[BGR]:

@@ -124,14 +124,14 @@ class BackgroundReplacer:
         the camera passes through until the plate is ready (:attr:`capture_computing` while
         its last step runs). Otherwise the call that takes the last frame builds it."""
         self._capture_tries = CAPTURE_TRIES if retry else 1
-        self.capture_try = 0
+        self.capture_try = 1
+        self.capture_retried = None
         self._begin_capture(n or self.settings.plate_frames, threaded)
 
     def _begin_capture(self, n: int, threaded: bool) -> None:
-        """One try of the capture started by :meth:`start_capture`."""
+        """A new PlateCapture for the capture started by :meth:`start_capture` (its callers
+        count the tries)."""
         self.cancel_capture()
-        self.capture_try += 1
-        self.capture_retried = None
         if threaded and self._capture_thread is None:
             self._capture_thread = JobThread("bgreplace plate")
         self._capture = PlateCapture(
@@ -305,7 +305,7 @@ class BackgroundReplacer:
             size = capture.size
             if size is not None and (frame.shape[1], frame.shape[0]) != size:
                 # the camera changed size mid-capture: a plate is of one size, start again
-                self.capture_try -= 1  # (the same try)
+                # (the same try)
                 self._begin_capture(capture.target, capture.threaded)
                 capture = self._capture
                 assert capture is not None
@@ -316,8 +316,9 @@ class BackgroundReplacer:
         elif result is not None:
             self._capture = None
             if self.capture_try < self._capture_tries:
-                self._begin_capture(capture.target, capture.threaded)
+                self.capture_try += 1
                 self.capture_retried = result
+                self._begin_capture(capture.target, capture.threaded)
             else:
                 self.capture_error = result
 

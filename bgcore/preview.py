@@ -120,10 +120,10 @@ def run_preview(
 ) -> int:
     """Run until the user quits or a file source ends. Returns the exit code (0)."""
     from .backgrounds import open_background
-    from .capture import is_camera_number, open_source
+    from .capture import open_source
     from .pipeline import BackgroundReplacer
 
-    source = open_source(int(camera) if is_camera_number(camera) else camera)
+    source = open_source(camera)  # (a camera number is a camera: see open_source)
     replacer = BackgroundReplacer(open_background(background, fit=fit), settings=settings)
     window = open_window()
     countdown_end: float | None = time.monotonic() + delay

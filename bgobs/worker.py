@@ -502,7 +502,7 @@ class _Loop:
             self.countdown_end = None
             replacer.start_capture(cfg.settings.plate_frames, threaded=True, retry=True)
             self.capturing = True
-            self.capture_try = 1
+            self.capture_try = replacer.capture_try
             w._say("info", f"{w.name}: capturing the background ({cfg.settings.plate_frames} frames)")
 
         t0 = time.perf_counter()

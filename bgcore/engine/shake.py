@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .light_levels import LightLevels
+from .regions import RECT3
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -58,6 +59,7 @@ TREMOR_CAP = 0.5
 TREMOR_ERRORS = 2.0
 TREMOR_NOISE = 1.5
 TREMOR_WINDOW = 7
+_TREMOR_WINDOW = cv2.getStructuringElement(cv2.MORPH_RECT, (TREMOR_WINDOW, TREMOR_WINDOW))
 # The measured shift counts with this many standard errors of the estimate.
 SHAKE_ERRORS = 2.0
 # The reach moves in steps of 1/SHAKE_STEPS (the range is re-derived only when it moves).
@@ -68,18 +70,16 @@ def tremor_floor(mean: F32, sigma: F32) -> F32:
     """The reach's floor per pixel and channel (HxWx3, SHAKE_FLOOR to TREMOR_CAP) for a
     plate's ``mean`` and ``sigma``: SHAKE_FLOOR where the plate was still, up to TREMOR_CAP
     where its frames trembled (swaying leaves, a screen). Computed once per plate."""
-    window = cv2.getStructuringElement(cv2.MORPH_RECT, (TREMOR_WINDOW, TREMOR_WINDOW))
-    noise = cv2.erode(sigma, window)
+    noise = cv2.erode(sigma, _TREMOR_WINDOW)
     noise *= TREMOR_NOISE
     excess = sigma * sigma - noise * noise
     np.maximum(excess, 0.0, out=excess)
     np.sqrt(excess, out=excess)
-    rect3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    half = cv2.dilate(mean, rect3) - cv2.erode(mean, rect3)
+    half = cv2.dilate(mean, RECT3) - cv2.erode(mean, RECT3)
     half *= 0.5
     np.maximum(half, 1e-3, out=half)
     floor = np.clip(TREMOR_ERRORS * excess / half, SHAKE_FLOOR, TREMOR_CAP).astype(np.float32)
-    return cv2.dilate(floor, rect3)
+    return cv2.dilate(floor, RECT3)
 
 
 class ShakeMeter:
