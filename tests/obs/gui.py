@@ -177,11 +177,12 @@ class ObsGui:
                     titled[window] = name
         for window, name in titled.items():
             if name != "Scripts":
-                self._close(window, name)
+                self.close_window(window, name)
         return sorted(titled.values())
 
-    def _close(self, window: int, name: str, timeout: float = 10.0) -> None:
-        """Close a dialog with its Escape key, or WM_DELETE_WINDOW (its close button) if that fails."""
+    def close_window(self, window: int, name: str, timeout: float = 10.0) -> None:
+        """Close a dialog with its Escape key, or WM_DELETE_WINDOW (its close button) if that
+        fails (a key that arrives while Qt rebuilds the dialog's widgets can be lost)."""
         self.focus(window)
         self.keys("Escape")
         for attempt in ("Escape", "WM_DELETE_WINDOW"):
@@ -193,7 +194,7 @@ class ObsGui:
                 if window not in self.visible():
                     return
                 time.sleep(0.1)
-        raise self.fail(f"the window {name!r} opened from the Tools menu did not close")
+        raise self.fail(f"the window {name!r} did not close (Escape, then its close button)")
 
     def close_scripts(self) -> None:
         for window in self.windows("^Scripts$"):
